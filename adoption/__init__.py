@@ -1,0 +1,89 @@
+"""Uptake core: the application factory, organization, accounts and scope."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app from defaults, ``UPTAKE_*`` variables and ``config``, without side effects.
+
+    It runs no migration and opens no connection: ``flask --app wsgi db upgrade`` (or the
+    ``quickstart`` command) prepares the database.
+    """
+    from adoption.config import database_uri, load_settings, resolve_secret_key
+
+    settings = load_settings(config)
+    app = Flask(
+        "adoption",
+        static_folder=str(PROJECT_ROOT / "static"),
+        static_url_path="/static",
+        instance_path=settings.get("INSTANCE_PATH") or None,
+        instance_relative_config=False,
+    )
+    app.config.update(settings)
+    app.config["TESTING"] = settings.get("TESTING", settings["ENV"] == "testing")
+    app.config["SECRET_KEY"] = resolve_secret_key(settings, app.instance_path, app.debug)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(settings, app.instance_path)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config["RATELIMIT_STORAGE_URI"] = settings["RATELIMIT_STORAGE_URI"]
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["REMEMBER_COOKIE_HTTPONLY"] = True
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+
+    from dashboards import init_app as init_dashboards
+
+    init_dashboards(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    """Bind every extension to ``app``."""
+    from adoption.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from adoption.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        """Load the signed-in user for Flask-Login."""
+        return db.session.get(User, int(user_id))
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Register the core blueprints and those of the feature packages."""
+    from adoption.views import admin, auth, errors, home
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(admin.bp)
+    errors.register(app)
+
+    from adoption.views.shell import register as register_shell
+
+    register_shell(app)
+
+
+def _register_cli(app: Flask) -> None:
+    """Add the ``flask --app wsgi ...`` commands."""
+    from adoption.cli import register
+
+    register(app)

@@ -1,0 +1,55 @@
+"""Accounts that sign in, and their role."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from adoption.extensions import db
+from adoption.models.org import Employee
+
+
+class Role(enum.StrEnum):
+    """What a user is allowed to see; see ``adoption.scope`` for what each one means."""
+
+    EMPLOYEE = "employee"
+    MANAGER = "manager"
+    CHANGE_LEADER = "change_leader"
+    EXECUTIVE = "executive"
+    ADMIN = "admin"
+
+
+ROLES = tuple(r.value for r in Role)
+
+
+class User(UserMixin, db.Model):
+    """A sign-in account, linked to the employee it belongs to (admins may have none)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # NULL until a password is set: such an account cannot sign in.
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(20), default=Role.EMPLOYEE.value)
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), unique=True)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+
+    employee: Mapped[Employee | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login asks this
+        """Disabled accounts and accounts of deactivated employees cannot sign in."""
+        if not self.is_enabled:
+            return False
+        return self.employee is None or self.employee.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"

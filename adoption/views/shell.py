@@ -1,0 +1,60 @@
+"""The web shell: navigation by role, shared template globals."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, url_for
+from flask_login import current_user
+
+from adoption.models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the main navigation."""
+
+    label: str
+    endpoint: str | None
+    roles: frozenset[str]
+    path: str | None = None
+
+    def href(self) -> str:
+        """The link target."""
+        return self.path if self.path else url_for(self.endpoint)
+
+
+_ALL = frozenset(r.value for r in Role)
+_LEADERS = frozenset({Role.MANAGER.value, Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value})
+
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("Home", "home.index", _ALL),
+    NavItem("Dashboards", None, _LEADERS, path="/dashboards/"),
+    NavItem("Roster import", "admin.roster_upload", frozenset({Role.ADMIN.value})),
+    NavItem("Users", "admin.users", frozenset({Role.ADMIN.value})),
+)
+
+
+def navigation_for(role: str | None) -> list[NavItem]:
+    """The navigation entries a user with ``role`` gets."""
+    if role is None:
+        return []
+    return [item for item in NAVIGATION if role in item.roles]
+
+
+def register(app: Flask) -> None:
+    """Expose the navigation to every template."""
+
+    @app.context_processor
+    def inject_navigation():
+        """Navigation entries for the signed-in user."""
+        role = current_user.role if current_user.is_authenticated else None
+        return {"navigation": navigation_for(role), "role_labels": ROLE_LABELS}
+
+
+ROLE_LABELS = {
+    Role.EMPLOYEE.value: "Employee",
+    Role.MANAGER.value: "Manager",
+    Role.CHANGE_LEADER.value: "Change leader",
+    Role.EXECUTIVE.value: "Executive",
+    Role.ADMIN.value: "Admin",
+}

@@ -1,0 +1,1 @@
+"""Pulse surveys: item bank, rounds, confidential responses, conversations and action plans."""

@@ -1,0 +1,95 @@
+"""Shared fixtures: ``app``, ``db``, ``client``, ``login_as``.
+
+The suite runs on SQLite by default and on PostgreSQL when ``TEST_DATABASE_URL`` is set.
+Each test gets a fresh database: a new SQLite file, or emptied PostgreSQL tables.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import text
+
+from adoption import create_app
+from adoption.extensions import db as _db
+from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def app_config(tmp_path) -> dict:
+    """Settings for the test app; override this fixture in a module to change them."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, app_config):
+    """A Flask app on a fresh, empty schema."""
+    config = {
+        "ENV": "testing",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.db'}",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+    }
+    config.update(app_config)
+    app = create_app(config)
+    with app.app_context():
+        if TEST_DATABASE_URL:
+            _reset_postgres()
+        else:
+            _db.create_all()
+        yield app
+        _db.session.remove()
+        if TEST_DATABASE_URL:
+            _db.engine.dispose()
+
+
+_pg_schema_ready = False
+
+
+def _reset_postgres() -> None:
+    """Create the schema once per run, then empty every table before each test."""
+    global _pg_schema_ready
+    if not _pg_schema_ready:
+        with _db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        _db.create_all()
+        _pg_schema_ready = True
+        return
+    tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
+    with _db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db(app):
+    """The SQLAlchemy handle, bound to the test app's fresh database."""
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def login_as(app, client, db):
+    """Sign the client in as a new user with ``role``; returns the user.
+
+    Employees and managers get an employee record in ``unit`` (default Acme/EMEA/Sales North).
+    """
+
+    def _login(role: str, unit: str = "Acme/EMEA/Sales North", employee=None):
+        if employee is None and role != "admin":
+            employee = make_employee(unit, is_executive=(role == "executive"))
+        user = make_user(role, employee)
+        db.session.commit()
+        response = client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return _login

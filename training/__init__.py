@@ -1,0 +1,1 @@
+"""Training: modules, case studies, knowledge checks, assignments and commitments."""
