@@ -14,6 +14,7 @@ from adoption.models import ROLES
 def register(app: Flask) -> None:
     """Attach the commands to ``app``."""
     app.cli.add_command(create_user_command)
+    app.cli.add_command(demo_command)
 
 
 @click.command("create-user")
@@ -37,3 +38,16 @@ def create_user_command(email: str, role: str, password_stdin: bool) -> None:
     db.session.commit()
     linked = f", linked to employee {user.employee.hr_id}" if user.employee else ""
     click.echo(f"Created {user.email} with role {user.role}{linked}.")
+
+
+@click.command("demo")
+@click.option("--size", type=click.Choice(["small", "large"]), default="small", show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same organization.")
+@with_appcontext
+def demo_command(size: str, seed: int) -> None:
+    """Load the deterministic demo organization (a second run changes nothing)."""
+    from adoption.demo import load_demo
+
+    summary = load_demo(size=size, seed=seed)
+    db.session.commit()
+    click.echo(summary.describe())
