@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     """Attach the commands to ``app``."""
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(import_roster_command)
 
 
 @click.command("create-user")
@@ -51,3 +52,53 @@ def demo_command(size: str, seed: int) -> None:
     summary = load_demo(size=size, seed=seed)
     db.session.commit()
     click.echo(summary.describe())
+
+
+@click.command("import-roster")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--partial", is_flag=True, help="Do not deactivate people missing from the file.")
+@click.option("--force", is_flag=True, help="Apply even when a safety stop trips.")
+@click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Date unit changes take effect (default: today in the organization's time zone).")
+@with_appcontext
+def import_roster_command(file, dry_run: bool, partial: bool, force: bool, effective) -> None:
+    """Import an HR roster CSV: report every rejected row, stop on risky changes unless --force."""
+    from flask import current_app
+
+    from adoption.roster import RosterFileError, SafetyStop, import_roster
+    from adoption.timekeeping import org_today
+
+    config = current_app.config
+    day = effective.date() if effective else org_today(config["ORG_TIMEZONE"])
+    try:
+        plan = import_roster(
+            file, effective=day, full=not partial, force=force, dry_run=dry_run,
+            max_deactivation_share=config["ROSTER_MAX_DEACTIVATION_SHARE"],
+            max_email_change_share=config["ROSTER_MAX_EMAIL_CHANGE_SHARE"],
+        )
+    except RosterFileError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{file.name}: {exc}") from exc
+    except SafetyStop as exc:
+        db.session.rollback()
+        for reason in exc.reasons:
+            click.echo(f"Safety stop: {reason}.", err=True)
+        raise click.ClickException("Nothing was written. Check the file, then re-run with --force.") from exc
+    for error in plan.errors:
+        who = f" ({error.employee_id})" if error.employee_id else ""
+        click.echo(f"{file.name}:{error.line}{who}: {error.reason}", err=True)
+    for change in plan.deactivations:
+        click.echo(f"deactivate {change.hr_id} {change.full_name}" + (f": {change.note}" if change.note else ""))
+    for change in plan.moves:
+        old, new = change.fields["unit"]
+        click.echo(f"move {change.hr_id} {change.full_name}: {old} -> {new} from {day}")
+    counts = " ".join(f"{k}={v}" for k, v in plan.counts().items())
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run, nothing written: {counts}")
+        for stop in plan.safety_stops:
+            click.echo(f"Would stop: {stop}.", err=True)
+    else:
+        db.session.commit()
+        click.echo(f"Imported: {counts}")
