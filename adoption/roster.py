@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -21,7 +22,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from adoption.extensions import db
-from adoption.models import Employee, OrgUnit, UnitMembership
+from adoption.models import Employee, OrgUnit, RosterImport, UnitMembership
 from adoption.org import UnitPathError, end_membership, ensure_unit, move_employee, normalize_unit_path
 
 COLUMNS = (
@@ -606,4 +607,50 @@ def import_roster(
                        max_email_change_share=max_email_change_share)
     if not dry_run:
         apply_roster(plan, force=force)
+    return plan
+
+
+# ---------------------------------------------------------------- uploads (preview, then confirm)
+
+
+def decode_upload(content: bytes) -> str:
+    """The upload as text: UTF-8 (with or without BOM), else a ``RosterFileError``."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RosterFileError(f"the file is not UTF-8 text (byte {exc.start}); export it as CSV UTF-8") from None
+
+
+def stage_upload(filename: str, content: bytes, *, uploaded_by_id: int | None, effective: dt.date,
+                 full: bool, **limits: float) -> tuple[RosterImport, RosterPlan]:
+    """Keep an uploaded roster and plan it for preview; nothing else is written."""
+    text = decode_upload(content)
+    plan = plan_roster(io.StringIO(text, newline=""), effective=effective, full=full, **limits)
+    upload = RosterImport(filename=filename[:255], content=content, uploaded_by_id=uploaded_by_id,
+                          effective_date=effective, full=full, status="previewed", summary=plan.summary())
+    db.session.add(upload)
+    db.session.flush()
+    return upload, plan
+
+
+def preview_upload(upload: RosterImport, **limits: float) -> RosterPlan:
+    """Plan a kept upload again against the current database (for the preview page)."""
+    return plan_roster(io.StringIO(decode_upload(upload.content), newline=""),
+                       effective=upload.effective_date, full=upload.full, **limits)
+
+
+class UploadStateError(RuntimeError):
+    """The upload was already applied or discarded."""
+
+
+def apply_upload(upload: RosterImport, *, force: bool, now: dt.datetime, **limits: float) -> RosterPlan:
+    """Apply a previewed upload, planned afresh so it matches the database as it is now."""
+    if upload.status != "previewed":
+        raise UploadStateError(f"this import is already {upload.status}")
+    plan = preview_upload(upload, **limits)
+    apply_roster(plan, force=force)
+    upload.status = "applied"
+    upload.applied_at = now
+    upload.summary = plan.summary()
+    db.session.flush()
     return plan

@@ -1,12 +1,29 @@
-"""Administration: roster import and users."""
-from flask import Blueprint, render_template
+"""Administration: roster import (upload → preview → confirm) and users."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from adoption.access import role_required
 from adoption.extensions import db
-from adoption.models import Role, User
+from adoption.forms import RosterConfirmForm, RosterUploadForm
+from adoption.models import Role, RosterImport, User
+from adoption.roster import RosterFileError, SafetyStop, UploadStateError, apply_upload, preview_upload, stage_upload
+from adoption.timekeeping import org_today
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _limits() -> dict[str, float]:
+    """The configured roster safety limits."""
+    config = current_app.config
+    return {"max_deactivation_share": config["ROSTER_MAX_DEACTIVATION_SHARE"],
+            "max_email_change_share": config["ROSTER_MAX_EMAIL_CHANGE_SHARE"]}
 
 
 @bp.route("/users")
@@ -17,8 +34,77 @@ def users():
     return render_template("admin/users.html", users=rows)
 
 
-@bp.route("/roster")
+@bp.route("/roster", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def roster_upload():
-    """Upload an HR export (placeholder until the roster import lands)."""
-    return render_template("admin/users.html", users=[])
+    """Upload an HR export; it is kept and previewed, nothing is imported yet."""
+    form = RosterUploadForm()
+    if form.validate_on_submit():
+        effective = form.effective_date.data or org_today(current_app.config["ORG_TIMEZONE"])
+        try:
+            upload, _ = stage_upload(form.file.data.filename or "roster.csv", form.file.data.read(),
+                                     uploaded_by_id=current_user.id, effective=effective,
+                                     full=not form.partial.data, **_limits())
+        except RosterFileError as exc:
+            db.session.rollback()
+            flash(f"The file cannot be imported: {exc}.", "danger")
+        else:
+            db.session.commit()
+            return redirect(url_for("admin.roster_preview", import_id=upload.id))
+    recent = db.session.scalars(select(RosterImport).order_by(RosterImport.id.desc()).limit(20)).all()
+    return render_template("admin/roster_upload.html", form=form, recent=recent)
+
+
+def _get_upload(import_id: int) -> RosterImport:
+    upload = db.session.get(RosterImport, import_id)
+    if upload is None:
+        abort(404)
+    return upload
+
+
+@bp.route("/roster/<int:import_id>")
+@role_required(Role.ADMIN)
+def roster_preview(import_id: int):
+    """Show what the upload would create, update, move and deactivate, and every rejected row."""
+    upload = _get_upload(import_id)
+    plan = preview_upload(upload, **_limits()) if upload.status == "previewed" else None
+    return render_template("admin/roster_preview.html", upload=upload, plan=plan, form=RosterConfirmForm())
+
+
+@bp.route("/roster/<int:import_id>/apply", methods=["POST"])
+@role_required(Role.ADMIN)
+def roster_apply(import_id: int):
+    """Apply a previewed upload; a tripped safety stop needs the explicit confirmation box."""
+    upload = _get_upload(import_id)
+    form = RosterConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        plan = apply_upload(upload, force=form.force.data, now=dt.datetime.now(dt.UTC).replace(tzinfo=None), **_limits())
+    except SafetyStop as exc:
+        db.session.rollback()
+        flash("Nothing was imported: " + "; ".join(exc.reasons) + ". Tick the confirmation box to apply anyway.", "danger")
+        return redirect(url_for("admin.roster_preview", import_id=import_id))
+    except UploadStateError as exc:
+        db.session.rollback()
+        flash(f"Nothing was imported: {exc}.", "warning")
+        return redirect(url_for("admin.roster_preview", import_id=import_id))
+    db.session.commit()
+    counts = plan.counts()
+    flash(f"Roster imported: {counts['created']} created, {counts['updated']} updated, "
+          f"{counts['deactivated']} deactivated, {counts['rejected']} rows rejected.", "success")
+    return redirect(url_for("admin.roster_preview", import_id=import_id))
+
+
+@bp.route("/roster/<int:import_id>/rejected.csv")
+@role_required(Role.ADMIN)
+def roster_rejects(import_id: int):
+    """Download the rejected rows (line, employee id, reason) as CSV."""
+    upload = _get_upload(import_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["line", "employee_id", "reason"])
+    for error in upload.summary.get("errors", []):
+        writer.writerow([error["line"], error["employee_id"] or "", error["reason"]])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=roster-{import_id}-rejected.csv"})

@@ -259,3 +259,60 @@ def test_cli_import_reports_rejects_and_stops_without_force(app, db, tmp_path):
     assert result.exit_code == 0
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).where(Employee.active.is_(True))) == 1
+
+
+def upload(client, text: str, **fields):
+    """POST a roster file to the admin upload form."""
+    data = {"file": (io.BytesIO(text.encode()), "roster.csv"), **fields}
+    return client.post("/admin/roster", data=data, content_type="multipart/form-data")
+
+
+def test_ui_preview_shows_changes_and_rejects_and_writes_nothing_until_confirmed(login_as, client, db):
+    login_as("admin")
+    response = upload(client, "\n".join([HEADER, *BASE, "X1,bad-mail,X,Rep,Acme,,,,,,false"]), effective_date="2026-01-05")
+    assert response.status_code == 302
+    preview = client.get(response.headers["Location"])
+    page = preview.get_data(as_text=True)
+    assert "5 to create" in page and "1 rejected rows" in page and "bad-mail" in page
+    assert db.session.scalar(select(func.count()).select_from(Employee).where(Employee.hr_id.like("A%"))) == 0
+    applied = client.post(response.headers["Location"] + "/apply", data={})
+    assert applied.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Employee).where(Employee.hr_id.like("A%"))) == 5
+    rejects = client.get(response.headers["Location"] + "/rejected.csv").get_data(as_text=True)
+    assert rejects.splitlines()[1].startswith("7,X1,email 'bad-mail' is not valid")
+
+
+def test_ui_safety_stop_needs_explicit_confirmation(login_as, client, db):
+    import_roster(csv_of(*BASE), effective=DAY1)
+    db.session.commit()
+    login_as("admin")
+    location = upload(client, "\n".join([HEADER, BASE[0]])).headers["Location"]
+    assert "Safety stop" in client.get(location).get_data(as_text=True)
+    refused = client.post(location + "/apply", data={}, follow_redirects=True)
+    assert "Nothing was imported" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).where(Employee.active.is_(True), Employee.hr_id.like("A%"))) == 5
+    client.post(location + "/apply", data={"force": "y"})
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).where(Employee.active.is_(True), Employee.hr_id.like("A%"))) == 1
+
+
+def test_ui_applying_twice_does_not_apply_again(login_as, client, db):
+    login_as("admin")
+    location = upload(client, "\n".join([HEADER, *BASE]), effective_date="2026-01-05").headers["Location"]
+    client.post(location + "/apply", data={})
+    again = client.post(location + "/apply", data={}, follow_redirects=True)
+    assert "already applied" in again.get_data(as_text=True)
+
+
+def test_ui_rejects_a_file_that_is_not_utf8(login_as, client, db):
+    login_as("admin")
+    data = {"file": (io.BytesIO(HEADER.encode() + b"\nA1,\xff\xfe@x.example,N,T,Acme,,,,,,false\n"), "roster.csv")}
+    response = client.post("/admin/roster", data=data, content_type="multipart/form-data", follow_redirects=True)
+    assert "not UTF-8" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["employee", "manager", "change_leader", "executive"])
+def test_only_admins_reach_roster_import(login_as, client, role):
+    login_as(role)
+    assert client.get("/admin/roster").status_code == 403
+    assert upload(client, "\n".join([HEADER, *BASE])).status_code == 403
