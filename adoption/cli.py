@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(import_roster_command)
+    app.cli.add_command(quickstart_command)
 
 
 @click.command("create-user")
@@ -102,3 +103,26 @@ def import_roster_command(file, dry_run: bool, partial: bool, force: bool, effec
     else:
         db.session.commit()
         click.echo(f"Imported: {counts}")
+
+
+@click.command("quickstart")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--size", type=click.Choice(["small", "large"]), default="small", show_default=True)
+@with_appcontext
+def quickstart_command(host: str, port: int, size: str) -> None:
+    """Apply migrations, load the demo organization if needed, print logins and serve the app."""
+    from flask import current_app
+    from flask_migrate import upgrade
+    from werkzeug.serving import run_simple
+
+    from adoption.demo import load_demo
+
+    upgrade()
+    summary = load_demo(size=size, seed=7)
+    db.session.commit()
+    db.session.remove()
+    click.echo(summary.describe())
+    click.echo(f"\nUptake is running on http://{host}:{port}/ (Ctrl+C to stop).")
+    # flask's app.run() refuses to start from inside the flask command; run the server directly.
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
