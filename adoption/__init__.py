@@ -64,8 +64,9 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        """Load the signed-in user for Flask-Login."""
-        return db.session.get(User, int(user_id))
+        """Load the signed-in user; a disabled account or a leaver loses a live session at once."""
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.is_active else None
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -1,6 +1,51 @@
-"""The Dash app mounted at /dashboards/ and the analytics behind it."""
+"""The Dash app mounted at /dashboards/ and the analytics behind it.
+
+Layers: ``queries`` (database → DataFrame, scoped), ``metrics`` (pure pandas), ``figures``
+(DataFrame → plotly); ``pages`` chain them in callbacks; ``shell`` routes and navigates;
+``guard`` keeps everyone without a dashboard role out of every Dash route.
+"""
+
+from __future__ import annotations
+
 from flask import Flask
+
+URL_BASE = "/dashboards/"
+DISPATCH_ENDPOINT = URL_BASE + "_dash-update-component"
 
 
 def init_app(server: Flask) -> None:
-    """Mount the dashboards on ``server``."""
+    """Mount the one Dash instance of ``server`` at ``/dashboards/``, guarded, with its pages."""
+    from dash import Dash
+
+    from adoption.extensions import csrf
+    from dashboards import guard, shell
+    from dashboards.pages import PAGES
+
+    # Installed before Dash adds its own before_request hooks, so a refused request never
+    # reaches them.
+    guard.install(server, URL_BASE)
+    app = Dash(
+        name=__name__,
+        server=server,
+        url_base_pathname=URL_BASE,
+        # Every script from this server (the product works offline); no CDN.
+        serve_locally=True,
+        # Our own router (see dashboards.shell), not Dash's module-global page registry.
+        use_pages=False,
+        pages_folder="",
+        assets_folder="assets",
+        external_stylesheets=[f"{server.static_url_path}/vendor/bootstrap-5.3.9/bootstrap.min.css"],
+        title="Dashboards · Uptake",
+        update_title=None,
+    )
+    # Set before the layout so Dash checks callbacks against every page without calling the
+    # layout function at start-up.
+    app.validation_layout = shell.validation_layout()
+    app.layout = shell.layout
+    shell.register(app)
+    for page in PAGES:
+        page.register(app)
+    # Dash's renderer posts JSON without a form token; the guard and the data scope protect this
+    # view, and every other POST of the app keeps its CSRF check.
+    csrf.exempt(server.view_functions[DISPATCH_ENDPOINT])
+    server.extensions["uptake_dashboards"] = app

@@ -1,0 +1,54 @@
+"""The dashboard pages, as specs: where each lives, who may open it, its layout and callbacks.
+
+A new page (Adoption, Engagement, Training, Evidence, Executive) is one module with ``layout``
+and ``register`` plus one ``PageSpec`` line here; navigation, routing and the guard follow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dash import Dash
+from dash.development.base_component import Component
+
+from dashboards.pages import organization
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One dashboard page: its address below ``/dashboards/``, title, roles and building blocks."""
+
+    slug: str
+    title: str
+    roles: frozenset[str]
+    # Builds the page for one request; takes the organization's today for date pickers.
+    layout: Callable[[dt.date], Component]
+    # Adds the page's callbacks to a Dash instance.
+    register: Callable[[Dash], None]
+
+    def allows(self, role: str | None) -> bool:
+        """True when a user with ``role`` may open the page."""
+        return role is not None and role in self.roles
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec(
+        organization.SLUG,
+        organization.TITLE,
+        organization.ROLES,
+        organization.layout,
+        organization.register,
+    ),
+)
+
+
+def pages_for(role: str | None) -> list[PageSpec]:
+    """The pages a user with ``role`` may open, in navigation order."""
+    return [page for page in PAGES if page.allows(role)]
+
+
+def page_for(slug: str) -> PageSpec | None:
+    """The page at ``slug`` (``None`` when there is none)."""
+    return next((page for page in PAGES if page.slug == slug), None)
