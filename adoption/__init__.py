@@ -78,6 +78,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     errors.register(app)
 
+    from adoption.extensions import csrf
+    from adoption.telemetry import api as telemetry_api
+
+    # Bearer-token API: no session cookie, so no CSRF; every other blueprint keeps the check.
+    csrf.exempt(telemetry_api.bp)
+    app.register_blueprint(telemetry_api.bp)
+
     from adoption.views.shell import register as register_shell
 
     register_shell(app)

@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from adoption.extensions import db
@@ -36,7 +36,11 @@ def create_user(email: str, role: str, password: str | None = None) -> User:
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise AccountError(f"a user with e-mail {email} already exists")
     user = User(email=email, role=role)
-    user.employee = db.session.scalar(select(Employee).where(func.lower(Employee.email) == email))
+    employee = db.session.scalar(select(Employee).where(func.lower(Employee.email) == email))
+    if employee is not None and db.session.scalar(select(User.id).where(User.employee_id == employee.id)):
+        # users.employee_id is unique: say so instead of failing on the constraint.
+        raise AccountError(f"employee {employee.hr_id} ({email}) already has an account")
+    user.employee = employee
     if password is not None:
         set_password(user, password)
     db.session.add(user)
@@ -73,7 +77,13 @@ def authenticate(email: str, password: str, now: dt.datetime, policy: LoginPolic
         check_password_hash(_DUMMY_HASH, password)
         return None
     if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
+        # Count in SQL, not in Python: parallel failed attempts must each count, or an attacker
+        # guessing concurrently would never reach the lockout.
+        db.session.execute(
+            update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1),
+            execution_options={"synchronize_session": False},
+        )
+        db.session.refresh(user, ["failed_logins"])
         if user.failed_logins >= policy.max_failures:
             user.locked_until = now + policy.lockout
             user.failed_logins = 0

@@ -8,12 +8,13 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from adoption.extensions import db
-from adoption.models import ROLES
+from adoption.models import ROLES, TOKEN_SCOPES
 
 
 def register(app: Flask) -> None:
     """Attach the commands to ``app``."""
     app.cli.add_command(create_user_command)
+    app.cli.add_command(create_token_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(import_roster_command)
     app.cli.add_command(quickstart_command)
@@ -40,6 +41,25 @@ def create_user_command(email: str, role: str, password_stdin: bool) -> None:
     db.session.commit()
     linked = f", linked to employee {user.employee.hr_id}" if user.employee else ""
     click.echo(f"Created {user.email} with role {user.role}{linked}.")
+
+
+@click.command("create-token")
+@click.argument("name")
+@click.option("--scope", type=click.Choice(TOKEN_SCOPES), required=True, help="What the token may do.")
+@with_appcontext
+def create_token_command(name: str, scope: str) -> None:
+    """Create an API token and print it once (only its hash is stored)."""
+    from adoption.tokens import TokenError, issue_token
+
+    try:
+        token, plaintext = issue_token(name, scope, created_by_id=None)
+    except TokenError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Created token {token.prefix} ({token.name}, scope {token.scope}). "
+               "Copy it now; it is not shown again:", err=True)
+    click.echo(plaintext)
 
 
 @click.command("demo")

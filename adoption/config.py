@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     "ROSTER_MAX_DEACTIVATION_SHARE": 0.40,
     "ROSTER_MAX_EMAIL_CHANGE_SHARE": 0.05,
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    # Per API token on POST /api/v1/events (Flask-Limiter syntax); shared across workers only
+    # when RATELIMIT_STORAGE_URI points at Redis.
+    "EVENTS_RATE_LIMIT": "600 per minute",
 }
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
@@ -44,12 +47,17 @@ def _coerce(name: str, raw: str, default: Any) -> Any:
         if value in _BOOL_FALSE:
             return False
         raise ValueError(f"{ENV_PREFIX}{name} must be a boolean, got {raw!r}")
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
-    if isinstance(default, (list, dict)):
-        return json.loads(raw)
+    kind = next((k for k in (int, float, list, dict) if isinstance(default, k)), None)
+    try:
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is not None:
+            return json.loads(raw)
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError too
+        kind_name = {int: "an integer", float: "a number"}.get(kind, "JSON")
+        raise ValueError(f"{ENV_PREFIX}{name} must be {kind_name}, got {raw!r}") from exc
     return raw
 
 
@@ -91,15 +99,28 @@ def resolve_secret_key(settings: Mapping[str, Any], instance_path: str, debug: b
     if env == "testing":
         return "testing-only-" + secrets.token_hex(16)
     if env == "development" or debug:
-        key_file = Path(instance_path) / "secret_key"
-        if key_file.exists():
-            return key_file.read_text().strip()
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_hex(32)
-        key_file.write_text(key)
-        key_file.chmod(0o600)
-        return key
+        return _development_key(Path(instance_path) / "secret_key")
     raise RuntimeError(
         "UPTAKE_SECRET_KEY is not set. Set it to a long random string in production "
         "(or UPTAKE_ENV=development to generate one in the instance folder)."
     )
+
+
+def _development_key(key_file: Path) -> str:
+    """Read the generated development key, creating it (private to the owner) on first use."""
+    if key_file.exists():
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        key_file.unlink()  # an empty file (interrupted write) would mean no secret key at all
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        # O_EXCL: two processes starting at once must not each write a different key;
+        # mode 0600 from the start, so the key is never readable by others, not even briefly.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip() or key
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

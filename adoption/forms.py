@@ -1,8 +1,18 @@
 """Forms of the core package."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, DateField, EmailField, PasswordField, SubmitField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
+
+from adoption.models.tokens import TOKEN_SCOPES
 
 
 class LoginForm(FlaskForm):
@@ -27,3 +37,17 @@ class RosterConfirmForm(FlaskForm):
 
     force = BooleanField("I have checked the deactivations and e-mail changes above; apply anyway")
     submit = SubmitField("Apply import")
+
+
+class ApiTokenForm(FlaskForm):
+    """Create an API token."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    scope = SelectField("Scope", choices=list(TOKEN_SCOPES), validators=[DataRequired()])
+    submit = SubmitField("Create token")
+
+
+class RevokeTokenForm(FlaskForm):
+    """Revoke an API token (the form carries only the CSRF token)."""
+
+    submit = SubmitField("Revoke")

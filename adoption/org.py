@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from adoption.extensions import db
 from adoption.models import Employee, OrgUnit, UnitMembership
@@ -53,7 +53,15 @@ def ensure_unit(path: str, cache: dict[str, OrgUnit] | None = None) -> OrgUnit:
 def subtree_filter(unit: OrgUnit):
     """A WHERE clause selecting ``unit`` and every unit below it."""
     prefix = unit.path + UNIT_PATH_SEPARATOR
-    return or_(OrgUnit.id == unit.id, OrgUnit.path.startswith(prefix, autoescape=True))
+    # LIKE is case-insensitive on SQLite, so "Acme/EMEA/" would also match "Acme/emea/...";
+    # the exact comparison of the leading characters keeps the subtree case-sensitive everywhere.
+    return or_(
+        OrgUnit.id == unit.id,
+        and_(
+            OrgUnit.path.startswith(prefix, autoescape=True),
+            func.substr(OrgUnit.path, 1, len(prefix)) == prefix,
+        ),
+    )
 
 
 def subtree_unit_ids(unit: OrgUnit | None) -> list[int]:

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, select, true
 
-from adoption.extensions import db
-from adoption.models import Employee, OrgUnit, Role, User
+from adoption.models import Employee, Role, User
 from adoption.org import subtree_unit_ids
 
 
@@ -89,7 +88,8 @@ def scope_for(user: User) -> Scope:
     if role is Role.EXECUTIVE:
         return Scope(role, user.id, employee_id, None, False)
     if role is Role.MANAGER and employee is not None and employee.active:
-        units = frozenset(subtree_unit_ids(db.session.get(OrgUnit, employee.unit_id)))
+        # The relationship, not ``unit_id``: a move not yet flushed must already count.
+        units = frozenset(subtree_unit_ids(employee.unit))
         return Scope(role, user.id, employee_id, units, True)
     # Employees, and managers without an employee record, see only their own records.
     return Scope(role, user.id, employee_id, frozenset(), False)

@@ -1,5 +1,6 @@
 import logging
 from logging.config import fileConfig
+from pathlib import Path
 
 from flask import current_app
 
@@ -16,12 +17,8 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    # Flask-SQLAlchemy 3 (what we ship): get_engine() is deprecated and goes away in 3.2.
+    return current_app.extensions['migrate'].db.engine
 
 
 def get_engine_url():
@@ -49,6 +46,17 @@ def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
     return target_db.metadata
+
+
+def _ensure_sqlite_folder(url):
+    """Create the folder of a SQLite file (the default lives in the instance folder).
+
+    ``create_app`` has no side effects, so on a fresh checkout the instance folder does not exist
+    yet and SQLite could not create the file; preparing the database is this command's job.
+    """
+    database = url.database
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def run_migrations_offline():
@@ -95,6 +103,7 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    _ensure_sqlite_folder(connectable.url)
 
     with connectable.connect() as connection:
         context.configure(

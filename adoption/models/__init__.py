@@ -2,15 +2,20 @@
 from adoption.models.org import Employee, Initiative, OrgUnit, UnitMembership, initiative_sponsors
 from adoption.models.users import ROLES, Role, User
 from adoption.models.roster import RosterImport
+from adoption.models.telemetry import UsageEvent
+from adoption.models.tokens import TOKEN_SCOPES, ApiToken
 
 __all__ = [
+    "ApiToken",
     "Employee",
     "Initiative",
     "OrgUnit",
     "ROLES",
     "Role",
     "RosterImport",
+    "TOKEN_SCOPES",
     "UnitMembership",
+    "UsageEvent",
     "User",
     "initiative_sponsors",
 ]

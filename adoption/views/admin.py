@@ -1,4 +1,4 @@
-"""Administration: roster import (upload → preview → confirm) and users."""
+"""Administration: roster import (upload → preview → confirm), users and API tokens."""
 from __future__ import annotations
 
 import csv
@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from adoption.access import role_required
 from adoption.extensions import db
-from adoption.forms import RosterConfirmForm, RosterUploadForm
+from adoption.forms import ApiTokenForm, RevokeTokenForm, RosterConfirmForm, RosterUploadForm
 from adoption.models import Role, RosterImport, User
 from adoption.roster import RosterFileError, SafetyStop, UploadStateError, apply_upload, preview_upload, stage_upload
 from adoption.timekeeping import org_today
+from adoption.tokens import TokenError, issue_token, list_tokens, revoke_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -108,3 +109,52 @@ def roster_rejects(import_id: int):
         writer.writerow([error["line"], error["employee_id"] or "", error["reason"]])
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=roster-{import_id}-rejected.csv"})
+
+
+def _tokens_page(form: ApiTokenForm, status: int = 200):
+    """The token list with the create form."""
+    return render_template("admin/tokens.html", tokens=list_tokens(), form=form,
+                           revoke_form=RevokeTokenForm()), status
+
+
+@bp.route("/tokens")
+@role_required(Role.ADMIN)
+def tokens():
+    """List API tokens (never their secrets) with a form to create one."""
+    return _tokens_page(ApiTokenForm())
+
+
+@bp.route("/tokens", methods=["POST"])
+@role_required(Role.ADMIN)
+def create_token():
+    """Create an API token and show its secret this once."""
+    form = ApiTokenForm()
+    if not form.validate_on_submit():
+        return _tokens_page(form, 400)
+    try:
+        token, plaintext = issue_token(form.name.data, form.scope.data, created_by_id=current_user.id)
+    except TokenError as exc:
+        db.session.rollback()
+        form.name.errors.append(str(exc))
+        return _tokens_page(form, 400)
+    db.session.commit()
+    # Rendered, not redirected: the secret must not travel through a URL or the session cookie.
+    response = Response(render_template("admin/tokens_created.html", token=token, plaintext=plaintext))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@role_required(Role.ADMIN)
+def revoke_api_token(token_id: int):
+    """Revoke an API token; requests using it get 401 from now on."""
+    if not RevokeTokenForm().validate_on_submit():
+        abort(400)
+    try:
+        token = revoke_token(token_id)
+    except TokenError:
+        db.session.rollback()
+        abort(404)
+    db.session.commit()
+    flash(f"Token {token.prefix} ({token.name}) is revoked.", "success")
+    return redirect(url_for("admin.tokens"))

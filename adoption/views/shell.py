@@ -1,9 +1,10 @@
 """The web shell: navigation by role, shared template globals."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, url_for
+from flask import Flask, request, url_for
 from flask_login import current_user
 
 from adoption.models import Role
@@ -22,9 +23,18 @@ class NavItem:
         """The link target."""
         return self.path if self.path else url_for(self.endpoint)
 
+    def is_current(self, path: str) -> bool:
+        """True when ``path`` is this entry's page or lies below it (Home only matches itself)."""
+        target = self.href()
+        if target == "/":
+            return path == "/"
+        return path == target or path.startswith(target.rstrip("/") + "/")
+
 
 _ALL = frozenset(r.value for r in Role)
-_LEADERS = frozenset({Role.MANAGER.value, Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value})
+_LEADERS = frozenset(
+    {Role.MANAGER.value, Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value}
+)
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Home", "home.index", _ALL),
@@ -32,6 +42,14 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Roster import", "admin.roster_upload", frozenset({Role.ADMIN.value})),
     NavItem("Users", "admin.users", frozenset({Role.ADMIN.value})),
 )
+
+ROLE_LABELS = {
+    Role.EMPLOYEE.value: "Employee",
+    Role.MANAGER.value: "Manager",
+    Role.CHANGE_LEADER.value: "Change leader",
+    Role.EXECUTIVE.value: "Executive",
+    Role.ADMIN.value: "Admin",
+}
 
 
 def navigation_for(role: str | None) -> list[NavItem]:
@@ -46,15 +64,10 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def inject_navigation():
-        """Navigation entries for the signed-in user."""
+        """Navigation entries for the signed-in user, and the path to mark the current one."""
         role = current_user.role if current_user.is_authenticated else None
-        return {"navigation": navigation_for(role), "role_labels": ROLE_LABELS}
-
-
-ROLE_LABELS = {
-    Role.EMPLOYEE.value: "Employee",
-    Role.MANAGER.value: "Manager",
-    Role.CHANGE_LEADER.value: "Change leader",
-    Role.EXECUTIVE.value: "Executive",
-    Role.ADMIN.value: "Admin",
-}
+        return {
+            "navigation": navigation_for(role),
+            "role_labels": ROLE_LABELS,
+            "current_path": request.path if request else "",
+        }

@@ -1,0 +1,272 @@
+"""The demo organization: shape, determinism, idempotency, history and working logins."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from adoption.demo import (
+    ADMIN_EMAIL,
+    CURRENT_EFFECTIVE,
+    DEMO_PASSWORD,
+    EARLIER_EFFECTIVE,
+    INITIATIVE_NAME,
+    ROSTER_COLUMNS,
+    build_roster,
+    load_demo,
+    salesforce_id18,
+)
+from adoption.models import Employee, Initiative, OrgUnit, UnitMembership, User
+from adoption.org import unit_on
+
+SALES_AND_SERVICE = ("Field Sales", "Inside Sales", "Key Accounts", "Customer Service", "Customer Success")
+
+
+def _counts(db) -> dict[str, int]:
+    """Row counts of everything the demo writes."""
+    return {
+        model.__name__: db.session.scalar(select(func.count()).select_from(model))
+        for model in (Employee, UnitMembership, User, OrgUnit, Initiative)
+    }
+
+
+def _roster_in_database(db) -> list[tuple]:
+    """The organization as stored, keyed by HR ids (database ids differ between loads)."""
+    manager = aliased(Employee)
+    rows = db.session.execute(
+        select(Employee.hr_id, Employee.email, Employee.full_name, Employee.title, OrgUnit.path,
+               manager.hr_id, Employee.start_date, Employee.end_date, Employee.active,
+               Employee.crm_user_id, Employee.crm_username, Employee.is_executive)
+        .join(OrgUnit, OrgUnit.id == Employee.unit_id)
+        .outerjoin(manager, manager.id == Employee.manager_id)
+        .order_by(Employee.hr_id)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+def _empty_database(db) -> None:
+    """Delete every row, children first, so the next load starts from an empty database."""
+    db.session.rollback()
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+def test_small_demo_has_the_expected_shape(app, db):
+    summary = load_demo(size="small", seed=7)
+
+    assert summary.newly_loaded
+    assert 550 <= summary.active <= 650
+    assert summary.regions == 4
+    assert 38 <= summary.teams <= 42
+    regions = db.session.scalars(select(OrgUnit.name).where(OrgUnit.depth == 1)).all()
+    assert len(regions) == 4
+    teams = db.session.scalars(select(OrgUnit).where(OrgUnit.depth == 2)).all()
+    assert len(teams) == summary.teams
+    for team in teams:
+        managers = db.session.scalars(
+            select(Employee).where(Employee.unit_id == team.id, Employee.active.is_(True),
+                                   Employee.title.contains("Manager") | Employee.title.contains("Lead")
+                                   | Employee.title.startswith("Head of"))
+        ).all()
+        # The team's manager is the one person in it who reports outside the team.
+        bosses = {m.manager.unit_id for m in managers if m.manager is not None}
+        assert any(b != team.id for b in bosses), team.path
+        reports = db.session.scalars(
+            select(Employee).where(Employee.unit_id == team.id, Employee.active.is_(True))
+        ).all()
+        assert len({e.manager_id for e in reports if e.manager.unit_id == team.id}) == 1, team.path
+
+
+def test_small_demo_has_executives_a_ceo_and_one_change_leader_login(app, db):
+    summary = load_demo(size="small", seed=7)
+
+    executives = db.session.scalars(select(Employee).where(Employee.is_executive.is_(True))).all()
+    assert 5 <= len(executives) <= 12
+    ceos = db.session.scalars(select(Employee).where(Employee.manager_id.is_(None))).all()
+    assert [c.title for c in ceos] == ["Chief Executive Officer"]
+    region_heads = [e for e in executives if e.unit.depth == 1]
+    assert len(region_heads) == 4 and all(h.manager_id == ceos[0].id for h in region_heads)
+    roles = [role for role, _ in summary.logins]
+    assert sorted(roles) == ["admin", "change_leader", "employee", "executive", "manager"]
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.role == "change_leader")) == 1
+    initiative = db.session.scalar(select(Initiative).where(Initiative.name == INITIATIVE_NAME))
+    assert len(initiative.sponsors) == 3 and all(s.is_executive for s in initiative.sponsors)
+    assert initiative.licensed_seats > summary.licences
+
+
+def test_small_demo_licence_share_is_plausible(app, db):
+    load_demo(size="small", seed=7)
+
+    staff = db.session.execute(
+        select(OrgUnit.name, Employee.crm_user_id, Employee.crm_username, Employee.email)
+        .join(OrgUnit, OrgUnit.id == Employee.unit_id)
+        .where(Employee.active.is_(True), OrgUnit.depth == 2)
+    ).all()
+    front = [s for s in staff if s.name.startswith(SALES_AND_SERVICE)]
+    back = [s for s in staff if not s.name.startswith(SALES_AND_SERVICE)]
+    front_share = sum(1 for s in front if s.crm_user_id) / len(front)
+    back_share = sum(1 for s in back if s.crm_user_id) / len(back)
+    assert 0.70 <= front_share <= 0.88
+    assert back_share < 0.5
+    for s in staff:
+        if s.crm_user_id:
+            assert re.fullmatch(r"005[0-9A-Za-z]{15}", s.crm_user_id)
+            assert salesforce_id18(s.crm_user_id[:15]) == s.crm_user_id
+            assert s.crm_username == s.email.replace("@acme.example", "@acme.crm")
+
+
+def test_demo_roster_has_no_orphan_manager_references(app, db):
+    roster = build_roster("small", seed=7)
+    rows = list(csv.DictReader(io.StringIO(roster.current_csv)))
+    assert tuple(rows[0].keys()) == ROSTER_COLUMNS
+    ids = {r["employee_id"] for r in rows}
+    assert all(r["manager_employee_id"] in ids for r in rows if r["manager_employee_id"])
+    active_ids = {r["employee_id"] for r in rows if not r["end_date"]}
+    assert all(r["manager_employee_id"] in active_ids for r in rows if r["manager_employee_id"])
+
+    load_demo(size="small", seed=7)
+    no_manager = db.session.scalar(
+        select(func.count()).select_from(Employee).where(Employee.manager_id.is_(None))
+    )
+    assert no_manager == 1  # the CEO
+    inactive_boss = aliased(Employee)
+    assert db.session.scalar(
+        select(func.count()).select_from(Employee)
+        .join(inactive_boss, inactive_boss.id == Employee.manager_id)
+        .where(Employee.active.is_(True), inactive_boss.active.is_(False))
+    ) == 0
+
+
+def test_demo_has_unique_emails_and_a_few_leavers(app, db):
+    roster = build_roster("small", seed=7)
+    rows = list(csv.DictReader(io.StringIO(roster.current_csv)))
+    emails = [r["email"] for r in rows]
+    assert len(set(emails)) == len(emails)
+    assert all(re.fullmatch(r"[a-z]+\.[a-z]+\d*@acme\.example", e) for e in emails)
+    leavers = [r for r in rows if r["end_date"]]
+    assert 3 <= len(leavers) <= 30
+    assert all(EARLIER_EFFECTIVE < dt.date.fromisoformat(r["end_date"]) < CURRENT_EFFECTIVE for r in leavers)
+
+    load_demo(size="small", seed=7)
+    assert db.session.scalar(
+        select(func.count()).select_from(Employee).where(Employee.active.is_(False))
+    ) == len(leavers)
+
+
+def test_same_seed_builds_the_same_roster_bytes():
+    first, second = build_roster("small", seed=7), build_roster("small", seed=7)
+    assert first.current_csv == second.current_csv
+    assert first.earlier_csv == second.earlier_csv
+    assert first.cast == second.cast
+
+
+def test_same_seed_loads_the_same_organization_in_two_fresh_databases(app, db):
+    load_demo(size="small", seed=7)
+    db.session.commit()
+    first = _roster_in_database(db)
+    _empty_database(db)
+
+    load_demo(size="small", seed=7)
+    db.session.commit()
+
+    assert _roster_in_database(db) == first
+
+
+def test_different_seed_builds_a_different_roster():
+    assert build_roster("small", seed=7).current_csv != build_roster("small", seed=8).current_csv
+
+
+def test_second_load_changes_nothing_and_reports_already_loaded(app, db):
+    first = load_demo(size="small", seed=7)
+    db.session.commit()
+    before = _counts(db)
+    roster_before = _roster_in_database(db)
+
+    second = load_demo(size="small", seed=7)
+    db.session.commit()
+
+    assert _counts(db) == before
+    assert _roster_in_database(db) == roster_before
+    assert not second.newly_loaded
+    assert "already present" in second.describe()
+    assert second.logins == first.logins
+    assert (second.active, second.teams, second.licences) == (first.active, first.teams, first.licences)
+
+
+def test_loading_another_seed_over_the_demo_is_refused(app, db):
+    from adoption.demo import DemoError
+
+    load_demo(size="small", seed=7)
+    db.session.commit()
+
+    with pytest.raises(DemoError):
+        load_demo(size="small", seed=8)
+
+
+def test_membership_history_shows_the_reorg(app, db):
+    load_demo(size="small", seed=7)
+
+    movers = db.session.scalars(
+        select(Employee).join(UnitMembership).group_by(Employee.id)
+        .having(func.count(UnitMembership.id) > 1)
+    ).all()
+    assert movers
+    moved = [e for e in movers if unit_on(e, dt.date(2025, 9, 1)) != unit_on(e, dt.date(2026, 6, 1))]
+    assert moved
+    person = moved[0]
+    assert unit_on(person, dt.date(2026, 6, 1)).id == person.unit_id
+    assert unit_on(person, dt.date(2025, 9, 1)).depth == 2
+
+
+def test_describe_lists_counts_and_every_login(app, db):
+    summary = load_demo(size="small", seed=7)
+
+    text = summary.describe()
+    assert "loaded now" in text
+    assert f"{summary.active} active employees" in text
+    assert DEMO_PASSWORD in text
+    for role, email in summary.logins:
+        assert role in text and email in text
+    assert (("admin", ADMIN_EMAIL)) in summary.logins
+
+
+def test_every_demo_login_signs_in_and_lands_on_home(app, db):
+    summary = load_demo(size="small", seed=7)
+    db.session.commit()
+
+    for role, email in summary.logins:
+        client = app.test_client()
+        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, (role, response.get_data(as_text=True))
+        assert response.headers["Location"] in ("/", "http://localhost/")
+        assert client.get("/").status_code == 200, role
+
+
+def test_demo_logins_belong_to_the_right_people(app, db):
+    summary = load_demo(size="small", seed=7)
+    users = {u.role: u for u in db.session.scalars(select(User))}
+
+    assert users["admin"].employee is None
+    assert users["executive"].employee.is_executive
+    manager = users["manager"].employee
+    employee = users["employee"].employee
+    assert employee.manager_id == manager.id and employee.unit_id == manager.unit_id
+    assert employee.active and manager.active
+    team_size = db.session.scalar(
+        select(func.count()).select_from(Employee)
+        .where(Employee.unit_id == manager.unit_id, Employee.active.is_(True))
+    )
+    assert team_size >= 10
+    assert users["change_leader"].employee.title.startswith("Director, CRM")
+    assert len(summary.logins) == 5
+
+
+def test_unknown_size_is_refused():
+    with pytest.raises(ValueError):
+        build_roster("medium", seed=7)

@@ -1,0 +1,186 @@
+"""Browser fixtures: a live server on a fresh database seeded with one user per role, and Chromium.
+
+The app comes from the suite's ``app`` fixture (a fresh SQLite file, or PostgreSQL under
+``TEST_DATABASE_URL``), served by a real threaded werkzeug server so the browser goes through the
+same stack as a user: CSRF protection stays on. Chromium is the system one; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from adoption.extensions import db as _db
+from adoption.models import Initiative, RosterImport
+from adoption.timekeeping import org_today
+from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PASSWORD = DEFAULT_PASSWORD
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running app: its base URL and the e-mail of the seeded user of each role."""
+
+    url: str
+    users: dict[str, str]
+    password: str = PASSWORD
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Browser tests keep CSRF on: the forms must carry their tokens like in production."""
+    return {"WTF_CSRF_ENABLED": True}
+
+
+def _seed(today: dt.date) -> dict[str, str]:
+    """A small organization and one user per role; returns role -> e-mail."""
+    long_ago = today - dt.timedelta(days=400)
+    sponsor = make_employee(
+        "Acme",
+        since=long_ago,
+        full_name="Victoria Sponsor",
+        title="Chief Revenue Officer",
+        is_executive=True,
+        crm_user_id="crm-vic",
+        email="exec@acme.example",
+    )
+    lead = make_employee(
+        "Acme/EMEA/Sales North",
+        since=long_ago,
+        full_name="Mia Manager",
+        title="Sales Manager",
+        crm_user_id="crm-mia",
+        email="manager@acme.example",
+    )
+    make_employee(
+        "Acme/EMEA/Sales North",
+        since=long_ago,
+        full_name="Nora Licensed",
+        manager=lead,
+        crm_user_id="crm-nora",
+    )
+    make_employee("Acme/EMEA/Sales North", since=long_ago, full_name="Ned Nolicence", manager=lead)
+    make_employee(
+        "Acme/EMEA/Sales North",
+        since=today - dt.timedelta(days=9),
+        full_name="Jill Joiner",
+        manager=lead,
+    )
+    eve = make_employee(
+        "Acme/EMEA/Sales North",
+        since=long_ago,
+        full_name="Eve Employee",
+        manager=lead,
+        email="employee@acme.example",
+    )
+    make_employee("Acme/EMEA/Sales South", since=long_ago, full_name="Sam South")
+    make_employee(
+        "Acme/Americas/Sales West", since=long_ago, full_name="Wendy West", crm_user_id="crm-wendy"
+    )
+    chloe = make_employee(
+        "Acme/HQ",
+        since=long_ago,
+        full_name="Chloe Change",
+        title="Change Lead",
+        crm_user_id="crm-chloe",
+        email="change@acme.example",
+    )
+    initiative = Initiative(
+        name="CRM rollout",
+        start_date=today - dt.timedelta(days=90),
+        licensed_seats=12,
+        adoption_target_pct=80,
+        key_behaviours=["opportunity_updated", "activity_logged"],
+    )
+    initiative.sponsors.append(sponsor)
+    _db.session.add(initiative)
+    users = {
+        "employee": make_user("employee", eve).email,
+        "manager": make_user("manager", lead).email,
+        "change_leader": make_user("change_leader", chloe).email,
+        "executive": make_user("executive", sponsor).email,
+        "admin": make_user("admin", email="admin@acme.example").email,
+    }
+    _db.session.add(
+        RosterImport(
+            filename="hr-export.csv",
+            content=b"",
+            effective_date=today - dt.timedelta(days=7),
+            status="applied",
+            summary={"counts": {"rows": 9, "rejected": 0}},
+        )
+    )
+    _db.session.commit()
+    return users
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over HTTP on a free local port, seeded; stopped at teardown."""
+    users = _seed(org_today(app.config["ORG_TIMEZONE"]))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="uptake-live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", users=users)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The system Chromium, headless; missing Chromium fails under CI and skips elsewhere."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"{CHROMIUM} is missing: CI must run the browser tests (apt-get install chromium)"
+            )
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context (no cookies) and page, with a short default timeout."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def sign_in(page, live_server):
+    """Sign ``role``'s seeded user in through the login form; returns the page on their home."""
+
+    def _sign_in(role: str, password: str = PASSWORD):
+        page.goto("/login")
+        page.get_by_label("E-mail").fill(live_server.users[role])
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        return page
+
+    return _sign_in

@@ -1,0 +1,128 @@
+"""Main journeys of each role, driven through the system Chromium."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+SCREENSHOT = "/tmp/uptake-home.png"
+
+HOME_BY_ROLE = {
+    # role: (a heading or text only that role's home shows, navigation entries)
+    "employee": ("Pulse surveys", ["Home"]),
+    "manager": ("Without a CRM licence", ["Home", "Dashboards"]),
+    "change_leader": ("Units with the lowest licence share", ["Home", "Dashboards"]),
+    "executive": ("Your visible commitment", ["Home", "Dashboards"]),
+    "admin": ("Accounts by role", ["Home", "Dashboards", "Roster import", "Users"]),
+}
+
+
+def _nav_labels(page) -> list[str]:
+    """The main navigation's entries as the user sees them."""
+    return [t.strip() for t in page.locator("#mainnav .nav-link").all_inner_texts()]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("role", list(HOME_BY_ROLE))
+def test_each_role_signs_in_and_sees_its_home_and_navigation(sign_in, role):
+    page = sign_in(role)
+    marker, navigation = HOME_BY_ROLE[role]
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+    expect(page.get_by_text(marker, exact=False).first).to_be_visible()
+    assert _nav_labels(page) == navigation
+    expect(page.locator('#mainnav [aria-current="page"]')).to_have_text("Home")
+
+
+@pytest.mark.browser
+def test_manager_home_shows_own_team_only(sign_in):
+    page = sign_in("manager")
+    main = page.locator("main")
+    expect(main).to_contain_text("Ned Nolicence")
+    expect(main).to_contain_text("Jill Joiner")
+    expect(main).not_to_contain_text("Sam South")
+    expect(main).not_to_contain_text("Wendy West")
+    page.screenshot(path=SCREENSHOT, full_page=True)
+
+
+@pytest.mark.browser
+def test_executive_home_names_no_one_but_the_sponsor(sign_in):
+    page = sign_in("executive")
+    main = page.locator("main")
+    expect(main).to_contain_text("80% of licensed seats")
+    for name in (
+        "Ned Nolicence",
+        "Jill Joiner",
+        "Sam South",
+        "Wendy West",
+        "Eve Employee",
+        "Mia Manager",
+    ):
+        expect(main).not_to_contain_text(name)
+
+
+@pytest.mark.browser
+def test_wrong_password_shows_the_generic_error(sign_in):
+    page = sign_in("manager", password="not the password at all")
+    expect(page.get_by_role("alert")).to_have_text(
+        "That e-mail and password do not match an account that can sign in."
+    )
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert page.locator("#mainnav").count() == 0
+
+
+@pytest.mark.browser
+def test_sign_out_ends_the_session(sign_in, live_server):
+    page = sign_in("employee")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("status")).to_have_text("You are signed out.")
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2F$"))
+
+
+@pytest.mark.browser
+def test_employee_opening_admin_users_gets_the_403_page(sign_in):
+    page = sign_in("employee")
+    response = page.goto("/admin/users")
+    assert response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
+    expect(page.get_by_role("navigation", name="Main navigation")).to_be_visible()
+
+
+@pytest.mark.browser
+def test_login_page_fits_a_phone(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/login")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    box = page.get_by_role("button", name="Sign in").bounding_box()
+    assert box is not None and box["height"] >= 44
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+@pytest.mark.browser
+def test_home_fits_a_phone_and_the_menu_opens(sign_in):
+    page = sign_in("admin")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert (
+        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        <= 0
+    )
+    expect(page.locator("#mainnav").get_by_role("link", name="Users")).to_be_hidden()
+    page.get_by_role("button", name="Show navigation").click()
+    expect(page.locator("#mainnav").get_by_role("link", name="Users")).to_be_visible()
+
+
+@pytest.mark.browser
+def test_manager_opens_the_organization_dashboard_with_a_plotly_graph(sign_in):
+    page = sign_in("manager")
+    page.locator("#mainnav").get_by_role("link", name="Dashboards").click()
+    response_ok = page.locator("body").inner_text()
+    assert "Page not found" not in response_ok, "the /dashboards/ app is not mounted yet"
+    page.get_by_role("link", name=re.compile(r"^\s*Organi[sz]ation\s*$")).first.click()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=20_000)
