@@ -41,6 +41,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Dashboards", None, _LEADERS, path="/dashboards/"),
     NavItem("Roster import", "admin.roster_upload", frozenset({Role.ADMIN.value})),
     NavItem("Users", "admin.users", frozenset({Role.ADMIN.value})),
+    NavItem("API tokens", "admin.tokens", frozenset({Role.ADMIN.value})),
 )
 
 ROLE_LABELS = {

@@ -120,7 +120,7 @@ def _names_in(value) -> str:
 def test_admin_navigation_has_roster_import_and_users(client, login_as):
     login_as("admin")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
-    assert labels == ["Home", "Dashboards", "Roster import", "Users"]
+    assert labels == ["Home", "Dashboards", "Roster import", "Users", "API tokens"]
 
 
 def test_employee_navigation_has_no_dashboards_and_no_admin(client, login_as):

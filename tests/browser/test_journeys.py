@@ -15,7 +15,7 @@ HOME_BY_ROLE = {
     "manager": ("Without a CRM licence", ["Home", "Dashboards"]),
     "change_leader": ("Units with the lowest licence share", ["Home", "Dashboards"]),
     "executive": ("Your visible commitment", ["Home", "Dashboards"]),
-    "admin": ("Accounts by role", ["Home", "Dashboards", "Roster import", "Users"]),
+    "admin": ("Accounts by role", ["Home", "Dashboards", "Roster import", "Users", "API tokens"]),
 }
 
 
