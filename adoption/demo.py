@@ -25,6 +25,7 @@ from importlib import resources
 from sqlalchemy import func, select
 
 from adoption.extensions import db
+from adoption.initiative import save_initiative
 from adoption.models import Employee, Initiative, OrgUnit, Role, User
 from adoption.models.org import UNIT_PATH_SEPARATOR
 
@@ -615,17 +616,14 @@ def _ensure_initiative(roster: DemoRoster) -> Initiative:
         return initiative
     # Procurement bought about a tenth more seats than were handed out, rounded up to tens.
     seats = int(math.ceil(roster.licences * 1.1 / 10) * 10)
-    initiative = Initiative(
-        name=INITIATIVE_NAME,
+    return save_initiative(
+        INITIATIVE_NAME,
         start_date=INITIATIVE_START,
         licensed_seats=seats,
         adoption_target_pct=ADOPTION_TARGET_PCT,
-        key_behaviours=list(KEY_BEHAVIOURS),
+        key_behaviours=KEY_BEHAVIOURS,
         sponsors=[_employee(hr_id) for hr_id in roster.cast.sponsors],
     )
-    db.session.add(initiative)
-    db.session.flush()
-    return initiative
 
 
 def _ensure_logins(roster: DemoRoster) -> tuple[DemoLogin, ...]:

@@ -71,7 +71,7 @@ def subtree_unit_ids(unit: OrgUnit | None) -> list[int]:
     return list(db.session.scalars(select(OrgUnit.id).where(subtree_filter(unit))))
 
 
-def _active_on(day: dt.date):
+def membership_in_force(day: dt.date):
     """Memberships in force on ``day``."""
     return and_(
         UnitMembership.valid_from <= day,
@@ -85,7 +85,7 @@ def unit_on(employee: Employee | int, day: dt.date) -> OrgUnit | None:
     return db.session.scalar(
         select(OrgUnit)
         .join(UnitMembership, UnitMembership.unit_id == OrgUnit.id)
-        .where(UnitMembership.employee_id == employee_id, _active_on(day))
+        .where(UnitMembership.employee_id == employee_id, membership_in_force(day))
     )
 
 
@@ -94,7 +94,7 @@ def members_on_stmt(unit: OrgUnit, day: dt.date) -> Select[tuple[int, int]]:
     return (
         select(UnitMembership.employee_id, UnitMembership.unit_id)
         .join(OrgUnit, OrgUnit.id == UnitMembership.unit_id)
-        .where(subtree_filter(unit), _active_on(day))
+        .where(subtree_filter(unit), membership_in_force(day))
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from adoption.extensions import db
 from adoption.models import Employee, OrgUnit, UnitMembership
 from adoption.models.org import UNIT_PATH_SEPARATOR
+from adoption.org import membership_in_force
 from adoption.scope import Scope
 
 HEADCOUNT_COLUMNS = ["unit_id", "name", "path", "depth", "parent_path", "employees", "licensed"]
@@ -81,10 +82,7 @@ def headcount_by_unit(scope: Scope, on: dt.date, within: int | None = None) -> p
         and_(Employee.crm_user_id.is_not(None), Employee.crm_user_id != ""),
         and_(Employee.crm_username.is_not(None), Employee.crm_username != ""),
     )
-    in_force = and_(
-        UnitMembership.valid_from <= on,
-        or_(UnitMembership.valid_to.is_(None), UnitMembership.valid_to > on),
-    )
+    in_force = membership_in_force(on)
     counts = (
         select(
             UnitMembership.unit_id.label("unit_id"),
