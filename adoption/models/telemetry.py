@@ -3,7 +3,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adoption.extensions import db
@@ -47,6 +59,123 @@ class UsageEvent(db.Model):
     qualifying: Mapped[bool] = mapped_column(Boolean)
     # The token that sent it; NULL for events that came from a file import.
     token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    # The file import that brought it; NULL for events sent to the API.
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("event_imports.id"))
 
     def __repr__(self) -> str:
         return f"<UsageEvent {self.event_id} {self.event_type}>"
+
+
+class CrmAlias(db.Model):
+    """An actor key the roster does not carry, mapped to an employee by an admin.
+
+    Identity resolution tries the roster first (CRM user id, CRM username, e-mail), then
+    these aliases; creating one re-attributes the unmatched events it names.
+    """
+
+    __tablename__ = "crm_aliases"
+    __table_args__ = (UniqueConstraint("key_kind", "key_value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "crm_user_id", "crm_username" or "user_email" (the event field the key appears in).
+    key_kind: Mapped[str] = mapped_column(String(16))
+    # As the event carries it; usernames and e-mails are stored in lower case.
+    key_value: Mapped[str] = mapped_column(String(320))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class DailyUsage(db.Model):
+    """Qualifying CRM use per day × employee × event type: the rollup every adoption metric reads.
+
+    Only matched, qualifying events count (integration/API traffic and failed logins never do).
+    The day is the event's local date in the organization's time zone. Maintained incrementally
+    on ingest; rebuilt for an employee when events are re-attributed to them.
+    """
+
+    __tablename__ = "daily_usage"
+    __table_args__ = (Index("ix_daily_usage_employee_day", "employee_id", "day"),)
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+
+
+class WeeklyUnitUsage(db.Model):
+    """Adoption per week × unit, for the dashboards: each person-week counts in the unit the
+    person belonged to on the week's last day (the same date licensed seats are counted on).
+
+    Derived from ``daily_usage`` and the membership history; weeks listed in
+    ``rollup_backlog`` are stale and recomputed by ``refresh_weekly_usage``.
+    """
+
+    __tablename__ = "weekly_unit_usage"
+
+    # First day of the week (WEEK_START setting).
+    week_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
+    # Employees of the unit with a CRM user id on the week's last day.
+    licensed: Mapped[int] = mapped_column(Integer)
+    # Of those, how many had at least one qualifying event in the week.
+    active: Mapped[int] = mapped_column(Integer)
+    # Sum over active people of the days they were active (for DAU-based stickiness).
+    active_days: Mapped[int] = mapped_column(Integer)
+    # Qualifying events of the active people in the week.
+    events: Mapped[int] = mapped_column(Integer)
+    # Sum over active people of the distinct event types they used (breadth = / active).
+    event_types: Mapped[int] = mapped_column(Integer)
+
+
+class WeeklyUnitBehaviour(db.Model):
+    """Licensed people per week × unit who performed an event type (key-behaviour adoption)."""
+
+    __tablename__ = "weekly_unit_behaviours"
+
+    week_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    people: Mapped[int] = mapped_column(Integer)
+
+
+class RollupBacklog(db.Model):
+    """A week whose weekly rollups are stale (new events, re-attribution or a roster change)."""
+
+    __tablename__ = "rollup_backlog"
+
+    week_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    queued_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class EventImport(db.Model):
+    """One file of events imported from the UI or the CLI: its progress and its result."""
+
+    __tablename__ = "event_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    # "ndjson", "csv", "salesforce-login" or "salesforce-records".
+    format: Mapped[str] = mapped_column(String(32))
+    # What a row means for "salesforce-records" (e.g. "activity_logged"); NULL otherwise.
+    event_type: Mapped[str | None] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    # "queued", "running", "done" or "failed".
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    # Where the uploaded file and the rejects CSV live, relative to the instance folder.
+    upload_path: Mapped[str | None] = mapped_column(String(500))
+    rejects_path: Mapped[str | None] = mapped_column(String(500))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Progress: bytes of the file read so far, and rows seen.
+    bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    # Why the job failed as a whole (unreadable file, crash), shown on the page.
+    error: Mapped[str | None] = mapped_column(String(2000))
+    # Celery's task id when a worker runs it; NULL when it ran in-process.
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

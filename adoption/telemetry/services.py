@@ -31,8 +31,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from adoption.extensions import db
 from adoption.models import Employee, UsageEvent
 from adoption.telemetry.ingest import Batch, ParsedEvent, Rejection
+from adoption.telemetry.rollups import add_to_daily_usage
 
-# Rows per INSERT statement: well under SQLite's 32,766 bound parameters at 15 columns a row.
+# Rows per INSERT statement: well under SQLite's 32,766 bound parameters at 16 columns a row.
 INSERT_CHUNK_ROWS = 500
 # Salesforce ids: the 15-character form is case-sensitive; the 18-character form adds a
 # 3-character checksum suffix, so its first 15 characters are the short id.
@@ -53,8 +54,10 @@ class IngestResult:
                 "rejected": [r.as_dict() for r in self.rejected]}
 
 
-def store_batch(batch: Batch, token_id: int | None, received_at: dt.datetime) -> IngestResult:
-    """Store the batch's new events; count duplicates, reject conflicts; flushes, never commits."""
+def store_batch(batch: Batch, token_id: int | None, received_at: dt.datetime,
+                import_id: int | None = None) -> IngestResult:
+    """Store the batch's new events and count them into ``daily_usage``; count duplicates,
+    reject conflicts; flushes, never commits."""
     result = IngestResult(rejected=list(batch.rejected))
     table: Table = UsageEvent.__table__
 
@@ -71,11 +74,13 @@ def store_batch(batch: Batch, token_id: int | None, received_at: dt.datetime) ->
 
     if fresh:
         employees = resolve_employees(fresh)
-        rows = [_row(event, employees.get(event.index), token_id, received_at) for event in fresh]
+        rows = [_row(event, employees.get(event.index), token_id, received_at, import_id) for event in fresh]
         inserted: set[str] = set()
         for start in range(0, len(rows), INSERT_CHUNK_ROWS):
             inserted.update(_insert_chunk(table, rows[start:start + INSERT_CHUNK_ROWS]))
         result.accepted = len(inserted)
+        # Only what this transaction really inserted is counted, so a lost race never counts twice.
+        add_to_daily_usage(row for row in rows if row["event_id"] in inserted)
         lost = [event for event in fresh if event.event_id not in inserted]
         if lost:
             # A concurrent request stored these ids between our SELECT and our INSERT: judge
@@ -170,7 +175,8 @@ def _stored_hashes(table: Table, event_ids: list[str]) -> dict[str, str]:
     return dict(db.session.execute(query, {"ids": event_ids}).all())
 
 
-def _row(event: ParsedEvent, employee_id: int | None, token_id: int | None, received_at: dt.datetime) -> dict:
+def _row(event: ParsedEvent, employee_id: int | None, token_id: int | None, received_at: dt.datetime,
+         import_id: int | None) -> dict:
     """The column values of one new event."""
     return {
         "event_id": event.event_id, "content_hash": event.content_hash,
@@ -179,6 +185,7 @@ def _row(event: ParsedEvent, employee_id: int | None, token_id: int | None, rece
         "client": event.client, "properties": event.properties, "user_email": event.user_email,
         "crm_user_id": event.crm_user_id, "crm_username": event.crm_username,
         "employee_id": employee_id, "qualifying": event.qualifying, "token_id": token_id,
+        "import_id": import_id,
     }
 
 
@@ -202,7 +209,7 @@ _PG_ARRAY_TYPES = {
     "event_id": Text, "content_hash": Text, "occurred_at_raw": Text, "occurred_at": DateTime,
     "received_at": DateTime, "event_type": Text, "object_type": Text, "client": Text,
     "properties": Text, "user_email": Text, "crm_user_id": Text, "crm_username": Text,
-    "employee_id": Integer, "qualifying": Boolean, "token_id": Integer,
+    "employee_id": Integer, "qualifying": Boolean, "token_id": Integer, "import_id": Integer,
 }
 
 
