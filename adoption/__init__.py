@@ -37,6 +37,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["REMEMBER_COOKIE_HTTPONLY"] = True
 
     _init_extensions(app)
+
+    from adoption import jobs
+
+    jobs.init_app(app)  # builds the Celery app lazily: no broker connection here
     _register_blueprints(app)
     _register_cli(app)
 
@@ -84,6 +88,14 @@ def _register_blueprints(app: Flask) -> None:
     # Bearer-token API: no session cookie, so no CSRF; every other blueprint keeps the check.
     csrf.exempt(telemetry_api.bp)
     app.register_blueprint(telemetry_api.bp)
+
+    from adoption.telemetry import views as telemetry_views
+
+    telemetry_views.register(app)
+
+    from adoption import openapi
+
+    app.register_blueprint(openapi.bp)
 
     from adoption.views.shell import register as register_shell
 

@@ -17,7 +17,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_token_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(import_roster_command)
+    app.cli.add_command(ingest_events_command)
     app.cli.add_command(quickstart_command)
+    app.cli.add_command(refresh_rollups_command)
 
 
 @click.command("create-user")
@@ -123,6 +125,90 @@ def import_roster_command(file, dry_run: bool, partial: bool, force: bool, effec
     else:
         db.session.commit()
         click.echo(f"Imported: {counts}")
+
+
+@click.command("ingest-events")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv", "salesforce-login", "salesforce-records"]),
+              required=True, help="The file's format (see docs/telemetry.md); gzip is detected.")
+@click.option("--event-type", default=None, help="What one row means (salesforce-records only), e.g. activity_logged.")
+@click.option("--rejects", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write every rejected row, with its line and reason, to this CSV.")
+@with_appcontext
+def ingest_events_command(file: str, fmt: str, event_type: str | None, rejects: str | None) -> None:
+    """Import a file of CRM usage events, committing in batches (re-running it is safe)."""
+    import contextlib
+    import datetime as dt
+    import os
+
+    from sqlalchemy import func, select, update
+
+    from adoption.models import EventImport, UsageEvent
+    from adoption.telemetry.fileimport import NEEDS_EVENT_TYPE, FileFormatError, import_events
+
+    if fmt in NEEDS_EVENT_TYPE and not event_type:
+        raise click.UsageError(f"--event-type is required with --format {fmt}.")
+    if fmt not in NEEDS_EVENT_TYPE and event_type is not None:
+        raise click.UsageError(f"--event-type is only for --format {', '.join(sorted(NEEDS_EVENT_TYPE))}.")
+
+    def utcnow() -> dt.datetime:
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+    size = os.path.getsize(file)
+    # Recorded like an upload, so the imports page lists CLI runs too.
+    record = EventImport(filename=os.path.basename(file)[:255], format=fmt, event_type=event_type,
+                         status="running", size_bytes=size, started_at=utcnow())
+    db.session.add(record)
+    db.session.commit()
+    import_id = record.id
+
+    def finish(**values) -> None:
+        db.session.execute(update(EventImport).where(EventImport.id == import_id)
+                           .values(finished_at=utcnow(), **values))
+        db.session.commit()
+
+    try:
+        with open(file, "rb") as stream, contextlib.ExitStack() as stack, \
+                click.progressbar(length=size, label="Importing", file=sys.stderr) as bar:
+            out = stack.enter_context(open(rejects, "w", newline="", encoding="utf-8")) if rejects else None
+
+            def progress(bytes_read: int, rows: int) -> None:
+                bar.update(min(bytes_read, size) - bar.pos)
+                db.session.execute(update(EventImport).where(EventImport.id == import_id)
+                                   .values(bytes_read=bytes_read, rows=rows))
+                db.session.commit()
+
+            result = import_events(stream, fmt, event_type=event_type, import_id=import_id,
+                                   rejects=out, progress=progress)
+    except FileFormatError as exc:
+        db.session.rollback()
+        finish(status="failed", error=f"The file cannot be imported: {exc}"[:2000])
+        raise click.ClickException(f"{file}: {exc}. Nothing was imported.") from exc
+    except Exception as exc:
+        db.session.rollback()  # the batch in flight; the committed ones stay, and a re-run converges
+        stored = db.session.scalar(select(func.count()).select_from(UsageEvent).where(UsageEvent.import_id == import_id))
+        finish(status="failed", accepted=stored or 0,
+               error=f"The import stopped on an unexpected error ({type(exc).__name__}: {exc})."[:2000])
+        raise
+    finish(status="done", rows=result.rows, accepted=result.accepted, duplicates=result.duplicates,
+           rejected=result.rejected, bytes_read=size)
+    if result.rejected and not rejects:
+        click.echo(f"{result.rejected} rows were rejected; re-run with --rejects OUT.csv to see why "
+                   "(accepted rows come back as duplicates).", err=True)
+    click.echo(result.summary())
+
+
+@click.command("refresh-rollups")
+@click.option("--all", "everything", is_flag=True,
+              help="Rebuild every week from daily usage, not only the weeks queued as stale.")
+@with_appcontext
+def refresh_rollups_command(everything: bool) -> None:
+    """Recompute the weekly per-unit adoption tables (the queued weeks, or all with --all)."""
+    from adoption.telemetry.rollups import rebuild_weekly_usage, refresh_weekly_usage
+
+    weeks = rebuild_weekly_usage() if everything else refresh_weekly_usage()
+    db.session.commit()
+    click.echo(f"Refreshed {weeks} week{'s' if weeks != 1 else ''}.")
 
 
 @click.command("quickstart")

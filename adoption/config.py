@@ -32,6 +32,17 @@ DEFAULTS: dict[str, Any] = {
     # Per API token on POST /api/v1/events (Flask-Limiter syntax); shared across workers only
     # when RATELIMIT_STORAGE_URI points at Redis.
     "EVENTS_RATE_LIMIT": "600 per minute",
+    # Background jobs (adoption/jobs.py, docs/operations.md). None runs them in a thread of the
+    # web process (nothing else to install; a job dies with its process); a URL such as
+    # "redis://127.0.0.1:6379/0" sends them to Celery workers (`celery -A adoption.worker worker`).
+    "CELERY_BROKER_URL": None,
+    # Where Celery keeps task results; optional, the jobs record their outcome in the database.
+    "CELERY_RESULT_BACKEND": None,
+    # The queue jobs are sent to and workers consume by default.
+    "CELERY_QUEUE": "uptake",
+    # Largest event file the upload page accepts (the rest of the app keeps MAX_CONTENT_LENGTH);
+    # the upload is spooled to disk, never held in memory. Bigger files: `flask ingest-events`.
+    "EVENT_IMPORT_MAX_BYTES": 1024 * 1024 * 1024,
 }
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}

@@ -5,14 +5,16 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectField,
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, ValidationError
 
 from adoption.models.tokens import TOKEN_SCOPES
+from adoption.telemetry.identity import KEY_KINDS, find_employee
 
 
 class LoginForm(FlaskForm):
@@ -51,3 +53,24 @@ class RevokeTokenForm(FlaskForm):
     """Revoke an API token (the form carries only the CSRF token)."""
 
     submit = SubmitField("Revoke")
+
+
+class MapActorForm(FlaskForm):
+    """Map an unmatched CRM actor key to an employee, named by HR id or e-mail."""
+
+    key_kind = HiddenField(validators=[AnyOf(KEY_KINDS)])
+    key_value = HiddenField(validators=[DataRequired(), Length(max=320)])
+    employee = StringField("Employee (HR id or e-mail)", validators=[DataRequired(), Length(max=320)])
+    # The list's search, to return to it after mapping.
+    search = HiddenField(validators=[Optional(), Length(max=320)])
+    submit = SubmitField("Map")
+
+    #: The employee the ``employee`` field names, once the form validated.
+    employee_id: int | None = None
+
+    def validate_employee(self, field: StringField) -> None:
+        """The HR id or e-mail must name someone on the roster."""
+        employee = find_employee(field.data)
+        if employee is None:
+            raise ValidationError(f"No employee has the HR id or e-mail {field.data.strip()!r}.")
+        self.employee_id = employee.id

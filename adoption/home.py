@@ -194,14 +194,6 @@ def my_record(scope: Scope) -> MyRecord | None:
     )
 
 
-def _has_licence():
-    """SQL form of ``Employee.has_crm_licence`` (empty strings are no licence)."""
-    return or_(
-        and_(Employee.crm_user_id.is_not(None), Employee.crm_user_id != ""),
-        and_(Employee.crm_username.is_not(None), Employee.crm_username != ""),
-    )
-
-
 def _in_force_on(day: dt.date):
     """Unit memberships in force on ``day``."""
     return and_(
@@ -225,7 +217,7 @@ def unit_figures(scope: Scope, today: dt.date) -> list[UnitShare]:
     """Headcount and licences on ``today`` per unit in scope that has people, by path."""
     if not scope.sees_aggregates:
         return []
-    licensed = func.sum(case((_has_licence(), 1), else_=0))
+    licensed = func.sum(case((Employee.has_crm_licence, 1), else_=0))
     stmt = (
         _members_on(scope, today)
         .add_columns(OrgUnit.id, OrgUnit.path, func.count(Employee.id), licensed)
@@ -254,7 +246,7 @@ def team_sections(scope: Scope, today: dt.date) -> list[TeamSection]:
     for uid, path, name, title in db.session.execute(
         _members_on(scope, today)
         .add_columns(*columns)
-        .where(people, ~_has_licence())
+        .where(people, ~Employee.has_crm_licence)
         .order_by(Employee.full_name)
     ):
         teams[uid].without_licence.append(PersonLine(name, title, path))
@@ -304,7 +296,7 @@ def organization_figures(scope: Scope, today: dt.date) -> OrganizationFigures | 
     """People and licences in scope on ``today``, with the initiative's seats, target, sponsors."""
     if not scope.sees_aggregates:
         return None
-    licensed = func.sum(case((_has_licence(), 1), else_=0))
+    licensed = func.sum(case((Employee.has_crm_licence, 1), else_=0))
     headcount, licences = db.session.execute(
         _members_on(scope, today).add_columns(func.count(Employee.id), licensed)
     ).one()

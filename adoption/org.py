@@ -108,7 +108,7 @@ def move_employee(employee: Employee, unit: OrgUnit, effective: dt.date) -> None
     """Put ``employee`` in ``unit`` from ``effective`` on, closing the current membership.
 
     A correction on the very day a membership started replaces it rather than leaving a
-    zero-length period behind.
+    zero-length period behind. Queues the weekly rollups from ``effective`` on for recomputation.
     """
     current = db.session.scalar(
         select(UnitMembership).where(
@@ -123,11 +123,24 @@ def move_employee(employee: Employee, unit: OrgUnit, effective: dt.date) -> None
             current.unit_id = unit.id
             employee.unit = unit
             db.session.flush()
+            _queue_weeks_since(effective)
             return
         current.valid_to = effective
     db.session.add(UnitMembership(employee=employee, unit=unit, valid_from=effective))
     employee.unit = unit
     db.session.flush()
+    _queue_weeks_since(effective)
+
+
+def _queue_weeks_since(effective: dt.date) -> None:
+    """Mark the weekly rollups stale from ``effective`` through today (who counts where changed)."""
+    # Imported here: the rollups read membership history, so they may come to import this module.
+    from flask import current_app
+
+    from adoption.telemetry.rollups import queue_weeks_from
+    from adoption.timekeeping import org_today
+
+    queue_weeks_from(effective, max(effective, org_today(current_app.config["ORG_TIMEZONE"])))
 
 
 def start_membership(employee: Employee, unit: OrgUnit, valid_from: dt.date) -> UnitMembership:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from adoption.extensions import db
 from adoption.models import Employee, OrgUnit, RosterImport, UnitMembership
 from adoption.org import UnitPathError, end_membership, ensure_unit, move_employee, normalize_unit_path
+from adoption.telemetry.identity import roster_changed
 
 COLUMNS = (
     "employee_id",
@@ -580,6 +581,14 @@ def apply_roster(plan: RosterPlan, *, force: bool = False) -> RosterPlan:
                 new_manager = change.fields["manager"][1]
                 by_hr[change.hr_id].manager = by_hr[new_manager] if new_manager else None
     db.session.flush()
+    if plan.has_changes:
+        # New CRM keys may name actors whose events matched nobody, and memberships changed from
+        # the effective date (or a row's own start/leaving date): attribute those events and
+        # queue the weekly rollups from then on for recomputation.
+        dated = [r.start_date for r in plan.creates if r.start_date]
+        dated += [plan.rows[c.hr_id].end_date for c in plan.deactivations
+                  if c.hr_id in plan.rows and plan.rows[c.hr_id].end_date]
+        roster_changed(effective, min(dated, default=None))
     plan.applied = True
     return plan
 

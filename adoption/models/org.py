@@ -17,8 +17,11 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    and_,
     func,
+    or_,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from adoption.extensions import db
@@ -85,10 +88,23 @@ class Employee(db.Model):
         back_populates="employee", order_by="UnitMembership.valid_from"
     )
 
-    @property
+    @hybrid_property
     def has_crm_licence(self) -> bool:
-        """True when the roster names a CRM user for this person."""
+        """True when the roster names a CRM user (id or username) for this person.
+
+        The one licence rule: in SQL (``Employee.has_crm_licence``) it is the same test, so the
+        home page, the dashboards, the weekly rollups and the adoption API count the same people.
+        """
         return bool(self.crm_user_id or self.crm_username)
+
+    @has_crm_licence.inplace.expression
+    @classmethod
+    def _has_crm_licence_sql(cls):
+        """SQL form of ``has_crm_licence``: empty strings are no licence, as in Python."""
+        return or_(
+            and_(cls.crm_user_id.is_not(None), cls.crm_user_id != ""),
+            and_(cls.crm_username.is_not(None), cls.crm_username != ""),
+        )
 
     def __repr__(self) -> str:
         return f"<Employee {self.hr_id} {self.email}>"

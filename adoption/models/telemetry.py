@@ -28,6 +28,8 @@ class UsageEvent(db.Model):
     __table_args__ = (
         # Rollups and per-person views read one person's events in time order.
         Index("ix_usage_events_employee_occurred", "employee_id", "occurred_at"),
+        # X-Data-Consistent-Through is max(received_at): an index makes it one probe, not a scan.
+        Index("ix_usage_events_received_at", "received_at"),
     )
 
     # 64-bit on PostgreSQL (a busy CRM outgrows 2^31 events); SQLite's INTEGER is 64-bit already
@@ -175,7 +177,8 @@ class EventImport(db.Model):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     # Why the job failed as a whole (unreadable file, crash), shown on the page.
     error: Mapped[str | None] = mapped_column(String(2000))
-    # Celery's task id when a worker runs it; NULL when it ran in-process.
+    # Celery's task id when a worker runs it; ``local:<host>:<pid>`` when a thread of that process
+    # runs it (so a job whose process died can be reported as interrupted); NULL for the CLI.
     task_id: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

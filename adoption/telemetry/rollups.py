@@ -15,11 +15,19 @@ from collections.abc import Collection, Iterable
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import Date, delete, func, insert, literal, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adoption.extensions import db
-from adoption.models import DailyUsage, RollupBacklog, UsageEvent
+from adoption.models import (
+    DailyUsage,
+    Employee,
+    RollupBacklog,
+    UnitMembership,
+    UsageEvent,
+    WeeklyUnitBehaviour,
+    WeeklyUnitUsage,
+)
 
 # Rows per upsert statement (4 parameters a row, well under SQLite's bound-parameter limit).
 UPSERT_CHUNK_ROWS = 2000
@@ -135,3 +143,147 @@ def _upsert_daily_usage(rows: list[dict]) -> None:
             set_={"events": table.c.events + statement.excluded.events},
         )
         db.session.execute(statement, rows[start:start + UPSERT_CHUNK_ROWS])
+
+
+def refresh_weekly_usage(weeks: Collection[dt.date] | None = None) -> int:
+    """Recompute ``weekly_unit_usage`` and ``weekly_unit_behaviours`` for the queued weeks (or
+    ``weeks``), take them off the backlog; returns how many weeks were recomputed. Flushes only.
+
+    Each person-week counts in the unit the person belonged to on the week's last day; licensed
+    people are those ``Employee.has_crm_licence`` holds for; active ones had a ``daily_usage``
+    row in the week. A week with no usage at all in the organization gets no rows (no telemetry
+    is not 0% adoption). One aggregate INSERT ... SELECT per table and week, no per-person loop.
+    """
+    backlog = RollupBacklog.__table__
+    queued = list(db.session.scalars(select(backlog.c.week_start))) if weeks is None else list(weeks)
+    if not queued:
+        return 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        # An ingest still in flight may have found its week already queued (its queue insert did
+        # nothing) and commit after we read: its events would then miss the weekly tables for
+        # good. SHARE mode waits for in-flight writers of daily_usage and holds new ones until
+        # this transaction ends (SQLite has a single writer, so the race cannot happen there).
+        db.session.execute(text("LOCK TABLE daily_usage IN SHARE MODE"))
+        if weeks is None:  # writers that committed while we waited may have queued more
+            queued = list(db.session.scalars(select(backlog.c.week_start)))
+    for part in _chunks(sorted(set(queued)), 500):
+        db.session.execute(delete(backlog).where(backlog.c.week_start.in_(part)))
+    # Any day names its week, so callers may pass dates; and a backlog written under another
+    # WEEK_START setting still refreshes whole weeks of the current one.
+    first = week_start_day()
+    targets = sorted({week_of(day, first) for day in queued})
+    usage, behaviours = WeeklyUnitUsage.__table__, WeeklyUnitBehaviour.__table__
+    for part in _chunks(targets, 500):
+        db.session.execute(delete(usage).where(usage.c.week_start.in_(part)))
+        db.session.execute(delete(behaviours).where(behaviours.c.week_start.in_(part)))
+    daily = DailyUsage.__table__
+    for week in targets:
+        # A week without any use in the whole organization is a week without telemetry (before
+        # the CRM went live, or an outage): it gets no rows, so charts show a gap rather than 0%.
+        has_usage = select(daily.c.day).where(
+            daily.c.day >= week, daily.c.day <= week + dt.timedelta(days=6)).limit(1)
+        if db.session.execute(has_usage).first() is None:
+            continue
+        db.session.execute(_weekly_usage_insert(week))
+        db.session.execute(_weekly_behaviours_insert(week))
+    return len(targets)
+
+
+def rebuild_weekly_usage() -> int:
+    """Recompute the weekly tables from scratch for every week with usage; returns the weeks.
+
+    Drops every weekly row first, so weeks of an older ``WEEK_START`` setting do not linger.
+    """
+    for table in (WeeklyUnitUsage.__table__, WeeklyUnitBehaviour.__table__, RollupBacklog.__table__):
+        db.session.execute(delete(table))
+    first_day, last_day = (_as_date(v) for v in db.session.execute(
+        select(func.min(DailyUsage.day), func.max(DailyUsage.day))).one())
+    if first_day is None:
+        return 0
+    first = week_start_day()
+    weeks, week = [], week_of(first_day, first)
+    while week <= last_day:
+        weeks.append(week)
+        week += dt.timedelta(days=7)
+    return refresh_weekly_usage(weeks)
+
+
+def _as_date(value) -> dt.date | None:
+    """A date from an aggregate (SQLite returns MIN/MAX of a date column as text)."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _chunks(values: list, size: int) -> Iterable[list]:
+    """``values`` in lists of at most ``size`` (bound-parameter limits)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _licensed_members_on(day: dt.date):
+    """FROM-able SELECT (employee_id, unit_id) of licensed people by their unit on ``day``."""
+    members = UnitMembership.__table__
+    return (
+        select(members.c.employee_id, members.c.unit_id)
+        .join(Employee, Employee.id == members.c.employee_id)
+        .where(
+            members.c.valid_from <= day,
+            or_(members.c.valid_to.is_(None), members.c.valid_to > day),
+            Employee.has_crm_licence,
+        )
+        .subquery("licensed_members")
+    )
+
+
+def _weekly_usage_insert(week: dt.date):
+    """INSERT ... SELECT of one week's ``weekly_unit_usage`` rows (units with licensed people)."""
+    last = week + dt.timedelta(days=6)
+    daily = DailyUsage.__table__
+    people = _licensed_members_on(last)
+    per_person = (
+        select(
+            daily.c.employee_id,
+            func.count(daily.c.day.distinct()).label("days"),
+            func.sum(daily.c.events).label("events"),
+            func.count(daily.c.event_type.distinct()).label("types"),
+        )
+        .where(daily.c.day >= week, daily.c.day <= last)
+        .group_by(daily.c.employee_id)
+        .subquery("per_person")
+    )
+    source = (
+        select(
+            literal(week, Date).label("week_start"),
+            people.c.unit_id,
+            func.count(people.c.employee_id),
+            func.count(per_person.c.employee_id),
+            func.coalesce(func.sum(per_person.c.days), 0),
+            func.coalesce(func.sum(per_person.c.events), 0),
+            func.coalesce(func.sum(per_person.c.types), 0),
+        )
+        .select_from(people)
+        .outerjoin(per_person, per_person.c.employee_id == people.c.employee_id)
+        .group_by(people.c.unit_id)
+    )
+    columns = ["week_start", "unit_id", "licensed", "active", "active_days", "events", "event_types"]
+    return insert(WeeklyUnitUsage.__table__).from_select(columns, source)
+
+
+def _weekly_behaviours_insert(week: dt.date):
+    """INSERT ... SELECT of one week's ``weekly_unit_behaviours`` rows."""
+    last = week + dt.timedelta(days=6)
+    daily = DailyUsage.__table__
+    people = _licensed_members_on(last)
+    source = (
+        select(
+            literal(week, Date).label("week_start"),
+            people.c.unit_id,
+            daily.c.event_type,
+            func.count(daily.c.employee_id.distinct()),
+        )
+        .select_from(people)
+        .join(daily, daily.c.employee_id == people.c.employee_id)
+        .where(daily.c.day >= week, daily.c.day <= last)
+        .group_by(people.c.unit_id, daily.c.event_type)
+    )
+    columns = ["week_start", "unit_id", "event_type", "people"]
+    return insert(WeeklyUnitBehaviour.__table__).from_select(columns, source)

@@ -1,9 +1,9 @@
 """Storing judged events: idempotency on ``event_id``, identity resolution, one bulk insert.
 
 The hot path of ingestion, so it uses SQLAlchemy Core on the table, never per-object ORM: one
-SELECT of the batch's ids already stored, one SELECT of the roster keys the batch names, and
-multi-row INSERTs. It adds to the caller's transaction and never commits: the request commits
-once, so a crash leaves all of the accepted part stored or none of it.
+SELECT of the batch's ids already stored, one SELECT each of the roster keys and of the aliases
+the batch names, and multi-row INSERTs. It adds to the caller's transaction and never commits:
+the request commits once, so a crash leaves all of the accepted part stored or none of it.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adoption.extensions import db
-from adoption.models import Employee, UsageEvent
+from adoption.models import CrmAlias, Employee, UsageEvent
 from adoption.telemetry.ingest import Batch, ParsedEvent, Rejection
 from adoption.telemetry.rollups import add_to_daily_usage
 
@@ -98,57 +98,87 @@ def store_batch(batch: Batch, token_id: int | None, received_at: dt.datetime,
 
 
 def resolve_employees(events: list[ParsedEvent]) -> dict[int, int]:
-    """Map event index → employee id from the roster in one query; unmatched events are absent.
+    """Map event index → employee id from the roster and the aliases (two queries); unmatched
+    events are absent.
 
-    Precedence: CRM user id (18- and 15-character Salesforce ids match each other, case-sensitive),
-    then CRM username, then e-mail (both compared in lower case, as the roster stores them).
+    Precedence, first match wins: roster CRM user id, alias CRM user id, roster username, alias
+    username, roster e-mail, alias e-mail (an alias only ever names a key the roster lacks, see
+    ``identity.map_actor``). 18- and 15-character Salesforce ids match each other
+    (case-sensitive); usernames and e-mails are compared in lower case, as both tables store them.
+    Works on anything with ``index``, ``crm_user_id``, ``crm_username`` and ``user_email``.
     """
     user_ids = {e.crm_user_id for e in events if e.crm_user_id}
     usernames = {e.crm_username.lower() for e in events if e.crm_username}
     emails = {e.user_email.lower() for e in events if e.user_email}
     short_ids = {i for i in user_ids if len(i) == SHORT_ID}
     exact_ids = user_ids | {i[:SHORT_ID] for i in user_ids if len(i) == LONG_ID}
-    conditions = []
+
+    def id_matches(column):
+        """The batch's CRM user ids, exact or as the 15-character prefix of an 18-character id."""
+        matches = [column.in_(exact_ids)]
+        if short_ids:
+            matches.append(and_(func.length(column) == LONG_ID, func.substr(column, 1, SHORT_ID).in_(short_ids)))
+        return or_(*matches)
+
+    roster_conditions, alias_conditions = [], []
     if exact_ids:
-        conditions.append(Employee.crm_user_id.in_(exact_ids))
-    if short_ids:
-        conditions.append(and_(func.length(Employee.crm_user_id) == LONG_ID,
-                               func.substr(Employee.crm_user_id, 1, SHORT_ID).in_(short_ids)))
+        roster_conditions.append(id_matches(Employee.crm_user_id))
+        alias_conditions.append(and_(CrmAlias.key_kind == "crm_user_id", id_matches(CrmAlias.key_value)))
     if usernames:
-        conditions.append(Employee.crm_username.in_(usernames))
+        roster_conditions.append(Employee.crm_username.in_(usernames))
+        alias_conditions.append(and_(CrmAlias.key_kind == "crm_username", CrmAlias.key_value.in_(usernames)))
     if emails:
-        conditions.append(Employee.email.in_(emails))
-    if not conditions:
+        roster_conditions.append(Employee.email.in_(emails))
+        alias_conditions.append(and_(CrmAlias.key_kind == "user_email", CrmAlias.key_value.in_(emails)))
+    if not roster_conditions:
         return {}
-    query = (select(Employee.id, Employee.crm_user_id, Employee.crm_username, Employee.email)
-             .where(or_(*conditions)).order_by(Employee.id))
-    by_id: dict[str, int] = {}
-    by_short_id: dict[str, int] = {}
-    by_username: dict[str, int] = {}
-    by_email: dict[str, int] = {}
-    for employee_id, crm_user_id, crm_username, email in db.session.execute(query):
+    # Per key kind, one map for the roster (0) and one for the aliases (1).
+    by_id: tuple[dict[str, int], dict[str, int]] = ({}, {})
+    by_short_id: tuple[dict[str, int], dict[str, int]] = ({}, {})
+    by_username: tuple[dict[str, int], dict[str, int]] = ({}, {})
+    by_email: tuple[dict[str, int], dict[str, int]] = ({}, {})
+
+    def add_id(source: int, crm_user_id: str, employee_id: int) -> None:
+        by_id[source].setdefault(crm_user_id, employee_id)
+        if len(crm_user_id) in (SHORT_ID, LONG_ID):
+            by_short_id[source].setdefault(crm_user_id[:SHORT_ID], employee_id)
+
+    roster = (select(Employee.id, Employee.crm_user_id, Employee.crm_username, Employee.email)
+              .where(or_(*roster_conditions)).order_by(Employee.id))
+    for employee_id, crm_user_id, crm_username, email in db.session.execute(roster):
         if crm_user_id:
-            by_id.setdefault(crm_user_id, employee_id)
-            if len(crm_user_id) in (SHORT_ID, LONG_ID):
-                by_short_id.setdefault(crm_user_id[:SHORT_ID], employee_id)
+            add_id(0, crm_user_id, employee_id)
         if crm_username:
-            by_username.setdefault(crm_username.lower(), employee_id)
+            by_username[0].setdefault(crm_username.lower(), employee_id)
         if email:
-            by_email.setdefault(email.lower(), employee_id)
+            by_email[0].setdefault(email.lower(), employee_id)
+    aliases = (select(CrmAlias.employee_id, CrmAlias.key_kind, CrmAlias.key_value)
+               .where(or_(*alias_conditions)).order_by(CrmAlias.id))
+    for employee_id, key_kind, key_value in db.session.execute(aliases):
+        if key_kind == "crm_user_id":
+            add_id(1, key_value, employee_id)
+        elif key_kind == "crm_username":
+            by_username[1].setdefault(key_value, employee_id)
+        else:
+            by_email[1].setdefault(key_value, employee_id)
 
     resolved: dict[int, int] = {}
     for event in events:
+        crm_user_id = event.crm_user_id
+        short_id = crm_user_id[:SHORT_ID] if crm_user_id and len(crm_user_id) in (SHORT_ID, LONG_ID) else None
+        # Each tier's keys, tried in the roster and then in the aliases before the next tier.
+        tiers = (((by_id, crm_user_id), (by_short_id, short_id)),
+                 ((by_username, event.crm_username.lower() if event.crm_username else None),),
+                 ((by_email, event.user_email.lower() if event.user_email else None),))
         match = None
-        if event.crm_user_id:
-            match = by_id.get(event.crm_user_id)
-            if match is None and len(event.crm_user_id) in (SHORT_ID, LONG_ID):
-                match = by_short_id.get(event.crm_user_id[:SHORT_ID])
-        if match is None and event.crm_username:
-            match = by_username.get(event.crm_username.lower())
-        if match is None and event.user_email:
-            match = by_email.get(event.user_email.lower())
-        if match is not None:
-            resolved[event.index] = match
+        for tier in tiers:
+            for source in (0, 1):
+                match = next((maps[source][key] for maps, key in tier if key and key in maps[source]), None)
+                if match is not None:
+                    break
+            if match is not None:
+                resolved[event.index] = match
+                break
     return resolved
 
 

@@ -1,19 +1,43 @@
-"""Administration: roster import (upload → preview → confirm), users and API tokens."""
+"""Administration: roster import (upload → preview → confirm), users, API tokens and unmatched
+CRM users."""
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
 from adoption.access import role_required
 from adoption.extensions import db
-from adoption.forms import ApiTokenForm, RevokeTokenForm, RosterConfirmForm, RosterUploadForm
+from adoption.forms import (
+    ApiTokenForm,
+    MapActorForm,
+    RevokeTokenForm,
+    RosterConfirmForm,
+    RosterUploadForm,
+)
 from adoption.models import Role, RosterImport, User
 from adoption.roster import RosterFileError, SafetyStop, UploadStateError, apply_upload, preview_upload, stage_upload
+from adoption.telemetry.identity import (
+    IdentityError,
+    list_aliases,
+    map_actor,
+    unmatched_actors,
+    unmatched_totals,
+)
 from adoption.timekeeping import org_today
 from adoption.tokens import TokenError, issue_token, list_tokens, revoke_token
 
@@ -158,3 +182,46 @@ def revoke_api_token(token_id: int):
     db.session.commit()
     flash(f"Token {token.prefix} ({token.name}) is revoked.", "success")
     return redirect(url_for("admin.tokens"))
+
+
+#: Unmatched actor keys per page of the "Unmatched CRM users" list.
+UNMATCHED_PAGE_SIZE = 50
+
+
+def _unmatched_page(search: str, page: int, form: MapActorForm | None = None, status: int = 200):
+    """The unmatched actors (paginated, searchable) with a mapping form per row, and the aliases."""
+    search = search.strip()[:320]
+    totals = unmatched_totals(search)
+    pages = max((totals.actors + UNMATCHED_PAGE_SIZE - 1) // UNMATCHED_PAGE_SIZE, 1)
+    page = min(page, pages)
+    actors = unmatched_actors(limit=UNMATCHED_PAGE_SIZE, offset=(page - 1) * UNMATCHED_PAGE_SIZE, search=search)
+    return render_template("admin/unmatched.html", actors=actors, totals=totals, search=search, page=page,
+                           pages=pages, aliases=list_aliases(), form=form), status
+
+
+@bp.route("/unmatched")
+@role_required(Role.ADMIN)
+def unmatched():
+    """List the CRM actor keys whose events match nobody on the roster, to map them."""
+    return _unmatched_page(request.args.get("q") or "", max(request.args.get("page", 1, type=int) or 1, 1))
+
+
+@bp.route("/unmatched/map", methods=["POST"])
+@role_required(Role.ADMIN)
+def map_unmatched():
+    """Map an actor key to an employee with an alias; its events are attributed at once."""
+    form = MapActorForm()
+    if form.validate_on_submit():
+        try:
+            mapping = map_actor(form.key_kind.data, form.key_value.data, form.employee_id,
+                                created_by_id=current_user.id)
+        except IdentityError as exc:
+            db.session.rollback()
+            form.employee.errors.append(str(exc))
+        else:
+            name = mapping.employee.full_name
+            db.session.commit()
+            flash(f"{mapping.attributed} events attributed to {name}.", "success")
+            return redirect(url_for("admin.unmatched", q=form.search.data or None))
+    # The errors are shown above the list, naming the key the failed form was for.
+    return _unmatched_page(form.search.data or "", 1, form, 400)

@@ -39,9 +39,11 @@ _LEADERS = frozenset(
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Home", "home.index", _ALL),
     NavItem("Dashboards", None, _LEADERS, path="/dashboards/"),
+    NavItem("Event imports", "telemetry.imports", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),
     NavItem("Roster import", "admin.roster_upload", frozenset({Role.ADMIN.value})),
     NavItem("Users", "admin.users", frozenset({Role.ADMIN.value})),
     NavItem("API tokens", "admin.tokens", frozenset({Role.ADMIN.value})),
+    NavItem("Unmatched CRM users", "admin.unmatched", frozenset({Role.ADMIN.value})),
 )
 
 ROLE_LABELS = {

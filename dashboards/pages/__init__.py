@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dash import Dash
 from dash.development.base_component import Component
 
-from dashboards.pages import organization
+from dashboards.pages import adoption, organization
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ PAGES: tuple[PageSpec, ...] = (
         organization.layout,
         organization.register,
     ),
+    PageSpec(adoption.SLUG, adoption.TITLE, adoption.ROLES, adoption.layout, adoption.register),
 )
 
 

@@ -1,0 +1,46 @@
+"""Forms of the telemetry package."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+
+from adoption.telemetry.formats import FORMATS, NEEDS_EVENT_TYPE
+
+try:  # WTForms 3.3 deprecates (value, label) tuples and 3.4 drops them
+    from wtforms.fields.choices import SelectChoice as _choice
+except ImportError:  # older WTForms: a tuple is the only way
+    def _choice(value: str, label: str) -> tuple[str, str]:
+        """A (value, label) option."""
+        return value, label
+
+# How the upload page names each format (see docs/telemetry.md).
+FORMAT_LABELS = {
+    "ndjson": "NDJSON (one API event per line)",
+    "csv": "CSV (the API's field names as columns)",
+    "salesforce-login": "Salesforce EventLogFile, Login",
+    "salesforce-records": "Salesforce records export",
+}
+FORMAT_CHOICES = [_choice(fmt, FORMAT_LABELS.get(fmt, fmt)) for fmt in FORMATS]
+
+
+class EventImportForm(FlaskForm):
+    """Upload a file of CRM usage events to import in the background."""
+
+    file = FileField("Event file", validators=[FileRequired("Choose a file to import.")])
+    format = SelectField("Format", choices=FORMAT_CHOICES, validators=[DataRequired()])
+    event_type = StringField(
+        "Event type (Salesforce records only)",
+        validators=[Length(max=64),
+                    Regexp(r"^[A-Za-z0-9_.:-]*$", message="Letters, digits and _ . : - only, e.g. activity_logged.")],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
+    submit = SubmitField("Import")
+
+    def validate_event_type(self, field: StringField) -> None:
+        """Required for a records export, meaningless (so refused) for the other formats."""
+        if self.format.data in NEEDS_EVENT_TYPE and not field.data:
+            raise ValidationError("A Salesforce records export needs the event type its rows stand for, e.g. activity_logged.")
+        if self.format.data not in NEEDS_EVENT_TYPE and field.data:
+            raise ValidationError("Only a Salesforce records export takes an event type; leave it empty for this format.")

@@ -1,0 +1,162 @@
+"""Dashboard benchmark: server-side time of every dashboard callback on the large demo.
+
+    python bench/dashboards.py                      # fresh SQLite file, large demo loaded first
+    python bench/dashboards.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
+    python bench/dashboards.py --database-url ... --no-load   # the large demo is already there
+
+Each callback of each page in ``PAGES`` is posted ``--calls`` times (default 100) to Dash's
+dispatch view through the Flask test client — the whole server path (session, guard, scope,
+queries, metrics, figure, JSON) without a network — with filters varied at random (seeded), as a
+change leader (every unit) and as a manager (own subtree). It prints p50/p95 per callback and
+role against the budget (p95 ≤ 300 ms), and the ratio of each p50 to a baseline measured in the
+same run: the framework's floor, an authenticated request for ``/_dash-dependencies``.
+Later dashboards add their page to ``PAGES``. Results: docs/performance.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+BUDGET_P95_MS = 300.0
+DISPATCH = "/dashboards/_dash-update-component"
+
+
+def adoption_inputs(rng: random.Random, unit_ids: list[int], today: dt.date) -> dict[str, Any]:
+    """Random filters for the Adoption page: a unit in scope and a period of 4 to 52 weeks."""
+    weeks = rng.choice((4, 8, 13, 26, 52))
+    end = today - dt.timedelta(days=rng.randrange(0, 120))
+    start = end - dt.timedelta(weeks=weeks)
+    return {
+        "adoption-unit.value": rng.choice(unit_ids) if unit_ids else None,
+        "adoption-period.start_date": start.isoformat(),
+        "adoption-period.end_date": end.isoformat(),
+    }
+
+
+#: page slug → (prefix of its component ids, the input generator, the callback that lists units)
+PAGES: dict[str, tuple[str, Callable[[random.Random, list[int], dt.date], dict[str, Any]], str]] = {
+    "adoption": ("adoption-", adoption_inputs, "adoption-unit.options"),
+}
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The ``share`` quantile (0–1) of ``values`` by the nearest-rank method."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(share * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def callback_body(spec: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Dash's renderer posts for ``spec`` with the given input/state values."""
+    output = spec["output"]
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    outputs = [dict(zip(("id", "property"), part.rsplit(".", 1), strict=True)) for part in parts]
+    # Dash expects a single-output callback's "outputs" as one object, a multi-output one's as a list.
+    single = not output.startswith("..")
+
+    def items(kind: str) -> list[dict[str, Any]]:
+        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
+                for i in spec[kind]]
+
+    inputs = items("inputs")
+    return {"output": output, "outputs": outputs[0] if single else outputs, "inputs": inputs, "state": items("state"),
+            "changedPropIds": [f"{i['id']}.{i['property']}" for i in spec["inputs"]]}
+
+
+def timed(call: Callable[[], Any]) -> tuple[float, Any]:
+    """Milliseconds taken by ``call()`` and its result."""
+    started = time.perf_counter()
+    result = call()
+    return (time.perf_counter() - started) * 1000, result
+
+
+def main() -> int:
+    """Parse arguments, prepare the database, time the callbacks, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
+    parser.add_argument("--no-load", action="store_true", help="the large demo is already loaded")
+    parser.add_argument("--calls", type=int, default=100, help="calls per callback and role")
+    parser.add_argument("--size", default="large", choices=("small", "large"), help="demo size")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the random filters")
+    args = parser.parse_args()
+
+    from flask_migrate import upgrade
+
+    from adoption import create_app
+    from adoption.demo import DEMO_PASSWORD, load_demo
+    from adoption.extensions import db
+    from adoption.timekeeping import org_today
+
+    instance = tempfile.mkdtemp(prefix="uptake-bench-")
+    config = {"ENV": "development", "INSTANCE_PATH": instance, "WTF_CSRF_ENABLED": False,
+              "LOGIN_RATE_LIMIT": "1000 per minute"}
+    if args.database_url:
+        config["DATABASE_URL"] = args.database_url
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        if not args.no_load:
+            started = time.perf_counter()
+            summary = load_demo(size=args.size)
+            db.session.commit()
+            print(f"loaded the {args.size} demo in {time.perf_counter() - started:.1f} s "
+                  f"({summary.employees} employees, {summary.teams} teams)")
+        else:
+            summary = load_demo(size=args.size)  # a no-op on a loaded demo; gives the logins
+            db.session.commit()
+        logins = dict(summary.logins)
+        today = org_today(app.config["ORG_TIMEZONE"])
+
+    rng = random.Random(args.seed)
+    print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}; {args.calls} calls "
+          f"per callback and role; budget p95 ≤ {BUDGET_P95_MS:.0f} ms")
+    print(f"{'page':<10} {'callback output':<44} {'role':<14} {'p50 ms':>8} {'p95 ms':>8} {'p50/base':>9}  budget")
+    over_budget = 0
+    for role in ("change_leader", "manager"):
+        client = app.test_client()
+        response = client.post("/login", data={"email": logins[role], "password": DEMO_PASSWORD})
+        if response.status_code not in (302, 303):
+            print(f"cannot sign in as {role}: HTTP {response.status_code}", file=sys.stderr)
+            return 2
+        specs = client.get("/dashboards/_dash-dependencies").get_json()
+        baseline = statistics.median(
+            timed(lambda: client.get("/dashboards/_dash-dependencies"))[0] for _ in range(30))
+        print(f"baseline ({role}): GET /dashboards/_dash-dependencies p50 {baseline:.1f} ms")
+        for slug, (prefix, make_inputs, units_output) in PAGES.items():
+            units_spec = next(s for s in specs if s["output"] == units_output)
+            options = client.post(DISPATCH, json=callback_body(units_spec, {})).get_json()
+            unit_ids = [o["value"] for o in options["response"][units_output.split(".")[0]]["options"]]
+            for spec in specs:
+                if prefix not in spec["output"]:
+                    continue
+                samples = []
+                for _ in range(args.calls):
+                    values = make_inputs(rng, unit_ids, today)
+                    # Download buttons and other clickables: pretend they were clicked once.
+                    values.update({f"{i['id']}.n_clicks": 1 for i in spec["inputs"] if i["property"] == "n_clicks"})
+                    elapsed, response = timed(lambda: client.post(DISPATCH, json=callback_body(spec, values)))
+                    if response.status_code not in (200, 204):
+                        print(f"{spec['output']} failed: HTTP {response.status_code}", file=sys.stderr)
+                        return 2
+                    samples.append(elapsed)
+                p50, p95 = percentile(samples, 0.50), percentile(samples, 0.95)
+                verdict = "ok" if p95 <= BUDGET_P95_MS else "OVER"
+                over_budget += verdict == "OVER"
+                print(f"{slug:<10} {spec['output'][:44]:<44} {role:<14} {p50:>8.1f} {p95:>8.1f} "
+                      f"{p50 / baseline:>8.1f}x  {verdict}")
+    print("all callbacks within budget" if not over_budget else f"{over_budget} callback(s) over budget")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
