@@ -4,7 +4,8 @@
 Supply, a B2B distributor rolling out a CRM — an earlier roster (before the rollout) and the
 current one (CRM licences handed out, a small reorg, a few joiners and leavers). ``load_demo``
 imports both through ``adoption.roster.import_roster``, the same path a real HR file takes, so
-the demo also exercises that service; then it adds the initiative and one login per role.
+the demo also exercises that service; then it adds the initiative, one login per role, and
+CRM usage (``adoption.demo_telemetry``).
 
 Same seed, same bytes: every choice comes from one ``random.Random(seed)``, never from the
 global generator or the clock.
@@ -21,6 +22,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -28,6 +30,9 @@ from adoption.extensions import db
 from adoption.initiative import save_initiative
 from adoption.models import Employee, Initiative, OrgUnit, Role, User
 from adoption.models.org import UNIT_PATH_SEPARATOR
+
+if TYPE_CHECKING:
+    from adoption.demo_telemetry import TelemetrySummary
 
 #: The password of every demo login. Demo data only: never use it for a real account.
 DEMO_PASSWORD = "uptake-demo-2026"
@@ -550,6 +555,8 @@ class DemoSummary:
     initiative: str
     licensed_seats: int
     accounts: tuple[DemoLogin, ...]
+    # CRM usage loaded with the organization (adoption.demo_telemetry); None when not loaded.
+    telemetry: TelemetrySummary | None = None
 
     @property
     def logins(self) -> list[tuple[str, str]]:
@@ -568,6 +575,7 @@ class DemoSummary:
             f"({self.movers} people moved team in between).",
             f"  Initiative \"{self.initiative}\": {self.licensed_seats} licensed seats, "
             f"target {ADOPTION_TARGET_PCT:g}% adoption.",
+            *([self.telemetry.describe()] if self.telemetry else []),
             "",
             f"Demo logins, all with the password {DEMO_PASSWORD!r}",
             "(demo data only: never use this password, or these accounts, in a real deployment):",
@@ -672,11 +680,14 @@ def load_demo(size: str = "small", seed: int = 7) -> DemoSummary:
     initiative = _ensure_initiative(roster)
     accounts = _ensure_logins(roster)
     db.session.flush()
-    return _summarize(roster, newly_loaded, initiative, accounts)
+    from adoption.demo_telemetry import load_telemetry  # it imports this module
+
+    telemetry = load_telemetry(size, seed)
+    return _summarize(roster, newly_loaded, initiative, accounts, telemetry)
 
 
 def _summarize(roster: DemoRoster, newly_loaded: bool, initiative: Initiative,
-               accounts: tuple[DemoLogin, ...]) -> DemoSummary:
+               accounts: tuple[DemoLogin, ...], telemetry: TelemetrySummary | None = None) -> DemoSummary:
     """Count what the database now holds for the demo company."""
     prefix = ROOT_UNIT + UNIT_PATH_SEPARATOR
     in_company = (OrgUnit.path == ROOT_UNIT) | OrgUnit.path.startswith(prefix, autoescape=True)
@@ -705,4 +716,5 @@ def _summarize(roster: DemoRoster, newly_loaded: bool, initiative: Initiative,
         initiative=initiative.name,
         licensed_seats=initiative.licensed_seats,
         accounts=accounts,
+        telemetry=telemetry,
     )
