@@ -3,7 +3,8 @@
 The story: the CRM went live for the whole company in spring 2026 and the data runs through
 Sunday 22 November 2026 (``TELEMETRY_END``), the day before the product's "today". Each team
 adopts along its own S-curve (different floors, ceilings, midpoints and speeds); a few resistant
-teams stay low and flat; within a team some licence holders are champions and some never log in.
+teams stay low and flat; two front-line teams that had adopted early slip over the last five
+weeks, one person giving up after another (the dashboard's "units at risk"); within a team some licence holders are champions and some never log in.
 Nearly all use falls on weekdays, in the working hours of the person's region.
 
 The small demo gets six months of raw events, sent through the real ingest path
@@ -17,8 +18,9 @@ The large demo (about 15,000 licence holders) gets twelve months of ``daily_usag
 directly with Core bulk inserts: generating, judging and storing the ~15 million raw events that
 would stand behind them takes many minutes, while the dashboards only ever read the rollups.
 
-Both are deterministic: the small demo draws every choice from one ``random.Random(seed)``, the
-large one from ``numpy.random.default_rng(seed)``, never from the clock; event ids are
+Both are deterministic: the small demo draws the shared choices from ``random.Random(seed)`` and
+each person's from their own ``random.Random`` seeded by the seed and their CRM id (so one person's
+story does not reshuffle everyone else's), the large one from ``numpy.random.default_rng(seed)``, never from the clock; event ids are
 ``demo-s<seed>-<n>``, so a second load is recognised and adds nothing.
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Date, Integer, Text, bindparam, cast, func, insert, select
 from sqlalchemy.dialects import postgresql
@@ -85,6 +87,11 @@ _UTC_OFFSET_HOURS = {"North America": -5, "EMEA": 1, "APAC": 8, "LATAM": -3}
 # Kinds whose people are least keen on a CRM: resistant teams are drawn mostly from these.
 _RESISTANT_PRONE = {"orders": 5, "marketing": 3, "service": 2}
 RESISTANT_SHARE = 0.1
+# Teams whose usage falls away over the last weeks of the window, and the share of their members
+# who give up by its end.
+SLIPPING_TEAMS = 2
+SLIPPING_WEEKS = 5
+SLIPPING_SHARE = 0.6
 # Licence holders who never log in at all (the dormant users the dashboard lists).
 _NEVER_SHARE = 0.06
 # Chance of an active working day before a person adopts (trying it out, being made to), and
@@ -122,6 +129,11 @@ class TeamProfile:
     midpoint: float
     speed: float
     region: str
+    # A slipping team (its champion manager left): from this fraction of the window on, a share
+    # of its members stops using the CRM, one after another (see ``lapse_schedule``). None for
+    # every other team.
+    lapse_from: float | None = None
+    lapse_share: float = 0.0
 
     def level(self, x: float) -> float:
         """The share of members who have adopted by fraction ``x`` of the window."""
@@ -179,8 +191,9 @@ def team_kind(path: str) -> str:
     return "leadership"
 
 
-def team_profiles(paths: list[str], rng: random.Random) -> dict[str, TeamProfile]:
-    """An adoption profile per unit path, drawn in path order from ``rng``."""
+def team_profiles(paths: list[str], rng: random.Random, weeks: int = SMALL_WEEKS) -> dict[str, TeamProfile]:
+    """An adoption profile per unit path, drawn in path order from ``rng``; ``weeks`` is the
+    window's length (slipping teams start to slip ``SLIPPING_WEEKS`` before its end)."""
     paths = sorted(paths)
     teams = [p for p in paths if team_kind(p) != "leadership"]
     weights = [_RESISTANT_PRONE.get(team_kind(p), 1) for p in teams]
@@ -208,6 +221,15 @@ def team_profiles(paths: list[str], rng: random.Random) -> dict[str, TeamProfile
             profile = TeamProfile(kind, False, rng.uniform(0.03, 0.12), ceiling,
                                   rng.uniform(0.15, 0.8), rng.uniform(5, 16), region)
         profiles[path] = profile
+    # Slipping teams: front-line teams that had adopted early and well, until their usage fell
+    # away over the last weeks; the dashboard's "units at risk" exists for them. Chosen without
+    # drawing from ``rng``, so every other team keeps its profile.
+    adopters = sorted((p for p in teams if p not in resistant and team_kind(p) in ("field", "inside")),
+                      key=lambda p: (-profiles[p].ceiling, p))
+    lapse_from = 1 - SLIPPING_WEEKS * 7 / (weeks * 7)
+    for path in adopters[:SLIPPING_TEAMS]:
+        profiles[path] = replace(profiles[path], midpoint=min(profiles[path].midpoint, 0.35),
+                                 lapse_from=lapse_from, lapse_share=SLIPPING_SHARE)
     return profiles
 
 
@@ -237,6 +259,25 @@ class _Member:
     email: str
     # (first day, last day inclusive, unit path)
     periods: tuple[tuple[dt.date, dt.date, str], ...]
+
+
+def lapse_schedule(members: list[_Member], profiles: dict[str, TeamProfile]) -> dict[tuple[int, str], float]:
+    """When (as a fraction of the window) each member of a slipping team gives up the CRM, by
+    (employee id, unit path): evenly spaced from the team's ``lapse_from`` to the window's end,
+    in roster order, so the team's weekly adoption falls week after week."""
+    by_team: dict[str, list[int]] = defaultdict(list)
+    for member in members:
+        for _, _, path in member.periods:
+            if profiles[path].lapse_from is not None and member.employee_id not in by_team[path]:
+                by_team[path].append(member.employee_id)
+    schedule = {}
+    for path, people in by_team.items():
+        profile = profiles[path]
+        quitting = max(1, round(len(people) * profile.lapse_share))
+        for rank, employee_id in enumerate(people[:quitting]):
+            schedule[(employee_id, path)] = (
+                profile.lapse_from + (1 - profile.lapse_from) * (rank + 0.5) / quitting)
+    return schedule
 
 
 def _licence_holders(first: dt.date, last: dt.date) -> list[_Member]:
@@ -301,13 +342,14 @@ def generate_events(seed: int) -> Iterator[dict]:
     profiles = team_profiles(_all_unit_paths(), rng)
     counter = 0
 
-    def event(day: dt.date, offset: int, minute: int, event_type: str, actor: dict, client: str) -> dict:
+    def event(day: dt.date, offset: int, minute: int, event_type: str, actor: dict, client: str,
+              draw: random.Random = rng) -> dict:
         nonlocal counter
         counter += 1
         value = {"event_id": f"demo-s{seed}-{counter:07d}", "occurred_at": _stamp(day, offset, minute),
                  "event_type": event_type, "client": client, **actor}
         if event_type in _OBJECT_TYPES:
-            value["object_type"] = rng.choice(_OBJECT_TYPES[event_type])
+            value["object_type"] = draw.choice(_OBJECT_TYPES[event_type])
         return value
 
     # The ERP integration user logs in every two hours, every day, and pushes order updates.
@@ -335,16 +377,22 @@ def generate_events(seed: int) -> Iterator[dict]:
                 yield event(day, 1, minute, rng.choice(("record_updated", "activity_logged", "report_viewed")),
                             {"crm_username": username}, "ui")
 
-    for member in _licence_holders(first, last):
+    members = _licence_holders(first, last)
+    lapses = lapse_schedule(members, profiles)
+    for member in members:
+        # Each person draws from their own generator, so one person's story (a lapse, say)
+        # does not reshuffle everyone else's.
+        person = random.Random(f"{seed}-{member.crm_user_id}")
         # Where the person stands in the team's adoption curve (early adopter ... never), how
         # strong the habit is once formed, and whether they ever log in at all.
-        quantile = rng.random()
-        habit = rng.uniform(*_HABIT_RANGE)
-        tryout = 0.0 if rng.random() < _NEVER_SHARE else _TRYOUT_RATE
-        mobile = rng.random() < 0.3
+        quantile = person.random()
+        habit = person.uniform(*_HABIT_RANGE)
+        tryout = 0.0 if person.random() < _NEVER_SHARE else _TRYOUT_RATE
+        mobile = person.random() < 0.3
         for lo, hi, path in member.periods:
             profile = profiles[path]
             adopted_at = profile.adoption_point(quantile) * span
+            lapsed_at = lapses.get((member.employee_id, path), math.inf) * span
             offset = _UTC_OFFSET_HOURS.get(profile.region, -5)
             means = _ACTION_MEANS[profile.kind]
             types, weights = list(means), list(means.values())
@@ -353,10 +401,12 @@ def generate_events(seed: int) -> Iterator[dict]:
                 day = first + dt.timedelta(days=offset_days)
                 since = offset_days - adopted_at
                 chance = (habit if since >= 0 else tryout) * day_factor(day, profile.region)
-                if rng.random() >= chance:
+                if offset_days >= lapsed_at:
+                    chance = 0.0  # given up, not even trying any more
+                if person.random() >= chance:
                     continue
                 depth = 0.3 if since < 0 else 0.5 + 0.5 * min(1.0, since / (7 * _RAMP_WEEKS))
-                yield from _person_day(rng, event, member, day, offset, types, weights,
+                yield from _person_day(person, event, member, day, offset, types, weights,
                                        total_mean * depth, mobile)
 
 
@@ -384,7 +434,7 @@ def _person_day(rng, event, member: _Member, day: dt.date, offset: int, types: l
         client = "mobile" if mobile and rng.random() < 0.25 else "ui"
         if event_type == "activity_logged" and rng.random() < _SYNCED_ACTIVITY_SHARE:
             client = "integration"
-        yield event(day, offset, minute, event_type, actor, client)
+        yield event(day, offset, minute, event_type, actor, client, rng)
 
 
 def _demo_event_ids(seed: int):
@@ -433,13 +483,15 @@ def load_large_rollups(seed: int) -> bool:
     span = (last - first).days + 1
     days = [first + dt.timedelta(days=i) for i in range(span)]
     rng = random.Random(seed)
-    profiles = team_profiles(_all_unit_paths(), rng)
+    profiles = team_profiles(_all_unit_paths(), rng, LARGE_WEEKS)
     draws = np.random.default_rng(seed)
     factors = {region: np.array([day_factor(d, region) for d in days])
                for region in {p.region for p in profiles.values()}}
     type_index = {name: i for i, name in enumerate(EVENT_TYPES)}
     chunks: list[np.ndarray] = []
-    for member in _licence_holders(first, last):
+    members = _licence_holders(first, last)
+    lapses = lapse_schedule(members, profiles)
+    for member in members:
         quantile = float(draws.random())
         habit = float(draws.uniform(*_HABIT_RANGE))
         tryout = 0.0 if draws.random() < _NEVER_SHARE else _TRYOUT_RATE
@@ -448,6 +500,7 @@ def load_large_rollups(seed: int) -> bool:
             a, b = (lo - first).days, (hi - first).days + 1
             since = np.arange(a, b) - profile.adoption_point(quantile) * span
             chance = np.where(since >= 0, habit, tryout) * factors[profile.region][a:b]
+            chance[np.arange(a, b) >= lapses.get((member.employee_id, path), math.inf) * span] = 0.0
             active = np.nonzero(draws.random(b - a) < chance)[0]
             if not len(active):
                 continue

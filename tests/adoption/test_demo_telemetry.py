@@ -264,3 +264,18 @@ def test_second_load_adds_no_usage(app, db):
     assert _event_count() == events
     assert _daily_usage_by_person() == usage
     assert not again.telemetry.newly_loaded
+
+
+def test_slipping_teams_fall_for_their_last_weeks_below_target(loaded):
+    profiles = demo_team_profiles(SEED)
+    slipping = [path for path, profile in profiles.items() if profile.lapse_from is not None]
+    shares = _weekly_team_adoption()
+
+    assert slipping
+    for path in slipping:
+        last = shares[path][-4:]
+        # Falling in each of the last three weeks (the dashboard's "units at risk" rule) and
+        # ending below the initiative's 80 % target, well below its own peak.
+        assert last[0] > last[1] > last[2] > last[3], (path, shares[path])
+        assert last[3] < 0.8
+        assert max(shares[path]) - last[3] >= 0.3, path
