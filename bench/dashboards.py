@@ -73,10 +73,10 @@ def callback_body(spec: dict[str, Any], values: dict[str, Any]) -> dict[str, Any
             "changedPropIds": [f"{i['id']}.{i['property']}" for i in spec["inputs"]]}
 
 
-def timed(call: Callable[[], Any]) -> tuple[float, Any]:
-    """Milliseconds taken by ``call()`` and its result."""
+def timed(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
+    """Milliseconds taken by ``call(*args, **kwargs)`` and its result."""
     started = time.perf_counter()
-    result = call()
+    result = call(*args, **kwargs)
     return (time.perf_counter() - started) * 1000, result
 
 
@@ -130,7 +130,7 @@ def main() -> int:
             return 2
         specs = client.get("/dashboards/_dash-dependencies").get_json()
         baseline = statistics.median(
-            timed(lambda: client.get("/dashboards/_dash-dependencies"))[0] for _ in range(30))
+            timed(client.get, "/dashboards/_dash-dependencies")[0] for _ in range(30))
         print(f"baseline ({role}): GET /dashboards/_dash-dependencies p50 {baseline:.1f} ms")
         for slug, (prefix, make_inputs, units_output) in PAGES.items():
             units_spec = next(s for s in specs if s["output"] == units_output)
@@ -144,7 +144,7 @@ def main() -> int:
                     values = make_inputs(rng, unit_ids, today)
                     # Download buttons and other clickables: pretend they were clicked once.
                     values.update({f"{i['id']}.n_clicks": 1 for i in spec["inputs"] if i["property"] == "n_clicks"})
-                    elapsed, response = timed(lambda: client.post(DISPATCH, json=callback_body(spec, values)))
+                    elapsed, response = timed(client.post, DISPATCH, json=callback_body(spec, values))
                     if response.status_code not in (200, 204):
                         print(f"{spec['output']} failed: HTTP {response.status_code}", file=sys.stderr)
                         return 2
