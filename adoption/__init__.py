@@ -52,9 +52,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     """Bind every extension to ``app``."""
-    from adoption.extensions import csrf, db, limiter, login_manager, migrate
+    from adoption.extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    with app.app_context():  # the engine exists now; no connection is opened
+        configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -64,6 +66,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
+    # The feature packages' tables join the shared metadata here (never at adoption's import),
+    # so create_all and Flask-Migrate see them.
+    import surveys.models  # noqa: F401
     from adoption.models import User
 
     @login_manager.user_loader
@@ -96,6 +101,10 @@ def _register_blueprints(app: Flask) -> None:
     from adoption import openapi
 
     app.register_blueprint(openapi.bp)
+
+    from surveys import views as survey_views
+
+    app.register_blueprint(survey_views.bp)
 
     from adoption.views.shell import register as register_shell
 

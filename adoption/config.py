@@ -43,6 +43,13 @@ DEFAULTS: dict[str, Any] = {
     # Largest event file the upload page accepts (the rest of the app keeps MAX_CONTENT_LENGTH);
     # the upload is spooled to disk, never held in memory. Bigger files: `flask ingest-events`.
     "EVENT_IMPORT_MAX_BYTES": 1024 * 1024 * 1024,
+    # Survey budget (surveys/services.py, offered_rounds): nobody is offered more than
+    # SURVEY_BUDGET_ROUNDS rounds, across all surveys, opening within SURVEY_BUDGET_DAYS days.
+    # It is applied when a person's surveys are listed (a round's audience is known only on its
+    # opening day); the rounds over budget are simply not offered to that person. The default
+    # lets one weekly pulse through, or a monthly pulse plus a few one-off surveys.
+    "SURVEY_BUDGET_ROUNDS": 4,
+    "SURVEY_BUDGET_DAYS": 28,
 }
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}

@@ -5,7 +5,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
@@ -29,3 +29,25 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Set each new SQLite connection up for a web app with background jobs (no-op elsewhere)."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+
+
+def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
+    """WAL, ``synchronous=NORMAL`` and a busy timeout on every new SQLite connection.
+
+    WAL lets readers (pages, dashboards) run while a request or a job writes, and turns a
+    commit into an append to the log. With ``synchronous=NORMAL`` a commit no longer waits for
+    the disk: the database stays consistent after a crash or a power loss, but the last
+    transactions before a power loss (not a process crash) may be lost; see docs/operations.md.
+    The busy timeout makes a writer wait for the lock instead of failing at once.
+    """
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()

@@ -23,7 +23,13 @@ from sqlalchemy import select
 
 from adoption.extensions import db
 from adoption.models import Employee, OrgUnit, RosterImport, UnitMembership
-from adoption.org import UnitPathError, end_membership, ensure_unit, move_employee, normalize_unit_path
+from adoption.org import (
+    UnitPathError,
+    end_membership,
+    ensure_unit,
+    move_employee,
+    normalize_unit_path,
+)
 from adoption.telemetry.identity import roster_changed
 
 COLUMNS = (

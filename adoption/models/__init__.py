@@ -1,6 +1,5 @@
 """Core models: the organization (units, employees, membership history), the initiative and users."""
 from adoption.models.org import Employee, Initiative, OrgUnit, UnitMembership, initiative_sponsors
-from adoption.models.users import ROLES, Role, User
 from adoption.models.roster import RosterImport
 from adoption.models.telemetry import (
     CrmAlias,
@@ -12,24 +11,25 @@ from adoption.models.telemetry import (
     WeeklyUnitUsage,
 )
 from adoption.models.tokens import TOKEN_SCOPES, ApiToken
+from adoption.models.users import ROLES, Role, User
 
 __all__ = [
+    "ROLES",
+    "TOKEN_SCOPES",
     "ApiToken",
     "CrmAlias",
     "DailyUsage",
-    "EventImport",
-    "RollupBacklog",
-    "WeeklyUnitBehaviour",
-    "WeeklyUnitUsage",
     "Employee",
+    "EventImport",
     "Initiative",
     "OrgUnit",
-    "ROLES",
     "Role",
+    "RollupBacklog",
     "RosterImport",
-    "TOKEN_SCOPES",
     "UnitMembership",
     "UsageEvent",
     "User",
+    "WeeklyUnitBehaviour",
+    "WeeklyUnitUsage",
     "initiative_sponsors",
 ]

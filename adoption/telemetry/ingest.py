@@ -58,6 +58,8 @@ _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
     r"(?:([Zz])|([+-])([01][0-9]|2[0-3]):([0-5][0-9]))"
 )
+# One encoder for every event: json.dumps with options builds a new one on each call.
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 # Control characters and unpaired surrogates cannot go into a text column (PostgreSQL refuses
 # NUL and the driver cannot encode a lone surrogate), so they are refused up front.
 _BAD_CHARACTERS = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
@@ -204,9 +206,9 @@ def judge_event(index: int, value: Any, received_at: dt.datetime, skew: dt.timed
         return reject("invalid_value", None, "The event cannot be represented as canonical JSON.")
     if len(canonical) > MAX_EVENT_BYTES:
         return reject("too_large", None, f"The event is {len(canonical)} bytes; the limit is {MAX_EVENT_BYTES}.")
-    unknown = sorted(k for k in value if k not in FIELDS)
-    if unknown:
-        return reject("unknown_field", unknown[0], f"'{unknown[0]}' is not an event field; use 'properties' for extra data.")
+    if not FIELDS.issuperset(value):
+        unknown = min(k for k in value if k not in FIELDS)
+        return reject("unknown_field", unknown, f"'{unknown}' is not an event field; use 'properties' for extra data.")
 
     event_id = value.get("event_id")
     if event_id is None:
@@ -243,7 +245,7 @@ def judge_event(index: int, value: Any, received_at: dt.datetime, skew: dt.timed
             return reject("invalid_value", name,
                           f"{name} must be 1-{MAX_LENGTHS[name]} characters without control characters.")
         strings[name] = raw
-    if not any(strings[a] for a in ACTOR_FIELDS):
+    if not (strings["crm_user_id"] or strings["crm_username"] or strings["user_email"]):
         return reject("missing_field", "actor", "One of user_email, crm_user_id or crm_username is required.")
 
     client = value.get("client")
@@ -280,8 +282,7 @@ def judge_event(index: int, value: Any, received_at: dt.datetime, skew: dt.timed
 def canonical_json(value: Any) -> bytes:
     """The bytes an event's hash and size are taken over: sorted keys, no spaces, UTF-8."""
     # surrogatepass: a lone surrogate (legal in JSON escapes) must not make hashing raise.
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8", "surrogatepass")
+    return _CANONICAL_ENCODER.encode(value).encode("utf-8", "surrogatepass")
 
 
 def parse_rfc3339(text: str) -> dt.datetime | None:

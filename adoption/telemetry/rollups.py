@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -28,9 +28,6 @@ from adoption.models import (
     WeeklyUnitBehaviour,
     WeeklyUnitUsage,
 )
-
-# Rows per upsert statement (4 parameters a row, well under SQLite's bound-parameter limit).
-UPSERT_CHUNK_ROWS = 2000
 
 
 def org_zone() -> ZoneInfo:
@@ -53,20 +50,19 @@ def week_of(day: dt.date, first_weekday: int) -> dt.date:
     return day - dt.timedelta(days=(day.weekday() - first_weekday) % 7)
 
 
-def add_to_daily_usage(rows: Iterable[dict]) -> set[dt.date]:
+def add_to_daily_usage(events: Iterable[tuple[dt.datetime, int, str]]) -> set[dt.date]:
     """Count newly stored events into ``daily_usage``; returns the local days touched.
 
-    ``rows`` are event column dicts (as inserted): only matched, qualifying ones count.
+    ``events`` are ``(occurred_at, employee_id, event_type)`` of the matched, qualifying events
+    just inserted (the caller filters: only those count).
     """
     zone = org_zone()
     counts: Counter[tuple[dt.date, int, str]] = Counter()
-    for row in rows:
-        if row["employee_id"] is not None and row["qualifying"]:
-            counts[(local_day(row["occurred_at"], zone), row["employee_id"], row["event_type"])] += 1
+    for occurred_at, employee_id, event_type in events:
+        counts[(local_day(occurred_at, zone), employee_id, event_type)] += 1
     if not counts:
         return set()
-    _upsert_daily_usage([{"day": day, "employee_id": employee, "event_type": kind, "events": n}
-                         for (day, employee, kind), n in counts.items()])
+    _upsert_daily_usage(counts)
     days = {day for day, _, _ in counts}
     queue_weeks(days)
     return days
@@ -92,8 +88,7 @@ def rebuild_daily_usage(employee_ids: Collection[int]) -> set[dt.date]:
     for occurred_at, employee_id, event_type in db.session.execute(query).yield_per(10_000):
         counts[(local_day(occurred_at, zone), employee_id, event_type)] += 1
     if counts:
-        _upsert_daily_usage([{"day": day, "employee_id": employee, "event_type": kind, "events": n}
-                             for (day, employee, kind), n in counts.items()])
+        _upsert_daily_usage(counts)
     days = before | {day for day, _, _ in counts}
     queue_weeks(days)
     return days
@@ -131,18 +126,28 @@ def queue_weeks_from(day: dt.date, through: dt.date) -> None:
     queue_weeks(weeks)
 
 
-def _upsert_daily_usage(rows: list[dict]) -> None:
-    """Add ``events`` to existing ``daily_usage`` rows, inserting the missing ones."""
+def _upsert_daily_usage(counts: Mapping[tuple[dt.date, int, str], int]) -> None:
+    """Add the ``(day, employee_id, event_type) → events`` counts to ``daily_usage`` (one statement)."""
     table = DailyUsage.__table__
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    for start in range(0, len(rows), UPSERT_CHUNK_ROWS):
-        statement = module.insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=["day", "employee_id", "event_type"],
-            set_={"events": table.c.events + statement.excluded.events},
-        )
-        db.session.execute(statement, rows[start:start + UPSERT_CHUNK_ROWS])
+    connection = db.session.connection()
+    # In key order, so concurrent upserts lock the rows they share in the same order and never
+    # deadlock each other.
+    rows = sorted((day, employee_id, kind, n) for (day, employee_id, kind), n in counts.items())
+    upsert = (f"INSERT INTO {table.name} (day, employee_id, event_type, events) {{source}} "
+              "ON CONFLICT (day, employee_id, event_type) DO UPDATE SET events = "
+              f"{table.name}.events + excluded.events")
+    if connection.dialect.name == "postgresql":
+        # One statement with four array parameters; SQLAlchemy's executemany would send one
+        # statement per row.
+        connection.exec_driver_sql(
+            upsert.format(source="SELECT * FROM unnest(%(days)s::date[], %(employees)s::integer[], "
+                                 "%(kinds)s::text[], %(counts)s::integer[])"),
+            dict(zip(("days", "employees", "kinds", "counts"), (list(column) for column in zip(*rows)))))
+    else:
+        # The driver's executemany, with the day as SQLAlchemy itself would store it.
+        to_day = table.c.day.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+        connection.exec_driver_sql(upsert.format(source="VALUES (?, ?, ?, ?)"),
+                                   [(to_day(day), employee_id, kind, n) for day, employee_id, kind, n in rows])
 
 
 def refresh_weekly_usage(weeks: Collection[dt.date] | None = None) -> int:

@@ -9,24 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    Integer,
-    Table,
-    Text,
-    and_,
-    bindparam,
-    cast,
-    func,
-    insert,
-    or_,
-    select,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, Text, and_, any_, bindparam, cast, func, or_, select
+from sqlalchemy.dialects import postgresql
 
 from adoption.extensions import db
 from adoption.models import CrmAlias, Employee, UsageEvent
@@ -80,7 +69,8 @@ def store_batch(batch: Batch, token_id: int | None, received_at: dt.datetime,
             inserted.update(_insert_chunk(table, rows[start:start + INSERT_CHUNK_ROWS]))
         result.accepted = len(inserted)
         # Only what this transaction really inserted is counted, so a lost race never counts twice.
-        add_to_daily_usage(row for row in rows if row["event_id"] in inserted)
+        add_to_daily_usage((event.occurred_at, employees[event.index], event.event_type) for event in fresh
+                           if event.qualifying and event.index in employees and event.event_id in inserted)
         lost = [event for event in fresh if event.event_id not in inserted]
         if lost:
             # A concurrent request stored these ids between our SELECT and our INSERT: judge
@@ -115,9 +105,9 @@ def resolve_employees(events: list[ParsedEvent]) -> dict[int, int]:
 
     def id_matches(column):
         """The batch's CRM user ids, exact or as the 15-character prefix of an 18-character id."""
-        matches = [column.in_(exact_ids)]
+        matches = [_one_of(column, exact_ids)]
         if short_ids:
-            matches.append(and_(func.length(column) == LONG_ID, func.substr(column, 1, SHORT_ID).in_(short_ids)))
+            matches.append(and_(func.length(column) == LONG_ID, _one_of(func.substr(column, 1, SHORT_ID), short_ids)))
         return or_(*matches)
 
     roster_conditions, alias_conditions = [], []
@@ -125,11 +115,11 @@ def resolve_employees(events: list[ParsedEvent]) -> dict[int, int]:
         roster_conditions.append(id_matches(Employee.crm_user_id))
         alias_conditions.append(and_(CrmAlias.key_kind == "crm_user_id", id_matches(CrmAlias.key_value)))
     if usernames:
-        roster_conditions.append(Employee.crm_username.in_(usernames))
-        alias_conditions.append(and_(CrmAlias.key_kind == "crm_username", CrmAlias.key_value.in_(usernames)))
+        roster_conditions.append(_one_of(Employee.crm_username, usernames))
+        alias_conditions.append(and_(CrmAlias.key_kind == "crm_username", _one_of(CrmAlias.key_value, usernames)))
     if emails:
-        roster_conditions.append(Employee.email.in_(emails))
-        alias_conditions.append(and_(CrmAlias.key_kind == "user_email", CrmAlias.key_value.in_(emails)))
+        roster_conditions.append(_one_of(Employee.email, emails))
+        alias_conditions.append(and_(CrmAlias.key_kind == "user_email", _one_of(CrmAlias.key_value, emails)))
     if not roster_conditions:
         return {}
     # Per key kind, one map for the roster (0) and one for the aliases (1).
@@ -162,23 +152,36 @@ def resolve_employees(events: list[ParsedEvent]) -> dict[int, int]:
         else:
             by_email[1].setdefault(key_value, employee_id)
 
+    id_sources = ((by_id[0], by_short_id[0]), (by_id[1], by_short_id[1]))
+
+    def match(crm_user_id: str | None, crm_username: str | None, user_email: str | None) -> int | None:
+        """The employee of one set of actor keys: each tier in the roster, then in the aliases."""
+        if crm_user_id:
+            short_id = crm_user_id[:SHORT_ID] if len(crm_user_id) in (SHORT_ID, LONG_ID) else None
+            for exact, prefix in id_sources:
+                found = exact.get(crm_user_id)
+                if found is None and short_id:
+                    found = prefix.get(short_id)
+                if found is not None:
+                    return found
+        for maps, key in ((by_username, crm_username), (by_email, user_email)):
+            if key:
+                key = key.lower()
+                found = maps[0].get(key)
+                if found is None:
+                    found = maps[1].get(key)
+                if found is not None:
+                    return found
+        return None
+
+    # A batch names each actor many times: match each distinct set of keys once.
+    matches: dict[tuple, int | None] = {}
     resolved: dict[int, int] = {}
     for event in events:
-        crm_user_id = event.crm_user_id
-        short_id = crm_user_id[:SHORT_ID] if crm_user_id and len(crm_user_id) in (SHORT_ID, LONG_ID) else None
-        # Each tier's keys, tried in the roster and then in the aliases before the next tier.
-        tiers = (((by_id, crm_user_id), (by_short_id, short_id)),
-                 ((by_username, event.crm_username.lower() if event.crm_username else None),),
-                 ((by_email, event.user_email.lower() if event.user_email else None),))
-        match = None
-        for tier in tiers:
-            for source in (0, 1):
-                match = next((maps[source][key] for maps, key in tier if key and key in maps[source]), None)
-                if match is not None:
-                    break
-            if match is not None:
-                resolved[event.index] = match
-                break
+        keys = (event.crm_user_id, event.crm_username, event.user_email)
+        found = matches[keys] if keys in matches else matches.setdefault(keys, match(*keys))
+        if found is not None:
+            resolved[event.index] = found
     return resolved
 
 
@@ -195,69 +198,116 @@ def _stored_hashes(table: Table, event_ids: list[str]) -> dict[str, str]:
     """``event_id → content_hash`` of the given ids already stored (one query)."""
     if not event_ids:
         return {}
+    query = select(table.c.event_id, table.c.content_hash).where(_one_of(table.c.event_id, event_ids))
+    return dict(db.session.execute(query).all())
+
+
+def _one_of(column, values: Collection[str]):
+    """``column IN values``; on PostgreSQL ``column = ANY(<one array parameter>)``."""
     if _dialect() == "postgresql":
-        # One array parameter instead of 1,000 placeholders: psycopg parses a query's text in
-        # Python and caches only short ones, so a long IN list costs more than the lookup.
-        condition = table.c.event_id == func.any(cast(bindparam("ids"), postgresql.ARRAY(Text)))
-    else:
-        condition = table.c.event_id.in_(bindparam("ids", expanding=True))
-    query = select(table.c.event_id, table.c.content_hash).where(condition)
-    return dict(db.session.execute(query, {"ids": event_ids}).all())
+        # psycopg parses a query's text in Python and caches only short ones, so a long IN list
+        # of placeholders costs more than the lookup itself.
+        return column == any_(cast(bindparam(None, list(values)), postgresql.ARRAY(Text)))
+    return column.in_(values)
+
+
+#: The columns of a new event, in the order of the tuples ``_row`` builds.
+_COLUMNS = ("event_id", "content_hash", "occurred_at_raw", "occurred_at", "received_at", "event_type",
+            "object_type", "client", "properties", "user_email", "crm_user_id", "crm_username",
+            "employee_id", "qualifying", "token_id", "import_id")
+_PROPERTIES = _COLUMNS.index("properties")
 
 
 def _row(event: ParsedEvent, employee_id: int | None, token_id: int | None, received_at: dt.datetime,
-         import_id: int | None) -> dict:
-    """The column values of one new event."""
-    return {
-        "event_id": event.event_id, "content_hash": event.content_hash,
-        "occurred_at_raw": event.occurred_at_raw, "occurred_at": event.occurred_at,
-        "received_at": received_at, "event_type": event.event_type, "object_type": event.object_type,
-        "client": event.client, "properties": event.properties, "user_email": event.user_email,
-        "crm_user_id": event.crm_user_id, "crm_username": event.crm_username,
-        "employee_id": employee_id, "qualifying": event.qualifying, "token_id": token_id,
-        "import_id": import_id,
-    }
+         import_id: int | None) -> tuple:
+    """The column values of one new event (Python values, in ``_COLUMNS`` order)."""
+    return (event.event_id, event.content_hash, event.occurred_at_raw, event.occurred_at, received_at,
+            event.event_type, event.object_type, event.client, event.properties, event.user_email,
+            event.crm_user_id, event.crm_username, employee_id, event.qualifying, token_id, import_id)
 
 
-def _insert_chunk(table: Table, rows: list[dict]) -> set[str]:
-    """Insert rows in one statement, skipping ids that already exist; returns the ids inserted."""
+def _insert_chunk(table: Table, rows: list[tuple]) -> set[str]:
+    """Insert rows, skipping ids that already exist; returns the ids really inserted.
+
+    The ids are how a lost race is detected. Both paths bypass SQLAlchemy's per-row parameter
+    handling, which cost more than the database's own work.
+    """
     dialect = _dialect()
     if dialect == "postgresql":
         return _insert_chunk_postgresql(table, rows)
     if dialect == "sqlite":
-        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["event_id"])
-    else:  # no portable "skip duplicates": a race then fails the request, and its retry converges
-        statement = insert(table)
-    # With RETURNING, SQLAlchemy sends the rows as multi-row VALUES ("insertmanyvalues") and
-    # hands back only the rows really inserted, which is how a lost race is detected.
-    returned = db.session.execute(statement.returning(table.c.event_id), rows)
-    return set(returned.scalars())
+        return _insert_chunk_sqlite(table, rows)
+    raise RuntimeError(f"unsupported database {dialect}")
 
 
-#: PostgreSQL element type of each inserted column, for the unnest() arrays.
-_PG_ARRAY_TYPES = {
-    "event_id": Text, "content_hash": Text, "occurred_at_raw": Text, "occurred_at": DateTime,
-    "received_at": DateTime, "event_type": Text, "object_type": Text, "client": Text,
-    "properties": Text, "user_email": Text, "crm_user_id": Text, "crm_username": Text,
-    "employee_id": Integer, "qualifying": Boolean, "token_id": Integer, "import_id": Integer,
-}
+def _insert_chunk_sqlite(table: Table, rows: list[tuple]) -> set[str]:
+    """SQLite: one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING event_id`` (16
+    parameters a row, so ``INSERT_CHUNK_ROWS`` stays under the bound-parameter limit)."""
+    connection = db.session.connection()
+    values = _driver_values(connection.dialect, table, _COLUMNS, rows)
+    returned = connection.exec_driver_sql(_sqlite_insert_sql(table.name, len(rows)), tuple(chain.from_iterable(values)))
+    return set(returned.scalars().all())
 
 
-def _insert_chunk_postgresql(table: Table, rows: list[dict]) -> set[str]:
-    """PostgreSQL: ``INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT DO NOTHING``."""
-    # One short statement with 15 array parameters, instead of a VALUES list with thousands of
-    # placeholders that psycopg would have to parse on every call; RETURNING still names the
-    # rows really inserted.
-    columns = list(_PG_ARRAY_TYPES)
-    arrays = {name: [row[name] for row in rows] for name in columns}
-    arrays["properties"] = [None if p is None else json.dumps(p) for p in arrays["properties"]]
-    unnested = func.unnest(*(cast(bindparam(f"a_{name}"), postgresql.ARRAY(kind)) for name, kind in _PG_ARRAY_TYPES.items())
-                           ).table_valued(*columns).render_derived()
-    source = select(*(cast(unnested.c.properties, JSON) if name == "properties" else unnested.c[name] for name in columns))
-    statement = (postgresql.insert(table).from_select(columns, source)
-                 .on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id))
-    returned = db.session.execute(statement, {f"a_{name}": values for name, values in arrays.items()})
-    return set(returned.scalars())
+@lru_cache(maxsize=8)
+def _sqlite_insert_sql(table_name: str, count: int) -> str:
+    """The text of the SQLite insert of ``count`` rows (the same text each time, so SQLite's
+    statement cache keeps it prepared)."""
+    row = f"({', '.join('?' * len(_COLUMNS))})"
+    return (f"INSERT INTO {table_name} ({', '.join(_COLUMNS)}) VALUES {', '.join([row] * count)} "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+
+
+#: Temporary table the PostgreSQL path COPYs a chunk into: private to the connection, created on
+#: first use (again after a rollback dropped it), emptied after each chunk and at commit.
+_STAGING = "usage_events_staging"
+
+
+def _insert_chunk_postgresql(table: Table, rows: list[tuple]) -> set[str]:
+    """PostgreSQL: ``COPY`` the rows into a temporary table, then one ``INSERT ... SELECT ...
+    ON CONFLICT (event_id) DO NOTHING RETURNING event_id``."""
+    # COPY streams the rows in the driver's C code; an INSERT would need a parameter per value
+    # (or arrays, which psycopg builds slowly). ON CONFLICT then sorts out the ids stored by a
+    # concurrent request, which COPY into usage_events itself cannot.
+    connection = db.session.connection()
+    columns = ", ".join(_COLUMNS)
+    with connection.connection.dbapi_connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ON COMMIT DELETE ROWS "
+                       f"AS SELECT {columns} FROM {table.name} WITH NO DATA")
+        with cursor.copy(f"COPY {_STAGING} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                properties = row[_PROPERTIES]
+                if properties is not None:  # stored as SQL NULL when absent, as JSON text otherwise
+                    row = (*row[:_PROPERTIES], json.dumps(properties), *row[_PROPERTIES + 1:])
+                copy.write_row(row)
+        inserted = set(connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {_STAGING} "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id").scalars().all())
+        cursor.execute(f"DELETE FROM {_STAGING}")  # the next chunk of this transaction starts empty
+    return inserted
+
+
+def _driver_values(dialect, table: Table, columns: Sequence[str], rows: list[tuple]) -> list[tuple]:
+    """``rows`` (Python values in ``columns`` order) as the driver takes them, converted by the
+    dialect's own bind processors, so raw-driver writes store exactly what SQLAlchemy would."""
+    processors = [(i, processor) for i, name in enumerate(columns)
+                  if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))]
+    if not processors:
+        return rows
+    # The last value converted in each column: a batch shares one receipt time, one token, ...
+    last = [(object(), None)] * len(columns)
+    converted = []
+    for row in rows:
+        values = list(row)
+        for i, processor in processors:
+            value = values[i]
+            previous, result = last[i]
+            if value is not previous:
+                result = processor(value)
+                last[i] = (value, result)
+            values[i] = result
+        converted.append(values)
+    return converted
 
 
 def _dialect() -> str:

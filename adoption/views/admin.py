@@ -30,7 +30,14 @@ from adoption.forms import (
     RosterUploadForm,
 )
 from adoption.models import Role, RosterImport, User
-from adoption.roster import RosterFileError, SafetyStop, UploadStateError, apply_upload, preview_upload, stage_upload
+from adoption.roster import (
+    RosterFileError,
+    SafetyStop,
+    UploadStateError,
+    apply_upload,
+    preview_upload,
+    stage_upload,
+)
 from adoption.telemetry.identity import (
     IdentityError,
     list_aliases,

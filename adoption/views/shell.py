@@ -38,6 +38,7 @@ _LEADERS = frozenset(
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Home", "home.index", _ALL),
+    NavItem("My surveys", "surveys.mine", _ALL),
     NavItem("Dashboards", None, _LEADERS, path="/dashboards/"),
     NavItem("Event imports", "telemetry.imports", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),
     NavItem("Roster import", "admin.roster_upload", frozenset({Role.ADMIN.value})),

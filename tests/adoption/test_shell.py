@@ -120,27 +120,27 @@ def _names_in(value) -> str:
 def test_admin_navigation_has_roster_import_and_users(client, login_as):
     login_as("admin")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
-    assert labels == ["Home", "Dashboards", "Event imports", "Roster import", "Users", "API tokens",
-                      "Unmatched CRM users"]
+    assert labels == ["Home", "My surveys", "Dashboards", "Event imports", "Roster import", "Users",
+                      "API tokens", "Unmatched CRM users"]
 
 
 def test_employee_navigation_has_no_dashboards_and_no_admin(client, login_as):
     login_as("employee")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
-    assert labels == ["Home"]
+    assert labels == ["Home", "My surveys"]
 
 
 @pytest.mark.parametrize("role", ["manager", "executive"])
 def test_leaders_get_dashboards_but_not_admin_entries(client, login_as, role):
     login_as(role)
     labels = _nav_labels(client.get("/").get_data(as_text=True))
-    assert labels == ["Home", "Dashboards"]
+    assert labels == ["Home", "My surveys", "Dashboards"]
 
 
 def test_change_leader_gets_dashboards_and_event_imports_but_not_admin_entries(client, login_as):
     login_as("change_leader")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
-    assert labels == ["Home", "Dashboards", "Event imports"]
+    assert labels == ["Home", "My surveys", "Dashboards", "Event imports"]
 
 
 def test_current_page_is_marked_in_navigation(client, login_as):

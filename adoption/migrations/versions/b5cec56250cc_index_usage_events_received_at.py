@@ -6,8 +6,6 @@ Create Date: 2026-11-23 12:54:30.295843
 
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 # revision identifiers, used by Alembic.
 revision = 'b5cec56250cc'

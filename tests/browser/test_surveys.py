@@ -1,0 +1,75 @@
+"""An employee answers a pulse on a phone-sized screen: draft, submit, confirmation, once only."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from adoption.extensions import db
+from adoption.models import User
+from adoption.org import ensure_unit
+from adoption.timekeeping import org_today
+from surveys.models import Participation, Response, SurveyStatus
+from surveys.services import QuestionSpec, create_survey, schedule_rounds, sync_item_bank
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def pulse(app, live_server):
+    """A pulse open today for Acme/EMEA (the seeded employee's region)."""
+    sync_item_bank()
+    today = org_today(app.config["ORG_TIMEZONE"])
+    leader = db.session.scalar(select(User).where(User.email == live_server.users["change_leader"]))
+    survey = create_survey(
+        title="March pulse",
+        created_by=leader,
+        audience_units=[ensure_unit("Acme/EMEA")],
+        questions=[QuestionSpec(item_key="engagement.energy", allow_comment=True),
+                   QuestionSpec(item_key="enps.recommend")],
+        first_opens_on=today,
+        round_length_days=7,
+    )
+    survey.status = SurveyStatus.ACTIVE.value
+    schedule_rounds(survey, today)
+    db.session.commit()
+    return survey
+
+
+def _overflow(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+@pytest.mark.browser
+def test_employee_answers_a_pulse_on_a_phone(sign_in, pulse):
+    page = sign_in("employee")
+    page.set_viewport_size(PHONE)
+    page.get_by_role("button", name="Show navigation").click()
+    page.locator("#mainnav").get_by_role("link", name="My surveys").click()
+    page.get_by_role("link", name="Answer March pulse").click()
+    assert _overflow(page) <= 0
+
+    question = page.get_by_role("group", name="1. Most days I start work with energy for what I have to do.")
+    agree = question.get_by_role("radio", name="Agree", exact=True)
+    box = question.locator("label", has_text="Strongly agree").bounding_box()
+    assert box is not None and box["height"] >= 44
+    agree.check()
+    page.get_by_label("Comment (optional, shown without your name)").fill("Too many mandatory fields")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status")).to_contain_text("Draft saved")
+    expect(agree).to_be_checked()
+
+    nps = page.get_by_role("radiogroup", name="2. How likely are you to recommend this organization to a friend as a place to work?")
+    nps.get_by_role("radio", name="8", exact=True).focus()
+    page.keyboard.press("Space")
+    expect(nps.get_by_role("radio", name="8", exact=True)).to_be_checked()
+    page.get_by_role("button", name="Submit").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you, your answers are in")
+    expect(page.get_by_text("at least 5 people answered")).to_be_visible()
+    assert _overflow(page) <= 0
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Participation)) == 1
+
+    page.goto(f"/surveys/rounds/{pulse.rounds[0].id}")
+    expect(page.get_by_role("status")).to_contain_text("already answered this survey")
