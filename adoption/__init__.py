@@ -102,9 +102,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(openapi.bp)
 
-    from surveys import views as survey_views
+    import surveys
 
-    app.register_blueprint(survey_views.bp)
+    surveys.init_app(app)  # its blueprint and its demo data
 
     from adoption.views.shell import register as register_shell
 

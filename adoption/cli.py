@@ -227,8 +227,16 @@ def quickstart_command(host: str, port: int, size: str) -> None:
     upgrade()
     summary = load_demo(size=size, seed=7)
     db.session.commit()
-    db.session.remove()
     click.echo(summary.describe())
+    # The demo's rounds stop at its own "today"; bring every survey up to the real one, so a
+    # newcomer finds an open round in "My surveys" whenever they run this (the command is
+    # registered by the surveys package, which this core module does not import).
+    context = click.get_current_context()
+    schedule = current_app.cli.get_command(context, "schedule-surveys")
+    if schedule is not None:
+        click.echo("")
+        context.invoke(schedule)
+    db.session.remove()
     click.echo(f"\nUptake is running on http://{host}:{port}/ (Ctrl+C to stop).")
     # flask's app.run() refuses to start from inside the flask command; run the server directly.
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)

@@ -20,10 +20,12 @@ import random
 import string
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from adoption.extensions import db
@@ -59,6 +61,13 @@ ROSTER_COLUMNS = (
 )
 
 SIZES = ("small", "large")
+
+#: Where feature packages keep their demo loaders on the app (see ``register_demo_loader``).
+DEMO_LOADERS = "uptake_demo_loaders"
+
+#: A feature's demo loader: ``loader(size, seed)`` adds its demo data once (flushing, never
+#: committing) and returns one line for the summary, or None.
+DemoLoader = Callable[[str, int], "str | None"]
 
 # Nobody's tenure reaches back before the company's founding.
 _FOUNDED = dt.date(2004, 3, 1)
@@ -557,6 +566,8 @@ class DemoSummary:
     accounts: tuple[DemoLogin, ...]
     # CRM usage loaded with the organization (adoption.demo_telemetry); None when not loaded.
     telemetry: TelemetrySummary | None = None
+    # One line from each feature package's demo loader (surveys, training, ...).
+    extras: tuple[str, ...] = ()
 
     @property
     def logins(self) -> list[tuple[str, str]]:
@@ -576,6 +587,7 @@ class DemoSummary:
             f"  Initiative \"{self.initiative}\": {self.licensed_seats} licensed seats, "
             f"target {ADOPTION_TARGET_PCT:g}% adoption.",
             *([self.telemetry.describe()] if self.telemetry else []),
+            *(f"  {line}" for line in self.extras),
             "",
             f"Demo logins, all with the password {DEMO_PASSWORD!r}",
             "(demo data only: never use this password, or these accounts, in a real deployment):",
@@ -683,11 +695,35 @@ def load_demo(size: str = "small", seed: int = 7) -> DemoSummary:
     from adoption.demo_telemetry import load_telemetry  # it imports this module
 
     telemetry = load_telemetry(size, seed)
-    return _summarize(roster, newly_loaded, initiative, accounts, telemetry)
+    extras = _load_feature_demos(size, seed)
+    return _summarize(roster, newly_loaded, initiative, accounts, telemetry, extras)
+
+
+def register_demo_loader(app: Flask, loader: DemoLoader) -> None:
+    """Have ``load_demo`` call ``loader(size, seed)`` after the organization and its usage.
+
+    Feature packages register here from their ``init_app``, so this core module never imports
+    them (dependencies point from the features to ``adoption``).
+    """
+    loaders = app.extensions.setdefault(DEMO_LOADERS, [])
+    if loader not in loaders:
+        loaders.append(loader)
+
+
+def _load_feature_demos(size: str, seed: int) -> tuple[str, ...]:
+    """Run the demo loaders the app's feature packages registered; their summary lines."""
+    lines = []
+    for loader in current_app.extensions.get(DEMO_LOADERS, []):
+        line = loader(size, seed)
+        db.session.flush()
+        if line:
+            lines.append(line)
+    return tuple(lines)
 
 
 def _summarize(roster: DemoRoster, newly_loaded: bool, initiative: Initiative,
-               accounts: tuple[DemoLogin, ...], telemetry: TelemetrySummary | None = None) -> DemoSummary:
+               accounts: tuple[DemoLogin, ...], telemetry: TelemetrySummary | None = None,
+               extras: tuple[str, ...] = ()) -> DemoSummary:
     """Count what the database now holds for the demo company."""
     prefix = ROOT_UNIT + UNIT_PATH_SEPARATOR
     in_company = (OrgUnit.path == ROOT_UNIT) | OrgUnit.path.startswith(prefix, autoescape=True)
@@ -717,4 +753,5 @@ def _summarize(roster: DemoRoster, newly_loaded: bool, initiative: Initiative,
         licensed_seats=initiative.licensed_seats,
         accounts=accounts,
         telemetry=telemetry,
+        extras=extras,
     )

@@ -792,3 +792,46 @@ def submit_response(employee: Employee, survey_round: SurveyRound, answers: Mapp
             "You have already answered this survey. Thank you: each person answers once per round."
         ) from exc
     return response
+
+
+# ------------------------------------------------------------------ builder helpers
+
+
+def close_survey(survey: Survey) -> Survey:
+    """Close an active survey: no round is offered or scheduled from now on; results stay."""
+    if survey.status != SurveyStatus.ACTIVE.value:
+        raise SurveyError("only an active survey can be closed")
+    survey.status = SurveyStatus.CLOSED.value
+    db.session.flush()
+    return survey
+
+
+def next_round_dates(survey: Survey, today: dt.date) -> tuple[dt.date, dt.date] | None:
+    """(opens, closes) of the round open today or the next one, scheduled or not; None if none is left."""
+    for survey_round in survey.rounds:
+        if survey_round.closes_on >= today:
+            return survey_round.opens_on, survey_round.closes_on
+    if survey.status == SurveyStatus.CLOSED.value:
+        return None
+    number = max((r.number for r in survey.rounds), default=0) + 1
+    if number > 1 and survey.recurrence == Recurrence.NONE.value:
+        return None
+    opens_on = round_opening(survey, number)
+    length = dt.timedelta(days=survey.round_length_days - 1)
+    while opens_on + length < today and survey.recurrence != Recurrence.NONE.value:
+        # Rounds not scheduled whose dates have passed: the first one not over yet.
+        number += 1
+        opens_on = round_opening(survey, number)
+    if survey.ends_on is not None and opens_on > survey.ends_on:
+        return None
+    return opens_on, opens_on + length
+
+
+def item_bank_versions(include: Iterable[int] = ()) -> list[SurveyItemVersion]:
+    """The current version of every bank item by construct and key, plus the versions ``include``
+    names (older wordings a survey still asks)."""
+    items = db.session.scalars(select(SurveyItem).order_by(SurveyItem.construct, SurveyItem.key)).all()
+    versions = [i.current_version for i in items if i.current_version is not None]
+    seen = {v.id for v in versions}
+    extra = [db.session.get(SurveyItemVersion, vid) for vid in include if vid not in seen]
+    return versions + [v for v in extra if v is not None]

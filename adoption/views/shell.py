@@ -24,8 +24,19 @@ class NavItem:
         return self.path if self.path else url_for(self.endpoint)
 
     def is_current(self, path: str) -> bool:
-        """True when ``path`` is this entry's page or lies below it (Home only matches itself)."""
+        """True when ``path`` is this entry's page or lies below it (Home only matches itself),
+        and no entry deeper in the same tree matches it (Surveys under My surveys)."""
         target = self.href()
+        if not self._covers(target, path):
+            return False
+        return not any(
+            len(other) > len(target) and self._covers(other, path) and other.startswith(target)
+            for other in (item.href() for item in NAVIGATION if item is not self)
+        )
+
+    @staticmethod
+    def _covers(target: str, path: str) -> bool:
+        """True when ``path`` is ``target`` or lies below it (``/`` covers only itself)."""
         if target == "/":
             return path == "/"
         return path == target or path.startswith(target.rstrip("/") + "/")
@@ -40,6 +51,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Home", "home.index", _ALL),
     NavItem("My surveys", "surveys.mine", _ALL),
     NavItem("Dashboards", None, _LEADERS, path="/dashboards/"),
+    NavItem("Surveys", "surveys.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),
     NavItem("Event imports", "telemetry.imports", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),
     NavItem("Roster import", "admin.roster_upload", frozenset({Role.ADMIN.value})),
     NavItem("Users", "admin.users", frozenset({Role.ADMIN.value})),

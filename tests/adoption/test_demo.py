@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from adoption.demo import (
     ADMIN_EMAIL,
     CURRENT_EFFECTIVE,
+    DEMO_LOADERS,
     DEMO_PASSWORD,
     EARLIER_EFFECTIVE,
     INITIATIVE_NAME,
@@ -25,6 +26,13 @@ from adoption.models import Employee, Initiative, OrgUnit, UnitMembership, User
 from adoption.org import unit_on
 
 SALES_AND_SERVICE = ("Field Sales", "Inside Sales", "Key Accounts", "Customer Service", "Customer Success")
+
+
+@pytest.fixture(autouse=True)
+def _without_feature_demos(app):
+    """Only the core demo here: each feature's demo (surveys, ...) is tested with its package
+    (tests/surveys/test_demo.py), so these tests do not pay for loading it a dozen times."""
+    app.extensions[DEMO_LOADERS] = []
 
 
 def _counts(db) -> dict[str, int]:

@@ -120,7 +120,7 @@ def _names_in(value) -> str:
 def test_admin_navigation_has_roster_import_and_users(client, login_as):
     login_as("admin")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
-    assert labels == ["Home", "My surveys", "Dashboards", "Event imports", "Roster import", "Users",
+    assert labels == ["Home", "My surveys", "Dashboards", "Surveys", "Event imports", "Roster import", "Users",
                       "API tokens", "Unmatched CRM users"]
 
 
@@ -140,7 +140,7 @@ def test_leaders_get_dashboards_but_not_admin_entries(client, login_as, role):
 def test_change_leader_gets_dashboards_and_event_imports_but_not_admin_entries(client, login_as):
     login_as("change_leader")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
-    assert labels == ["Home", "My surveys", "Dashboards", "Event imports"]
+    assert labels == ["Home", "My surveys", "Dashboards", "Surveys", "Event imports"]
 
 
 def test_current_page_is_marked_in_navigation(client, login_as):

@@ -13,9 +13,9 @@ HOME_BY_ROLE = {
     # role: (a heading or text only that role's home shows, navigation entries)
     "employee": ("Pulse surveys", ["Home", "My surveys"]),
     "manager": ("Without a CRM licence", ["Home", "My surveys", "Dashboards"]),
-    "change_leader": ("Units with the lowest licence share", ["Home", "My surveys", "Dashboards", "Event imports"]),
+    "change_leader": ("Units with the lowest licence share", ["Home", "My surveys", "Dashboards", "Surveys", "Event imports"]),
     "executive": ("Your visible commitment", ["Home", "My surveys", "Dashboards"]),
-    "admin": ("Accounts by role", ["Home", "My surveys", "Dashboards", "Event imports", "Roster import", "Users", "API tokens",
+    "admin": ("Accounts by role", ["Home", "My surveys", "Dashboards", "Surveys", "Event imports", "Roster import", "Users", "API tokens",
                                    "Unmatched CRM users"]),
 }
 
