@@ -5,6 +5,7 @@ Each test gets a fresh database: a new SQLite file, or emptied PostgreSQL tables
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -62,6 +63,33 @@ def _reset_postgres() -> None:
     tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
     with _db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@contextlib.contextmanager
+def demo_loaded(path, seed: int = 7):
+    """An app of its own whose database holds the small demo with every feature's demo data,
+    as ``(app, summary)``, inside its app context: for module-scoped, read-only fixtures."""
+    from adoption.demo import load_demo
+
+    app = create_app({
+        "ENV": "testing",
+        "INSTANCE_PATH": str(path / "instance"),
+        "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{path / 'test.db'}",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+    })
+    with app.app_context():
+        if TEST_DATABASE_URL:
+            _reset_postgres()
+        else:
+            _db.create_all()
+        summary = load_demo(size="small", seed=seed)
+        _db.session.commit()
+        yield app, summary
+        _db.session.remove()
+        if TEST_DATABASE_URL:
+            # Its connections would otherwise hold locks the next test's TRUNCATE waits for.
+            _db.engine.dispose()
 
 
 @pytest.fixture

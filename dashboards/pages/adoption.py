@@ -20,6 +20,7 @@ from adoption.models import OrgUnit, Role
 from adoption.scope import Scope
 from adoption.telemetry.rollups import week_start_day
 from dashboards import clock, figures, queries
+from dashboards.inputs import parse_day, parse_int
 from dashboards.metrics import adoption as metrics
 
 SLUG = "adoption"
@@ -179,37 +180,16 @@ def layout(today: dt.date) -> html.Section:
     )
 
 
-def _parse_day(value: Any) -> dt.date | None:
-    """The date a picker sent (``YYYY-MM-DD`` or an ISO timestamp); ``None`` if unreadable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-
-
-def _parse_int(value: Any) -> int | None:
-    """An integer unit id from the dropdown, ``None`` for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
 def filters(scope: Scope, unit: Any, start: Any, end: Any) -> Filters:
     """The page's filters from the raw callback inputs, resolved against ``scope``."""
     first_weekday = week_start_day()
     default_start, default_end = default_period(clock.org_today(), first_weekday)
-    start_day = _parse_day(start) or default_start
-    end_day = _parse_day(end) or default_end
+    start_day = parse_day(start) or default_start
+    end_day = parse_day(end) or default_end
     if start_day > end_day:
         start_day, end_day = end_day, start_day
     allowed = scope.role.value in ROLES
-    focus = queries.focus_unit(scope, _parse_int(unit)) if allowed else None
+    focus = queries.focus_unit(scope, parse_int(unit)) if allowed else None
     weeks = metrics.weeks_in_period(start_day, end_day, first_weekday)
     return Filters(focus, start_day, end_day, weeks, allowed)
 

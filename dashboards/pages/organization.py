@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pandas as pd
 from dash import Dash, Input, Output, dcc, html
@@ -11,6 +10,7 @@ from dash import Dash, Input, Output, dcc, html
 from adoption.access import current_scope
 from adoption.models import Role
 from dashboards import clock, figures, queries
+from dashboards.inputs import parse_day, parse_int
 from dashboards.metrics import organization as metrics
 
 SLUG = "organization"
@@ -91,27 +91,6 @@ def layout(today: dt.date) -> html.Section:
             html.Div(id=TABLE),
         ],
     )
-
-
-def _parse_day(value: Any, default: dt.date) -> dt.date:
-    """The date the picker sent (``YYYY-MM-DD`` or an ISO timestamp); ``default`` if unreadable."""
-    if not isinstance(value, str):
-        return default
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return default
-
-
-def _parse_int(value: Any) -> int | None:
-    """An integer id or depth from a dropdown, ``None`` for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
 
 
 def _share(value: float | None) -> str:
@@ -213,12 +192,12 @@ def register(app: Dash) -> None:
         """Headcount by unit: query (scoped) → roll-up → figure and table."""
         # The scope comes from the session, never from the request body: this is a public POST.
         scope = current_scope()
-        day = _parse_day(as_of, clock.org_today())
+        day = parse_day(as_of) or clock.org_today()
         if scope.role in ROLES:
-            frame = queries.headcount_by_unit(scope, day, within=_parse_int(unit))
+            frame = queries.headcount_by_unit(scope, day, within=parse_int(unit))
         else:
             # The guard already refuses such roles; this keeps the callback safe on its own.
             frame = queries.empty_headcount()
-        depth = _parse_int(level)
+        depth = parse_int(level)
         rolled = metrics.roll_up(frame, DEFAULT_LEVEL if depth is None else max(depth, 0))
         return figures.headcount_figure(rolled), table(rolled, day), summary_text(rolled, day)

@@ -11,7 +11,6 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from adoption import create_app
 from adoption.demo import load_demo
 from adoption.demo_telemetry import (
     CONTRACTORS,
@@ -35,33 +34,16 @@ from adoption.models import (
 )
 from adoption.telemetry.ingest import Batch, judge_event
 from adoption.telemetry.services import store_batch
-from tests.conftest import TEST_DATABASE_URL, _reset_postgres
+from tests.conftest import demo_loaded
 
 SEED = 7
 
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
-    """An app whose database holds the small demo with its usage (read-only for the tests)."""
-    path = tmp_path_factory.mktemp("demo_telemetry")
-    app = create_app({
-        "ENV": "testing",
-        "INSTANCE_PATH": str(path / "instance"),
-        "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{path / 'test.db'}",
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-    })
-    with app.app_context():
-        if TEST_DATABASE_URL:
-            _reset_postgres()
-        else:
-            _db.create_all()
-        summary = load_demo(size="small", seed=SEED)
-        _db.session.commit()
+    """The small demo with its usage, loaded once for this module's read-only tests."""
+    with demo_loaded(tmp_path_factory.mktemp("demo_telemetry"), SEED) as (_app, summary):
         yield summary
-        _db.session.remove()
-        if TEST_DATABASE_URL:
-            _db.engine.dispose()
 
 
 def _daily_usage_by_person() -> list[tuple]:

@@ -12,40 +12,22 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from adoption import create_app
 from adoption.demo import ROOT_UNIT, load_demo
 from adoption.extensions import db as _db
 from adoption.models import Employee, OrgUnit, User
 from surveys.demo import FIRST_OPENS_ON, REFERENCE_DATE, SURVEY_TITLE
 from surveys.models import Answer, Participation, Response, Survey, SurveyRound, SurveyStatus
 from surveys.services import eligible_employees, my_open_rounds
-from tests.conftest import TEST_DATABASE_URL, _reset_postgres
+from tests.conftest import demo_loaded
 
 SEED = 7
 
 
 @pytest.fixture(scope="module")
 def app_loaded(tmp_path_factory):
-    """An app whose database holds the small demo, its usage and its pulse."""
-    path = tmp_path_factory.mktemp("survey_demo")
-    app = create_app({
-        "ENV": "testing",
-        "INSTANCE_PATH": str(path / "instance"),
-        "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{path / 'test.db'}",
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-    })
-    with app.app_context():
-        if TEST_DATABASE_URL:
-            _reset_postgres()
-        else:
-            _db.create_all()
-        summary = load_demo(size="small", seed=SEED)
-        _db.session.commit()
-        yield app, summary
-        _db.session.remove()
-        if TEST_DATABASE_URL:
-            _db.engine.dispose()
+    """The small demo, its usage and its pulse, loaded once for this module's read-only tests."""
+    with demo_loaded(tmp_path_factory.mktemp("survey_demo"), SEED) as loaded:
+        yield loaded
 
 
 @pytest.fixture
