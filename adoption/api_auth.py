@@ -2,7 +2,6 @@
 the browser session, giving a data ``Scope``) and the per-token rate-limit key."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable
 from functools import wraps
@@ -13,6 +12,7 @@ from flask_login import current_user
 from adoption.access import current_scope
 from adoption.models import Role
 from adoption.scope import Scope
+from adoption.timekeeping import utcnow
 from adoption.tokens import authenticate_bearer, bearer_value
 
 #: What a ``read`` token sees: every unit's aggregates, like a change leader, but no individual's
@@ -37,7 +37,7 @@ def current_token():
 def _check_bearer(scope: str, unauthorized_message: str):
     """Authenticate the bearer header for ``scope``: the token, or the 401/403 response to send."""
     header = request.headers.get("Authorization")
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     token = authenticate_bearer(header, now)
     if token is None:
         # RFC 6750: no credentials → a bare challenge; bad credentials → invalid_token.

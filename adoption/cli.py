@@ -138,60 +138,32 @@ def import_roster_command(file, dry_run: bool, partial: bool, force: bool, effec
 def ingest_events_command(file: str, fmt: str, event_type: str | None, rejects: str | None) -> None:
     """Import a file of CRM usage events, committing in batches (re-running it is safe)."""
     import contextlib
-    import datetime as dt
     import os
 
-    from sqlalchemy import func, select, update
-
-    from adoption.models import EventImport, UsageEvent
-    from adoption.telemetry.fileimport import NEEDS_EVENT_TYPE, FileFormatError, import_events
+    from adoption.models import EventImport
+    from adoption.telemetry.fileimport import NEEDS_EVENT_TYPE, FileFormatError
+    from adoption.telemetry.jobs import run_recorded_import
+    from adoption.timekeeping import utcnow
 
     if fmt in NEEDS_EVENT_TYPE and not event_type:
         raise click.UsageError(f"--event-type is required with --format {fmt}.")
     if fmt not in NEEDS_EVENT_TYPE and event_type is not None:
         raise click.UsageError(f"--event-type is only for --format {', '.join(sorted(NEEDS_EVENT_TYPE))}.")
 
-    def utcnow() -> dt.datetime:
-        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
     size = os.path.getsize(file)
-    # Recorded like an upload, so the imports page lists CLI runs too.
+    # Recorded like an upload, so the imports page lists command-line runs too.
     record = EventImport(filename=os.path.basename(file)[:255], format=fmt, event_type=event_type,
                          status="running", size_bytes=size, started_at=utcnow())
     db.session.add(record)
     db.session.commit()
-    import_id = record.id
-
-    def finish(**values) -> None:
-        db.session.execute(update(EventImport).where(EventImport.id == import_id)
-                           .values(finished_at=utcnow(), **values))
-        db.session.commit()
-
     try:
         with open(file, "rb") as stream, contextlib.ExitStack() as stack, \
                 click.progressbar(length=size, label="Importing", file=sys.stderr) as bar:
             out = stack.enter_context(open(rejects, "w", newline="", encoding="utf-8")) if rejects else None
-
-            def progress(bytes_read: int, rows: int) -> None:
-                bar.update(min(bytes_read, size) - bar.pos)
-                db.session.execute(update(EventImport).where(EventImport.id == import_id)
-                                   .values(bytes_read=bytes_read, rows=rows))
-                db.session.commit()
-
-            result = import_events(stream, fmt, event_type=event_type, import_id=import_id,
-                                   rejects=out, progress=progress)
+            result = run_recorded_import(record.id, stream, out,
+                                         on_progress=lambda done, _rows: bar.update(min(done, size) - bar.pos))
     except FileFormatError as exc:
-        db.session.rollback()
-        finish(status="failed", error=f"The file cannot be imported: {exc}"[:2000])
         raise click.ClickException(f"{file}: {exc}. Nothing was imported.") from exc
-    except Exception as exc:
-        db.session.rollback()  # the batch in flight; the committed ones stay, and a re-run converges
-        stored = db.session.scalar(select(func.count()).select_from(UsageEvent).where(UsageEvent.import_id == import_id))
-        finish(status="failed", accepted=stored or 0,
-               error=f"The import stopped on an unexpected error ({type(exc).__name__}: {exc})."[:2000])
-        raise
-    finish(status="done", rows=result.rows, accepted=result.accepted, duplicates=result.duplicates,
-           rejected=result.rejected, bytes_read=size)
     if result.rejected and not rejects:
         click.echo(f"{result.rejected} rows were rejected; re-run with --rejects OUT.csv to see why "
                    "(accepted rows come back as duplicates).", err=True)

@@ -64,6 +64,11 @@ def subtree_filter(unit: OrgUnit):
     )
 
 
+def units_in_scope(scope) -> list[OrgUnit]:
+    """The units a ``Scope`` covers, in path order (every unit for an organization-wide scope)."""
+    return list(db.session.scalars(select(OrgUnit).where(scope.unit_filter(OrgUnit.id)).order_by(OrgUnit.path)))
+
+
 def subtree_unit_ids(unit: OrgUnit | None) -> list[int]:
     """Ids of ``unit`` and all its descendants (empty for ``None``)."""
     if unit is None:

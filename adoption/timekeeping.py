@@ -1,4 +1,4 @@
-"""The organization's calendar: today's date in its time zone."""
+"""Clocks: now as the database stores it, and today's date in the organization's time zone."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,3 +9,8 @@ def org_today(timezone: str, now: dt.datetime | None = None) -> dt.date:
     """Today's date in ``timezone`` (``now`` defaults to the current instant)."""
     now = now or dt.datetime.now(dt.UTC)
     return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def utcnow() -> dt.datetime:
+    """The current instant as the naive UTC every timestamp column holds."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from adoption.extensions import db
 from adoption.models import TOKEN_SCOPES, ApiToken
+from adoption.timekeeping import utcnow
 
 TOKEN_MARK = "upt_"
 PREFIX_LENGTH = len(TOKEN_MARK) + 8
@@ -42,7 +43,7 @@ def issue_token(name: str, scope: str, created_by_id: int | None, now: dt.dateti
         raise TokenError(f"a token name has at most {MAX_NAME_LENGTH} characters")
     if scope not in TOKEN_SCOPES:
         raise TokenError(f"scope must be one of {', '.join(TOKEN_SCOPES)}")
-    now = now or _utcnow()
+    now = now or utcnow()
     while True:
         prefix = TOKEN_MARK + secrets.token_hex(4)
         # 32 bits of prefix: a collision is rare but possible, and the prefix must be unique.
@@ -62,7 +63,7 @@ def revoke_token(token_id: int, now: dt.datetime | None = None) -> ApiToken:
     if token is None:
         raise TokenError("no such token")
     if token.revoked_at is None:
-        token.revoked_at = now or _utcnow()
+        token.revoked_at = now or utcnow()
         db.session.flush()
     return token
 
@@ -100,6 +101,3 @@ def authenticate_bearer(header_value: str | None, now: dt.datetime) -> ApiToken 
     return token
 
 
-def _utcnow() -> dt.datetime:
-    """The current time as the naive UTC the database columns hold."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

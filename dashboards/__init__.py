@@ -7,10 +7,37 @@ Layers: ``queries`` (database → DataFrame, scoped), ``metrics`` (pure pandas),
 
 from __future__ import annotations
 
-from flask import Flask
+import logging
+
+from flask import Flask, request
+from sqlalchemy.exc import DBAPIError
+
+from adoption.extensions import db
+from adoption.telemetry import rollups
+
+log = logging.getLogger(__name__)
 
 URL_BASE = "/dashboards/"
 DISPATCH_ENDPOINT = URL_BASE + "_dash-update-component"
+
+
+def _fresh_rollups() -> None:
+    """Before a dashboard callback runs, recompute the weekly rollups queued as stale.
+
+    The dispatch request is the transaction boundary: the refresh is committed here, once, so
+    the queries the callback runs only read, and the next callback does not redo it. Cheap when
+    nothing is queued (one indexed read).
+    """
+    if request.endpoint != DISPATCH_ENDPOINT:
+        return
+    try:
+        if rollups.refresh_weekly_usage():
+            db.session.commit()
+    except DBAPIError:
+        # A page fires its callbacks at once: another one may be refreshing the same weeks and
+        # win the race on their rows. Its refresh will do; read what is committed.
+        db.session.rollback()
+        log.warning("weekly rollup refresh lost a race; reading committed rollups", exc_info=True)
 
 
 def init_app(server: Flask) -> None:
@@ -24,6 +51,8 @@ def init_app(server: Flask) -> None:
     # Installed before Dash adds its own before_request hooks, so a refused request never
     # reaches them.
     guard.install(server, URL_BASE)
+    # After the guard, so only callbacks of signed-in users with dashboards get here.
+    server.before_request(_fresh_rollups)
     app = Dash(
         name=__name__,
         server=server,

@@ -7,11 +7,9 @@ metrics and figures downstream can stay ignorant of access rules.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 import pandas as pd
 from sqlalchemy import and_, case, false, func, or_, select, true
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from adoption.extensions import db
@@ -28,12 +26,10 @@ from adoption.models.org import UNIT_PATH_SEPARATOR
 from adoption.org import membership_in_force, subtree_filter
 from adoption.scope import Scope
 from adoption.telemetry import metrics as adoption_metrics
-from adoption.telemetry import rollups
 
 HEADCOUNT_COLUMNS = ["unit_id", "name", "path", "depth", "parent_path", "employees", "licensed"]
 UNIT_COLUMNS = ["unit_id", "name", "path", "depth"]
 
-log = logging.getLogger(__name__)
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -159,22 +155,6 @@ def _frame(rows, columns: list[str], ints: tuple[str, ...] = ()) -> pd.DataFrame
     return frame
 
 
-def _refresh_weekly_rollups() -> None:
-    """Recompute the weeks queued as stale before a chart reads the weekly tables.
-
-    Cheap when nothing is queued. The refresh is committed at once (a dashboard request is its
-    own transaction boundary) so the next callback does not redo it.
-    """
-    try:
-        if rollups.refresh_weekly_usage():
-            db.session.commit()
-    except DBAPIError:
-        # The page's callbacks run at once: another one may be refreshing the same weeks and
-        # win the race on their rows. Its refresh will do; read what is committed.
-        db.session.rollback()
-        log.warning("weekly rollup refresh lost a race; reading committed rollups", exc_info=True)
-
-
 def _subtree_of(within: int | None):
     """A WHERE clause on ``OrgUnit`` keeping ``within`` and its descendants (all when ``None``);
     an id that names no unit keeps nothing."""
@@ -224,7 +204,6 @@ def weekly_usage(
     """
     if not scope.sees_aggregates:
         return _frame([], WEEKLY_USAGE_COLUMNS, tuple(WEEKLY_USAGE_COLUMNS[1:]))
-    _refresh_weekly_rollups()
     usage = WeeklyUnitUsage
     stmt = (
         select(
@@ -258,7 +237,6 @@ def weekly_behaviours(
     """Licensed people per week who performed each of ``event_types``, in ``within``'s subtree."""
     if not scope.sees_aggregates or not event_types:
         return _frame([], BEHAVIOUR_COLUMNS, ("people",))
-    _refresh_weekly_rollups()
     behaviour = WeeklyUnitBehaviour
     stmt = (
         select(behaviour.week_start, behaviour.event_type, func.sum(behaviour.people))
@@ -284,7 +262,6 @@ def child_unit_weekly_usage(
     focus = db.session.get(OrgUnit, within) if within is not None else None
     if not scope.sees_aggregates or focus is None:
         return _frame([], UNIT_WEEK_COLUMNS, ("licensed", "active"))
-    _refresh_weekly_rollups()
     member, group = aliased(OrgUnit), aliased(OrgUnit)
     # Each unit of the subtree → the row it counts in: the focus unit for its own people, else
     # the child whose path leads to it. substr, not LIKE: exact and case-sensitive everywhere.
@@ -338,7 +315,6 @@ def unit_weekly_usage(
     counting only its own people (``metrics.adoption.subtree_totals`` adds up the tree)."""
     if not scope.sees_aggregates:
         return _frame([], UNIT_WEEK_COLUMNS, ("licensed", "active"))
-    _refresh_weekly_rollups()
     usage = WeeklyUnitUsage
     stmt = (
         select(usage.unit_id, OrgUnit.path, usage.week_start, usage.licensed, usage.active)

@@ -20,6 +20,7 @@ from adoption.extensions import db
 from adoption.models import Employee, OrgUnit, Role, UnitMembership, User
 from adoption.models.org import UNIT_PATH_SEPARATOR
 from adoption.org import membership_in_force, subtree_filter, unit_on
+from adoption.timekeeping import utcnow
 from surveys.models import (
     CHOICE_SCALES,
     RECURRENCES,
@@ -736,7 +737,7 @@ def save_draft(employee: Employee, survey_round: SurveyRound, answers: Mapping[A
         db.session.add(draft)
     # JSON object keys are strings; keep them so whatever reads the draft back sees one shape.
     draft.answers = {str(k): v for k, v in cleaned.items()}
-    draft.updated_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    draft.updated_at = utcnow()
     db.session.flush()
     return draft
 

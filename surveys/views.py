@@ -9,6 +9,7 @@ from sqlalchemy import select
 from adoption.access import current_scope, role_required
 from adoption.extensions import db
 from adoption.models import OrgUnit, Role
+from adoption.org import units_in_scope
 from adoption.timekeeping import org_today
 from adoption.views.shell import ROLE_LABELS
 from surveys.forms import (
@@ -142,13 +143,6 @@ def _survey(survey_id: int) -> Survey:
     return survey
 
 
-def _units_in_scope() -> list[OrgUnit]:
-    """The units the signed-in user may address a survey to."""
-    return list(db.session.scalars(
-        select(OrgUnit).where(current_scope().unit_filter(OrgUnit.id)).order_by(OrgUnit.path)
-    ))
-
-
 @bp.route("/manage/")
 @role_required(*BUILDERS)
 def manage():
@@ -201,7 +195,7 @@ def new_survey():
     """Build a draft survey: audience, schedule, sampling, bank items and custom questions."""
     versions = item_bank_versions()
     form = SurveyBuilderForm()
-    form.set_choices(_units_in_scope(), versions)
+    form.set_choices(units_in_scope(current_scope()), versions)
     if not form.validate_on_submit():
         return _builder_page(form, None, versions, status=422 if request.method == "POST" else 200)
     try:
@@ -243,7 +237,7 @@ def edit_survey(survey_id: int):
     bank = {q.item_version_id: q for q in survey.active_questions if q.item_version_id is not None}
     versions = item_bank_versions(include=bank)
     form = SurveyBuilderForm(data=None if request.method == "POST" else _form_data(survey))
-    form.set_choices(_units_in_scope(), versions)
+    form.set_choices(units_in_scope(current_scope()), versions)
     if survey.rounds and request.method == "POST":
         # The fixed fields are shown disabled, so the browser does not send them.
         form.recurrence.data = survey.recurrence

@@ -32,7 +32,7 @@ from adoption.telemetry.adoption import (
 )
 from adoption.telemetry.ingest import RequestError, parse_batch, read_body
 from adoption.telemetry.services import store_batch
-from adoption.timekeeping import org_today
+from adoption.timekeeping import org_today, utcnow
 
 bp = Blueprint("telemetry_api", __name__, url_prefix="/api/v1")
 
@@ -44,7 +44,7 @@ def _events_rate_limit() -> str:
 
 def received_now() -> dt.datetime:
     """The time of receipt, as naive UTC (tests replace it to pin the clock)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return utcnow()
 
 
 @bp.route("/events", methods=["POST"])

@@ -9,7 +9,6 @@ constant whatever the size of the file. Formats: ``formats.py`` and docs/telemet
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import gzip
 import io
 import zlib
@@ -28,6 +27,7 @@ from adoption.telemetry.formats import (
 )
 from adoption.telemetry.ingest import Batch, Rejection, judge_event
 from adoption.telemetry.services import store_batch
+from adoption.timekeeping import utcnow
 
 __all__ = ["FORMATS", "NEEDS_EVENT_TYPE", "REJECTS_HEADER", "FileFormatError", "FileImportResult", "import_events"]
 
@@ -88,7 +88,7 @@ def import_events(stream: BinaryIO, fmt: str, *, event_type: str | None = None, 
 def _import_batch(pending: list[Row], import_id: int | None, result: FileImportResult,
                   writer, rejects: TextIO | None) -> None:
     """Judge, store and commit one batch; then count it and write its rejects in line order."""
-    received_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    received_at = utcnow()
     batch = Batch()
     lines: list[int] = []  # line of each judged event, by its index in the batch
     rejected: list[RowRejection] = []

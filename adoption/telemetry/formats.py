@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, BinaryIO
 
 from adoption.telemetry.ingest import FIELDS, MAX_LENGTHS, parse_rfc3339
@@ -313,9 +314,13 @@ def read_salesforce_login(stream: BinaryIO) -> Iterator[Row]:
     return _login_rows(source, columns)
 
 
+def _cell(columns: dict[str, int], cells: list[str], name: str) -> str:
+    """The stripped value of column ``name`` in a row; "" when the file has no such column."""
+    return cells[columns[name]].strip() if name in columns else ""
+
+
 def _login_rows(source: _CsvFile, columns: dict[str, int]) -> Iterator[Row]:
-    def cell(cells: list[str], name: str) -> str:
-        return cells[columns[name]].strip() if name in columns else ""
+    cell = partial(_cell, columns)
 
     for line, cells in source.rows():
         if isinstance(cells, RowRejection):
@@ -386,8 +391,7 @@ def read_salesforce_records(stream: BinaryIO, event_type: str) -> Iterator[Row]:
 
 
 def _record_rows(source: _CsvFile, columns: dict[str, int], event_type: str) -> Iterator[Row]:
-    def cell(cells: list[str], name: str) -> str:
-        return cells[columns[name]].strip() if name in columns else ""
+    cell = partial(_cell, columns)
 
     for line, cells in source.rows():
         if isinstance(cells, RowRejection):

@@ -7,9 +7,10 @@ corrected for the events the interrupted run already stored.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -17,6 +18,9 @@ from sqlalchemy import func, select, update
 from adoption.extensions import db
 from adoption.jobs import job, runner_is_gone
 from adoption.models import EventImport, UsageEvent
+from adoption.telemetry import fileimport
+from adoption.telemetry.fileimport import FileFormatError, FileImportResult
+from adoption.timekeeping import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +29,6 @@ _MAX_ERROR = 1900
 INTERRUPTED = ("Interrupted: the process running this import stopped (a restart or a crash). "
                "The events imported before that are kept; upload the file again to finish it "
                "(events already stored count as duplicates).")
-
-
-def _utcnow() -> dt.datetime:
-    """Naive UTC, the convention of every timestamp column."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def instance_file(relative: str) -> Path:
@@ -47,6 +46,44 @@ def _accepted_so_far(import_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(UsageEvent).where(UsageEvent.import_id == import_id)) or 0
 
 
+def run_recorded_import(import_id: int, stream: BinaryIO, rejects: TextIO | None, *, carried: int = 0,
+                        on_progress: Callable[[int, int], None] | None = None) -> FileImportResult:
+    """Import ``stream`` for ``EventImport`` ``import_id``, recording progress and outcome on it.
+
+    Shared by the background job and ``flask ingest-events``. Progress and the outcome are
+    short transactions of their own (the import commits per batch anyway). A failure is recorded
+    on the import, with the events it did store, and raised again for the caller to report.
+    ``carried`` is what an interrupted earlier run stored: those events come back as duplicates
+    now, so they are counted as accepted instead.
+    """
+    record = db.session.get(EventImport, import_id)
+    fmt, event_type = record.format, record.event_type
+
+    def progress(bytes_read: int, rows: int) -> None:
+        db.session.execute(update(EventImport).where(EventImport.id == import_id)
+                           .values(bytes_read=bytes_read, rows=rows))
+        db.session.commit()
+        if on_progress is not None:
+            on_progress(bytes_read, rows)
+
+    try:
+        # Through the module, so a test can replace import_events there.
+        result = fileimport.import_events(stream, fmt, event_type=event_type, import_id=import_id,
+                                          rejects=rejects, progress=progress)
+    except FileFormatError as exc:
+        _fail(import_id, f"The file cannot be imported: {exc}")
+        raise
+    except Exception as exc:
+        _fail(import_id, f"The import stopped on an unexpected error ({type(exc).__name__}: {exc}).")
+        raise
+    db.session.execute(update(EventImport).where(EventImport.id == import_id).values(
+        status="done", rows=result.rows, accepted=result.accepted + carried,
+        duplicates=max(result.duplicates - carried, 0), rejected=result.rejected,
+        bytes_read=EventImport.size_bytes, finished_at=utcnow()))
+    db.session.commit()
+    return result
+
+
 @job("telemetry.run_event_import")
 def run_event_import(import_id: int) -> None:
     """Import the stored upload of ``EventImport`` ``import_id``, recording progress and outcome."""
@@ -61,45 +98,25 @@ def run_event_import(import_id: int) -> None:
     carried = _accepted_so_far(import_id) if record.status == "running" else 0
     rejects_rel = rejects_relative_path(import_id)
     record.status = "running"
-    record.started_at = _utcnow()
+    record.started_at = utcnow()
     record.bytes_read = record.rows = record.accepted = record.duplicates = record.rejected = 0
     record.error = None
     record.rejects_path = rejects_rel
-    upload_path, fmt, event_type = record.upload_path, record.format, record.event_type
+    upload_path = record.upload_path
     db.session.commit()
-
-    def progress(bytes_read: int, rows: int) -> None:
-        """Record how far the import got; a short transaction of its own."""
-        db.session.execute(update(EventImport).where(EventImport.id == import_id)
-                           .values(bytes_read=bytes_read, rows=rows))
-        db.session.commit()
-
-    rejects_file = instance_file(rejects_rel)
-    try:  # imported here so that a broken import module fails the job visibly
-        from adoption.telemetry.fileimport import FileFormatError, import_events
-    except ImportError as exc:
-        log.exception("event import %s cannot start", import_id)
-        _fail(import_id, f"The import could not start ({type(exc).__name__}: {exc}).")
+    if not upload_path:
+        _fail(import_id, "The file cannot be imported: the uploaded file was not stored")
         return
+    rejects_file = instance_file(rejects_rel)
+    rejects_file.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if not upload_path:
-            raise FileFormatError("the uploaded file was not stored")
-        rejects_file.parent.mkdir(parents=True, exist_ok=True)
         with instance_file(upload_path).open("rb") as stream, \
                 rejects_file.open("w", newline="", encoding="utf-8") as rejects:
-            result = import_events(stream, fmt, event_type=event_type, import_id=import_id,
-                                   rejects=rejects, progress=progress)
-    except FileFormatError as exc:
-        _fail(import_id, f"The file cannot be imported: {exc}")
-    except Exception as exc:
+            run_recorded_import(import_id, stream, rejects, carried=carried)
+    except FileFormatError:
+        pass  # recorded on the import, which is where the person who uploaded it looks
+    except Exception:
         log.exception("event import %s failed", import_id)
-        _fail(import_id, f"The import stopped on an unexpected error ({type(exc).__name__}: {exc}).")
-    else:
-        db.session.execute(update(EventImport).where(EventImport.id == import_id).values(
-            status="done", rows=result.rows, accepted=result.accepted + carried,
-            duplicates=max(result.duplicates - carried, 0), rejected=result.rejected,
-            bytes_read=EventImport.size_bytes, finished_at=_utcnow()))
-        db.session.commit()
 
 
 def _fail(import_id: int, message: str) -> None:
@@ -107,7 +124,7 @@ def _fail(import_id: int, message: str) -> None:
     db.session.rollback()  # the batch in flight, if any; the committed ones stay
     db.session.execute(update(EventImport).where(EventImport.id == import_id).values(
         status="failed", error=message[:_MAX_ERROR], accepted=_accepted_so_far(import_id),
-        finished_at=_utcnow()))
+        finished_at=utcnow()))
     db.session.commit()
 
 
@@ -118,6 +135,6 @@ def mark_if_interrupted(record: EventImport) -> bool:
     record.status = "failed"
     record.error = INTERRUPTED
     record.accepted = _accepted_so_far(record.id)
-    record.finished_at = _utcnow()
+    record.finished_at = utcnow()
     db.session.flush()
     return True

@@ -3,7 +3,6 @@ CRM users."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 
 from flask import (
@@ -45,7 +44,7 @@ from adoption.telemetry.identity import (
     unmatched_actors,
     unmatched_totals,
 )
-from adoption.timekeeping import org_today
+from adoption.timekeeping import org_today, utcnow
 from adoption.tokens import TokenError, issue_token, list_tokens, revoke_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -112,7 +111,7 @@ def roster_apply(import_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        plan = apply_upload(upload, force=form.force.data, now=dt.datetime.now(dt.UTC).replace(tzinfo=None), **_limits())
+        plan = apply_upload(upload, force=form.force.data, now=utcnow(), **_limits())
     except SafetyStop as exc:
         db.session.rollback()
         flash("Nothing was imported: " + "; ".join(exc.reasons) + ". Tick the confirmation box to apply anyway.", "danger")

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from adoption.accounts import LoginPolicy, authenticate
 from adoption.extensions import db, limiter
 from adoption.forms import LoginForm
+from adoption.timekeeping import utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -43,7 +44,7 @@ def login():
             max_failures=current_app.config["LOGIN_MAX_FAILURES"],
             lockout=dt.timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
         )
-        user = authenticate(form.email.data, form.password.data, dt.datetime.now(dt.UTC).replace(tzinfo=None), policy)
+        user = authenticate(form.email.data, form.password.data, utcnow(), policy)
         db.session.commit()
         if user is not None:
             login_user(user)

@@ -101,6 +101,12 @@ def default_period(today: dt.date, first_weekday: int) -> tuple[dt.date, dt.date
     return start, today
 
 
+def _graph(component_id: str) -> dcc.Graph:
+    """An empty chart that its callback fills."""
+    return dcc.Graph(id=component_id, config={"displaylogo": False},
+                     figure=figures.empty_figure("Loading…"))
+
+
 def layout(today: dt.date) -> html.Section:
     """The page for one request; the unit picker's choices are filled by a scoped callback."""
     # Monday: the page is built once at start-up for validation, outside any request.
@@ -147,31 +153,19 @@ def layout(today: dt.date) -> html.Section:
                 "rate",
                 "Adoption rate by week",
                 RATE_N,
-                dcc.Graph(
-                    id=RATE_FIGURE,
-                    config={"displaylogo": False},
-                    figure=figures.empty_figure("Loading…"),
-                ),
+                _graph(RATE_FIGURE),
             ),
             section(
                 "behaviours",
                 "Key behaviours by week",
                 BEHAVIOURS_N,
-                dcc.Graph(
-                    id=BEHAVIOURS_FIGURE,
-                    config={"displaylogo": False},
-                    figure=figures.empty_figure("Loading…"),
-                ),
+                _graph(BEHAVIOURS_FIGURE),
             ),
             section(
                 "heatmap",
                 "Adoption by unit and week",
                 HEATMAP_N,
-                dcc.Graph(
-                    id=HEATMAP_FIGURE,
-                    config={"displaylogo": False},
-                    figure=figures.empty_figure("Loading…"),
-                ),
+                _graph(HEATMAP_FIGURE),
             ),
             section("at-risk", "Units at risk", AT_RISK_N, html.Div(id=AT_RISK_TABLE)),
             section("dormant", "Dormant users", DORMANT_N, html.Div(id=DORMANT_TABLE)),

@@ -23,6 +23,7 @@ def callback_body(
 
     ``values`` maps ``"component-id.property"`` to the value sent; missing inputs are sent as None.
     """
+    outputs = split_outputs(spec["output"])
     inputs = [
         {
             "id": i["id"],
@@ -41,7 +42,8 @@ def callback_body(
     ]
     return {
         "output": spec["output"],
-        "outputs": split_outputs(spec["output"]),
+        # The renderer sends a single output as one object and several as a list.
+        "outputs": outputs if spec["output"].startswith("..") else outputs[0],
         "inputs": inputs,
         "state": state,
         "changedPropIds": changed

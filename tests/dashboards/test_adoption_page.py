@@ -14,7 +14,7 @@ from sqlalchemy import delete
 
 from adoption.initiative import save_initiative
 from adoption.models import DailyUsage, RollupBacklog, WeeklyUnitBehaviour, WeeklyUnitUsage
-from tests.dashboards.conftest import DISPATCH, callback_body, split_outputs, texts
+from tests.dashboards.conftest import DISPATCH, texts
 from tests.factories import make_employee, make_unit
 
 # Six complete weeks, Monday 2024-05-06 to Sunday 2024-06-16.
@@ -90,26 +90,6 @@ def org(db):
     ids["Acme"] = make_unit("Acme").id
     ids["Acme/EMEA"] = make_unit("Acme/EMEA").id
     return {"units": ids, "boss": boss}
-
-
-@pytest.fixture
-def run_callback(client):
-    """Post to the callback producing ``output`` as the renderer does; unlike the shared
-    helper, a single-output callback gets its ``outputs`` as one object, not a list."""
-
-    def _run(output, values):
-        specs = client.get("/dashboards/_dash-dependencies").get_json()
-        spec = next(
-            s
-            for s in specs
-            if output in {f"{o['id']}.{o['property']}" for o in split_outputs(s["output"])}
-        )
-        body = callback_body(spec, values)
-        if not spec["output"].startswith(".."):
-            body["outputs"] = body["outputs"][0]
-        return client.post(DISPATCH, json=body)
-
-    return _run
 
 
 def call(run_callback, output, unit=None, start=START, end=END, **extra):

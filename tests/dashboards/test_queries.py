@@ -314,14 +314,19 @@ def test_direct_reports_usage_counts_events_and_days_in_the_period_within_scope(
     assert queries.direct_reports_usage(executive, dt.date(2024, 6, 1), dt.date(2024, 6, 30)).empty
 
 
-def test_weekly_queries_recompute_stale_weeks_before_reading(db):
+def test_a_dashboard_callback_recomputes_stale_weeks_before_it_reads(db, login_as, run_callback):
+    login_as("change_leader")
     person = make_employee("Acme/EMEA/Sales North", crm_user_id="A")
     db.session.add(DailyUsage(day=WEEK, employee_id=person.id, event_type="login", events=2))
     queue_weeks([WEEK])
     db.session.commit()
+    response = run_callback("adoption-rate-n.children", {
+        "adoption-period.start_date": WEEK.isoformat(), "adoption-period.end_date": WEEK.isoformat()})
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(RollupBacklog)) == 0
     frame = queries.weekly_usage(scope_of("change_leader"), None, WEEK, WEEK)
     assert frame[["licensed", "active", "events"]].values.tolist() == [[1, 1, 2]]
-    assert db.session.scalar(select(func.count()).select_from(RollupBacklog)) == 0
 
 
 def test_licensed_count_counts_licensed_people_of_the_subtree_in_scope(db):

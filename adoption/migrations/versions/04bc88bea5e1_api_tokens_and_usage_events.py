@@ -8,9 +8,8 @@ Revises: ee04b97798f1
 Create Date: 2026-11-23 10:08:36.762294
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '04bc88bea5e1'

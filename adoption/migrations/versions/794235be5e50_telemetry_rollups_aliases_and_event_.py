@@ -5,9 +5,8 @@ Revises: 04bc88bea5e1
 Create Date: 2026-11-23 12:17:58.217618
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '794235be5e50'

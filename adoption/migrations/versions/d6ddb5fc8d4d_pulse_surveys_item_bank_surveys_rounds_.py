@@ -8,9 +8,8 @@ Revises: b5cec56250cc
 Create Date: 2026-11-23 13:09:03.754687
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd6ddb5fc8d4d'

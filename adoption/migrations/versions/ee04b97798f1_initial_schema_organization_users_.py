@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-23 09:34:55.445708
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'ee04b97798f1'
