@@ -50,7 +50,24 @@ DEFAULTS: dict[str, Any] = {
     # lets one weekly pulse through, or a monthly pulse plus a few one-off surveys.
     "SURVEY_BUDGET_ROUNDS": 4,
     "SURVEY_BUDGET_DAYS": 28,
+    # Confidentiality (surveys/disclosure.py, docs/privacy.md): a group's scores are shown only
+    # when at least SURVEY_MIN_RESPONDENTS people in it answered, and its comments only when at
+    # least SURVEY_MIN_COMMENT_RESPONDENTS did. Neither may be set below MIN_THRESHOLD (3).
+    "SURVEY_MIN_RESPONDENTS": 5,
+    "SURVEY_MIN_COMMENT_RESPONDENTS": 5,
+    # Outgoing e-mail (adoption/mail.py) through Flask-Mail when MAIL_SERVER is set; otherwise
+    # messages are kept in the outbox admins can read.
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_DEFAULT_SENDER": "uptake@localhost",
 }
+
+#: The lowest anonymity threshold the app accepts, whatever the settings say.
+MIN_THRESHOLD = 3
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
 _BOOL_FALSE = {"0", "false", "no", "off", ""}
@@ -93,6 +110,10 @@ def load_settings(
         settings.update(overrides)
     if settings["ENV"] not in {"production", "development", "testing"}:
         raise ValueError(f"UPTAKE_ENV must be production, development or testing, got {settings['ENV']!r}")
+    for name in ("SURVEY_MIN_RESPONDENTS", "SURVEY_MIN_COMMENT_RESPONDENTS"):
+        if not isinstance(settings[name], int) or settings[name] < MIN_THRESHOLD:
+            raise ValueError(f"{ENV_PREFIX}{name} must be an integer of at least {MIN_THRESHOLD}, "
+                             f"got {settings[name]!r}")
     return settings
 
 

@@ -21,11 +21,14 @@ from adoption.models import Employee, OrgUnit, Role, UnitMembership, User
 from adoption.models.org import UNIT_PATH_SEPARATOR
 from adoption.org import membership_in_force, subtree_filter, unit_on
 from adoption.timekeeping import utcnow
+from surveys.authorship import author_key
 from surveys.models import (
     CHOICE_SCALES,
     RECURRENCES,
     SCALES,
     Answer,
+    Comment,
+    CommentKind,
     Participation,
     Recurrence,
     Response,
@@ -765,7 +768,8 @@ def submit_response(employee: Employee, survey_round: SurveyRound, answers: Mapp
     """Record the employee's answers as an anonymous response; once per round.
 
     In one flush: the response (unit and tenure band as of ``today``, no employee, no time),
-    its answers, the participation (employee, round, date; nothing pointing at the response),
+    its scored answers, its free text as separate comments (unit, and the author only as a keyed
+    hash: surveys/authorship.py), the participation (employee, round, date; nothing pointing at the response),
     and the deletion of the employee's draft.
     """
     _check_can_answer(employee, survey_round, today, config)
@@ -782,7 +786,18 @@ def submit_response(employee: Employee, survey_round: SurveyRound, answers: Mapp
     )
     db.session.add(response)
     for rq_id, answer in cleaned.items():
-        db.session.add(Answer(response=response, round_question_id=rq_id, **answer))
+        scored = {k: answer[k] for k in ("value", "choices") if k in answer}
+        if scored:
+            db.session.add(Answer(response=response, round_question_id=rq_id, **scored))
+        # Free text goes to `comments`, which does not reference the response.
+        for field, kind in (("text", CommentKind.ANSWER), ("comment", CommentKind.COMMENT)):
+            if field in answer:
+                comment_id = uuid.uuid4()
+                db.session.add(Comment(
+                    id=comment_id, round_id=survey_round.id, round_question_id=rq_id, unit_id=unit.id,
+                    kind=kind.value, body=answer[field],
+                    author_key=author_key(employee.id, survey_round.id, comment_id),
+                ))
     db.session.add(Participation(employee_id=employee.id, round_id=survey_round.id, submitted_on=today))
     try:
         db.session.flush()

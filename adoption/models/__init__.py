@@ -1,5 +1,6 @@
 """Core models: the organization (units, employees, membership history), the initiative and users."""
 from adoption.models.org import Employee, Initiative, OrgUnit, UnitMembership, initiative_sponsors
+from adoption.models.outbox import OutboxMessage
 from adoption.models.roster import RosterImport
 from adoption.models.telemetry import (
     CrmAlias,
@@ -23,6 +24,7 @@ __all__ = [
     "EventImport",
     "Initiative",
     "OrgUnit",
+    "OutboxMessage",
     "Role",
     "RollupBacklog",
     "RosterImport",

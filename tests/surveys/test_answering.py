@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adoption.org import move_employee
-from surveys.models import Answer, Participation, Response, ResponseDraft
+from surveys.models import Answer, Comment, Participation, Response, ResponseDraft
 from surveys.services import (
     AnswerError,
     SurveyError,
@@ -55,10 +55,13 @@ def test_submission_stores_answers_and_participation(db, survey_round, person):
                                OPENS, BUDGET)
     stored = {a.round_question_id: a for a in response.answers}
     q = survey_round.questions
-    assert stored[q[0].id].value == 4 and stored[q[0].id].comment == "Busy"
+    assert stored[q[0].id].value == 4
     assert stored[q[1].id].value == 9
     assert stored[q[2].id].choices == ["Pipeline"]
-    assert stored[q[3].id].text == "More training"
+    # Free text is kept as comments, apart from the response.
+    assert q[3].id not in stored
+    comments = {(c.round_question_id, c.kind): c.body for c in db.session.scalars(select(Comment))}
+    assert comments == {(q[0].id, "comment"): "Busy", (q[3].id, "answer"): "More training"}
     assert has_submitted(person, survey_round)
     assert db.session.get(Participation, (person.id, survey_round.id)).submitted_on == OPENS
 

@@ -271,6 +271,11 @@ class SurveyRound(db.Model):
     # closes_on, both days included.
     opens_on: Mapped[dt.date] = mapped_column(Date, index=True)
     closes_on: Mapped[dt.date] = mapped_column(Date)
+    # When the results of the closed round were computed (disclosure decisions and statistics,
+    # surveys/results.py); NULL while the round is open or not yet processed. Results are
+    # published only once the round is closed, so nobody can watch a group's numbers change as
+    # one more person answers.
+    results_ready_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     survey: Mapped[Survey] = relationship(back_populates="rounds")
     questions: Mapped[list[RoundQuestion]] = relationship(
@@ -295,6 +300,9 @@ class RoundQuestion(db.Model):
     round_id: Mapped[int] = mapped_column(ForeignKey("survey_rounds.id"))
     question_id: Mapped[int] = mapped_column(ForeignKey("survey_questions.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
+    # Asked only of respondents in this unit's subtree (an action plan's follow-up item);
+    # NULL = asked of the whole audience.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
 
     round: Mapped[SurveyRound] = relationship(back_populates="questions")
     question: Mapped[SurveyQuestion] = relationship()
@@ -331,7 +339,7 @@ class Response(db.Model):
 
 
 class Answer(db.Model):
-    """The answer to one question of a response (and its optional comment)."""
+    """The scored or chosen answer to one question of a response."""
 
     __tablename__ = "answers"
     __table_args__ = (
@@ -347,10 +355,8 @@ class Answer(db.Model):
     value: Mapped[int | None] = mapped_column(SmallInteger)
     # single and multi: the chosen option labels.
     choices: Mapped[list[str] | None] = mapped_column(JSON)
-    # text questions.
-    text: Mapped[str | None] = mapped_column(Text)
-    # The comment box under a question that allows one.
-    comment: Mapped[str | None] = mapped_column(Text)
+    # Free text (text questions and comment boxes) is not kept here but in `comments`, which
+    # has no reference to the response: a comment is never shown beside its author's scores.
 
     response: Mapped[Response] = relationship(back_populates="answers")
     round_question: Mapped[RoundQuestion] = relationship()

@@ -1,0 +1,26 @@
+"""E-mail the app would have sent when no SMTP server is configured (adoption/mail.py)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, DateTime, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from adoption.extensions import db
+
+
+class OutboxMessage(db.Model):
+    """One message to one or more recipients, kept for admins to read or relay."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now(), index=True)
+    # What sent it, e.g. "survey_reminder".
+    kind: Mapped[str] = mapped_column(String(40))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    # The recipient list itself is confidential (a survey reminder's recipients are exactly the
+    # people who have not answered): the admin page shows only how many there are.
+    hide_recipients: Mapped[bool] = mapped_column(Boolean, default=False)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
