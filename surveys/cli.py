@@ -14,6 +14,7 @@ from adoption.extensions import db
 def register(app: Flask) -> None:
     """Attach the survey commands to ``app``."""
     app.cli.add_command(schedule_surveys_command)
+    app.cli.add_command(send_survey_reminders_command)
 
 
 @click.command("schedule-surveys")
@@ -37,3 +38,18 @@ def schedule_surveys_command(through: dt.datetime | None) -> None:
                    f"closes {r.closes_on.isoformat()}, {len(r.questions)} questions.")
     click.echo(f"Scheduled {len(created)} new round{'s' if len(created) != 1 else ''} "
                f"through {day.isoformat()} for {len(surveys)} active survey{'s' if len(surveys) != 1 else ''}.")
+
+
+@click.command("send-survey-reminders")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to act as (default: today in the organization's time zone).")
+@with_appcontext
+def send_survey_reminders_command(today: dt.datetime | None) -> None:
+    """Send the survey reminders due today (run it daily; a second run the same day sends none)."""
+    from adoption.timekeeping import org_today
+    from surveys.reminders import send_due_reminders
+
+    day = today.date() if today else org_today(current_app.config["ORG_TIMEZONE"])
+    run = send_due_reminders(day, current_app.config)
+    db.session.commit()
+    click.echo(f"reminders: {run.rounds} rounds, {run.messages} messages")

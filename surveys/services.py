@@ -790,12 +790,12 @@ def submit_response(employee: Employee, survey_round: SurveyRound, answers: Mapp
         if scored:
             db.session.add(Answer(response=response, round_question_id=rq_id, **scored))
         # Free text goes to `comments`, which does not reference the response.
-        for field, kind in (("text", CommentKind.ANSWER), ("comment", CommentKind.COMMENT)):
-            if field in answer:
+        for key, kind in (("text", CommentKind.ANSWER), ("comment", CommentKind.COMMENT)):
+            if key in answer:
                 comment_id = uuid.uuid4()
                 db.session.add(Comment(
                     id=comment_id, round_id=survey_round.id, round_question_id=rq_id, unit_id=unit.id,
-                    kind=kind.value, body=answer[field],
+                    kind=kind.value, body=answer[key],
                     author_key=author_key(employee.id, survey_round.id, comment_id),
                 ))
     db.session.add(Participation(employee_id=employee.id, round_id=survey_round.id, submitted_on=today))

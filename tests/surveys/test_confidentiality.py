@@ -9,7 +9,6 @@ from sqlalchemy import create_engine, inspect, select
 from adoption import create_app
 from adoption.extensions import db as sqla
 from surveys.authorship import is_author
-
 from surveys.models import Comment, Participation, Response
 from surveys.services import submit_response
 from tests.factories import make_employee

@@ -16,7 +16,15 @@ from adoption.demo import ROOT_UNIT, load_demo
 from adoption.extensions import db as _db
 from adoption.models import Employee, OrgUnit, User
 from surveys.demo import FIRST_OPENS_ON, REFERENCE_DATE, SURVEY_TITLE
-from surveys.models import Answer, Comment, Participation, Response, Survey, SurveyRound, SurveyStatus
+from surveys.models import (
+    Answer,
+    Comment,
+    Participation,
+    Response,
+    Survey,
+    SurveyRound,
+    SurveyStatus,
+)
 from surveys.services import eligible_employees, my_open_rounds
 from tests.conftest import demo_loaded
 

@@ -2,7 +2,7 @@
 leaders and admins, the survey builder (list, create and edit, a survey's page, activate, close)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -38,8 +38,7 @@ from surveys.services import (
     submit_response,
     update_survey,
 )
-
-bp = Blueprint("surveys", __name__, url_prefix="/surveys", template_folder="templates")
+from surveys.views import bp
 
 LIKERT_LABELS = ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree")
 

@@ -1,0 +1,1 @@
+"""Routes for comments and conversations (S4): see surveys/conversations.py."""
