@@ -27,6 +27,7 @@ gathers the cells and writes ``round_groups``.
 """
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -156,35 +157,7 @@ def decide(
                 reasons[g] = DIFFERENCING
 
     # Rule 3: every atom (people in exactly the same shown groups) holds at least k people.
-    while True:
-        visible = shown()
-        atoms: dict[frozenset[Group], int] = defaultdict(int)
-        for c, groups in cell_members.items():
-            signature = groups & visible
-            if signature:  # people in no shown group cannot be isolated
-                atoms[signature] += cells[c]
-        small = sorted(
-            (sig for sig, n in atoms.items() if n < k),
-            key=lambda sig: (atoms[sig], sorted(sig)),
-        )
-        if not small:
-            break
-        target = small[0]
-        best: tuple | None = None
-        for other in atoms:
-            if other == target:
-                continue
-            diff = target ^ other
-            cost = (len(diff), sum(sizes[g] for g in diff), sorted(diff))
-            if best is None or cost < best[0]:
-                best = (cost, diff)
-        if best is None:
-            # The only atom there is: the groups it belongs to are all too revealing.
-            diff = target
-        else:
-            diff = best[1]
-        for g in diff:
-            reasons[g] = DIFFERENCING
+    _merge_small_atoms(cells, cell_members, reasons, sizes, k, parents)
 
     # Rule 4: not shown again with a respondent set that differs from an earlier round's by 1..k-1.
     if members is not None:
@@ -197,6 +170,77 @@ def decide(
                 if 0 < difference < k:
                     reasons[g] = DIFFERENCING_ROUND
     return reasons
+
+
+def _merge_cost(target: frozenset[Group], other: frozenset[Group], sizes: Mapping[Group, int]) -> tuple:
+    """Fewest groups to suppress, then fewest people in them (then a fixed order, for determinism)."""
+    diff = target ^ other
+    return (len(diff), sum(sizes[g] for g in diff), sorted(diff))
+
+
+def _merge_small_atoms(
+    cells: Mapping[Cell, int],
+    cell_members: Mapping[Cell, frozenset[Group]],
+    reasons: dict[Group, str | None],
+    sizes: Mapping[Group, int],
+    k: int,
+    parents: Mapping[int, int | None],
+) -> None:
+    """Suppress groups until every atom of the shown groups holds at least k people.
+
+    Suppressing a group removes it from every signature that has it, so whole atoms merge and
+    none ever splits: atoms are kept incrementally and each small one is merged with a nearby
+    atom (found through its most specific groups) at the least cost in suppressed groups.
+    """
+    visible = {g for g, r in reasons.items() if r is None}
+    atom_n: dict[frozenset[Group], int] = defaultdict(int)
+    for c, groups in cell_members.items():
+        signature = groups & visible
+        if signature:  # people in no shown group cannot be isolated
+            atom_n[frozenset(signature)] += cells[c]
+    group_atoms: dict[Group, set[frozenset[Group]]] = defaultdict(set)
+    for signature in atom_n:
+        for g in signature:
+            group_atoms[g].add(signature)
+
+    def order(signature: frozenset[Group]) -> tuple:
+        return (atom_n[signature], sorted(signature))
+
+    heap = [order(sig) + (sig,) for sig, n in atom_n.items() if n < k]
+    heapq.heapify(heap)
+    while heap:
+        n, _, target = heapq.heappop(heap)
+        if atom_n.get(target) != n:
+            continue  # merged or grown since it was queued
+        candidates: set[frozenset[Group]] = set()
+        levels = 0
+        for g in sorted(target, key=lambda g: _specificity(g, parents), reverse=True):
+            found = group_atoms[g] - {target}
+            if found:
+                candidates |= found
+                levels += 1
+                if levels == 2:  # the nearest atoms, and those one level up
+                    break
+        if candidates:
+            nearest = min(candidates, key=lambda other, t=target: _merge_cost(t, other, sizes))
+            suppress = target ^ nearest
+        else:
+            suppress = set(target)
+        for g in suppress:
+            reasons[g] = DIFFERENCING
+        affected = set().union(*(group_atoms.pop(g, set()) for g in suppress))
+        for signature in affected:
+            count = atom_n.pop(signature)
+            for g in signature - suppress:
+                group_atoms[g].discard(signature)
+            merged = frozenset(signature - suppress)
+            if not merged:
+                continue
+            atom_n[merged] += count
+            for g in merged:
+                group_atoms[g].add(merged)
+            if atom_n[merged] < k:
+                heapq.heappush(heap, order(merged) + (merged,))
 
 
 # ------------------------------------------------------------------ the database side
