@@ -52,7 +52,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     """Bind every extension to ``app``."""
-    from adoption.extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
+    from adoption.extensions import (
+        configure_sqlite,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        mail,
+        migrate,
+    )
 
     db.init_app(app)
     with app.app_context():  # the engine exists now; no connection is opened
@@ -60,6 +68,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see this page."

@@ -7,8 +7,9 @@ round and kind):
   days, both ends included (``closes_on - opens_on + 1``). A 7-day round opening on Monday is
   reminded on Thursday (day 4 of 7), a 14-day round on day 7, a 5-day round on day 3, a 1- or
   2-day round on its opening day.
-* **before_close**: on ``closes_on - 2`` (two days before the last day), or on the opening day
-  when the round is shorter than that.
+* **before_close**: on ``closes_on - 2`` (two days before the last day), but never before the
+  halfway day: in a round of 3 days or fewer ``closes_on - 2`` falls on or before the opening day,
+  ahead of the halfway reminder, so both fall on the halfway day (and go out as one message).
 
 A day falling on a Saturday or Sunday moves to the Friday before it, unless that Friday is before
 the opening day; then to the Monday after it, unless that Monday is after the closing day; then
@@ -74,14 +75,13 @@ class ReminderRun:
 
 
 def _nominal_day(survey_round: SurveyRound, kind: str) -> dt.date:
-    """The reminder's day before weekends are considered, never before the opening day."""
+    """The reminder's day before weekends are considered (see the module's docstring)."""
     opens_on, closes_on = survey_round.opens_on, survey_round.closes_on
+    length = (closes_on - opens_on).days + 1
+    halfway = opens_on + dt.timedelta(days=(length - 1) // 2)
     if kind == ReminderKind.HALFWAY:
-        length = (closes_on - opens_on).days + 1
-        day = opens_on + dt.timedelta(days=(length - 1) // 2)
-    else:
-        day = closes_on - dt.timedelta(days=2)
-    return max(day, opens_on)
+        return halfway
+    return max(closes_on - dt.timedelta(days=2), halfway)
 
 
 def reminder_day(survey_round: SurveyRound, kind: str) -> dt.date | None:

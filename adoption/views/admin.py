@@ -1,5 +1,5 @@
-"""Administration: roster import (upload → preview → confirm), users, API tokens and unmatched
-CRM users."""
+"""Administration: roster import (upload → preview → confirm), users, API tokens, unmatched
+CRM users and the outbox."""
 from __future__ import annotations
 
 import csv
@@ -28,6 +28,7 @@ from adoption.forms import (
     RosterConfirmForm,
     RosterUploadForm,
 )
+from adoption.mail import outbox_page
 from adoption.models import Role, RosterImport, User
 from adoption.roster import (
     RosterFileError,
@@ -231,3 +232,11 @@ def map_unmatched():
             return redirect(url_for("admin.unmatched", q=form.search.data or None))
     # The errors are shown above the list, naming the key the failed form was for.
     return _unmatched_page(form.search.data or "", 1, form, 400)
+
+
+@bp.route("/outbox")
+@role_required(Role.ADMIN)
+def outbox():
+    """List the messages kept instead of sent (no SMTP server), newest first, 50 per page."""
+    listing = outbox_page(max(request.args.get("page", 1, type=int) or 1, 1))
+    return render_template("admin/outbox.html", listing=listing)

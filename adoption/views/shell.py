@@ -57,6 +57,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Users", "admin.users", frozenset({Role.ADMIN.value})),
     NavItem("API tokens", "admin.tokens", frozenset({Role.ADMIN.value})),
     NavItem("Unmatched CRM users", "admin.unmatched", frozenset({Role.ADMIN.value})),
+    NavItem("Outbox", "admin.outbox", frozenset({Role.ADMIN.value})),
 )
 
 ROLE_LABELS = {

@@ -121,7 +121,7 @@ def test_admin_navigation_has_roster_import_and_users(client, login_as):
     login_as("admin")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
     assert labels == ["Home", "My surveys", "Dashboards", "Surveys", "Event imports", "Roster import", "Users",
-                      "API tokens", "Unmatched CRM users"]
+                      "API tokens", "Unmatched CRM users", "Outbox"]
 
 
 def test_employee_navigation_has_no_dashboards_and_no_admin(client, login_as):

@@ -113,9 +113,13 @@ def test_round_the_budget_does_not_offer_a_person_is_not_reminded_to_them(db, bu
         (dt.date(2025, 3, 5), 7, dt.date(2025, 3, 7), dt.date(2025, 3, 7)),
         # Saturday to Monday: the Friday before is before the opening, so Monday.
         (dt.date(2025, 3, 8), 3, dt.date(2025, 3, 10), dt.date(2025, 3, 10)),
-        # One day, or two: both on the opening day (before-close would be before it).
-        (dt.date(2025, 3, 3), 1, dt.date(2025, 3, 3), dt.date(2025, 3, 3)),
+        # Three days or fewer: before-close would come first (or before the opening), so both
+        # fall on the halfway day.
+        (dt.date(2025, 3, 3), 3, dt.date(2025, 3, 4), dt.date(2025, 3, 4)),
         (dt.date(2025, 3, 4), 2, dt.date(2025, 3, 4), dt.date(2025, 3, 4)),
+        (dt.date(2025, 3, 3), 1, dt.date(2025, 3, 3), dt.date(2025, 3, 3)),
+        # Six days: day 3, then two days before the close.
+        (dt.date(2025, 3, 3), 6, dt.date(2025, 3, 5), dt.date(2025, 3, 6)),
         # A round lying within one weekend has no weekday: no reminder.
         (dt.date(2025, 3, 8), 2, None, None),
     ],
@@ -126,7 +130,7 @@ def test_reminder_days_for_several_round_lengths(opens_on, length, halfway, befo
     assert reminder_day(survey_round, "before_close") == before_close
 
 
-def test_reminder_days_are_always_weekdays_inside_the_round():
+def test_reminder_days_are_weekdays_inside_the_round_and_halfway_comes_first():
     for start in range(14):
         for length in range(1, 61):
             survey_round = _round(dt.date(2025, 3, 1) + start * DAY, length)
@@ -137,6 +141,8 @@ def test_reminder_days_are_always_weekdays_inside_the_round():
                 assert (day is not None) == has_weekday, (survey_round, kind)
                 if day is not None:
                     assert day in days and day.weekday() < 5, (survey_round, kind, day)
+            if has_weekday:
+                assert reminder_day(survey_round, "halfway") <= reminder_day(survey_round, "before_close")
 
 
 def test_nothing_is_sent_before_the_halfway_day(db, build_survey):
@@ -188,8 +194,8 @@ def test_missed_reminders_are_not_sent_after_the_round_closes(db, build_survey):
 def test_round_not_yet_open_gets_no_reminder(db, build_survey):
     make_employee(NORTH)
     survey = build_survey(recurrence="weekly", round_length_days=3, through=OPENS + 7 * DAY)
-    first, second = survey.rounds  # 3-5 March (halfway Tuesday 4), 10-12 March
-    send_due_reminders(HALFWAY, BUDGET)
+    first, second = survey.rounds  # 3-5 March (both reminders on Tuesday 4), 10-12 March
+    send_due_reminders(OPENS + DAY, BUDGET)
     assert [r[0] for r in _records(db)] == [first.id, first.id]
     assert second.id not in {r[0] for r in _records(db)}
 
