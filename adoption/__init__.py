@@ -103,6 +103,10 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(telemetry_api.bp)
     app.register_blueprint(telemetry_api.bp)
 
+    from adoption import units_api
+
+    app.register_blueprint(units_api.bp)  # GET only, so nothing for CSRF to check
+
     from adoption.telemetry import views as telemetry_views
 
     telemetry_views.register(app)

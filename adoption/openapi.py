@@ -144,6 +144,154 @@ def _schemas() -> dict[str, Any]:
     }
 
 
+def _read_schemas() -> dict[str, Any]:
+    """The component schemas of the units and survey results endpoints."""
+    nullable_number = {"type": ["number", "null"]}
+    return {
+        "Unit": {
+            "type": "object",
+            "required": ["path", "name", "depth", "parent"],
+            "properties": {
+                "path": {"type": "string", "description": "Unique path from the root, e.g. Acme/EMEA/Sales North."},
+                "name": {"type": "string"},
+                "depth": {"type": "integer", "minimum": 0, "description": "0 for the root."},
+                "parent": {"type": ["string", "null"], "description": "The parent's path; null for the root."},
+            },
+        },
+        "UnitList": {
+            "type": "object",
+            "required": ["units"],
+            "properties": {"units": {"type": "array", "items": _ref("Unit")}},
+            "description": "The units whose figures the caller may read, by path.",
+        },
+        "SurveyRound": {
+            "type": "object",
+            "required": ["id", "survey", "number", "opens_on", "closes_on", "results_available"],
+            "properties": {
+                "id": {"type": "integer"},
+                "survey": {"type": "object", "required": ["id", "title"],
+                           "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}},
+                "number": {"type": "integer", "minimum": 1},
+                "opens_on": {"type": "string", "format": "date"},
+                "closes_on": {"type": "string", "format": "date",
+                              "description": "Last day answers are accepted; results appear after it."},
+                "results_available": {"type": "boolean"},
+            },
+        },
+        "SurveyRoundList": {
+            "type": "object",
+            "required": ["rounds"],
+            "properties": {"rounds": {"type": "array", "items": _ref("SurveyRound")}},
+        },
+        "ItemResult": {
+            "type": "object",
+            "required": ["wording", "construct", "scale", "n", "mean", "favourable_pct", "enps", "choice_counts"],
+            "properties": {
+                "wording": {"type": "string"},
+                "construct": {"type": ["string", "null"], "description": "null for a custom question."},
+                "scale": {"type": "string", "enum": ["likert5", "nps11", "single", "multi"]},
+                "n": {"type": ["integer", "null"],
+                      "description": "Answers; null (with every figure) when fewer than the threshold answered."},
+                "mean": {**nullable_number, "description": "On the scale as answered (likert5, nps11)."},
+                "favourable_pct": {**nullable_number,
+                                   "description": "likert5: % scoring 4-5, reverse-scored items reversed first."},
+                "enps": {**nullable_number, "description": "nps11: % 9-10 minus % 0-6."},
+                "choice_counts": {"type": ["object", "null"], "additionalProperties": {"type": "integer"},
+                                  "description": "single, multi: people per option."},
+            },
+        },
+        "SurveyResults": {
+            "type": "object",
+            "required": ["round", "unit", "tenure", "invited", "n", "suppressed", "message", "response_rate",
+                         "engagement_index", "enps", "items", "barriers"],
+            "properties": {
+                "round": _ref("SurveyRound"),
+                "unit": {"type": "string", "description": "Path of the unit whose subtree is reported."},
+                "tenure": {"type": ["string", "null"], "enum": ["<1y", "1-3y", "3y+", None]},
+                "invited": {"type": "integer", "minimum": 0,
+                            "description": "People in the round's audience on its opening day (roster "
+                                           "information, shown for suppressed groups too)."},
+                "n": {"type": ["integer", "null"], "description": "Respondents; null when suppressed."},
+                "suppressed": {"type": "boolean"},
+                "message": {"type": ["string", "null"],
+                            "description": "'not enough responses to show' when suppressed, else null."},
+                "response_rate": {**nullable_number, "description": "Respondents / invited, a fraction."},
+                "engagement_index": {**nullable_number, "description": "0-100."},
+                "enps": {**nullable_number, "description": "-100..100."},
+                "items": {"type": "object", "additionalProperties": _ref("ItemResult"),
+                          "description": "By bank item key, or q<question id> for a custom question; "
+                                         "empty when suppressed."},
+                "barriers": {"type": ["object", "null"], "additionalProperties": {"type": "integer"},
+                             "description": "Respondents per first change-readiness barrier (awareness, "
+                                            "desire, knowledge, ability, reinforcement, none)."},
+            },
+            "description": "Formulas and suppression: docs/metrics.md, docs/privacy.md.",
+        },
+    }
+
+
+def _read_paths(unauthorized: dict[str, Any]) -> dict[str, Any]:
+    """The units and survey results endpoints (scope read, or a signed-in user within their scope)."""
+    out_of_scope = _error("The token's scope is not read, or the signed-in user sees no unit figures.")
+    return {
+        "/units": {
+            "get": {
+                "operationId": "getUnits",
+                "summary": "The units the caller may read figures of (scope read, or a signed-in user "
+                           "within their scope).",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": {"description": "The units, by path.",
+                            "content": {"application/json": {"schema": _ref("UnitList")}}},
+                    "401": unauthorized,
+                    "403": out_of_scope,
+                },
+            },
+        },
+        "/surveys/rounds": {
+            "get": {
+                "operationId": "getSurveyRounds",
+                "summary": "Survey rounds, newest first, and whether their results are available (scope "
+                           "read, or a signed-in user within their scope).",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": {"description": "The rounds.",
+                            "content": {"application/json": {"schema": _ref("SurveyRoundList")}}},
+                    "401": unauthorized,
+                    "403": out_of_scope,
+                },
+            },
+        },
+        "/surveys/rounds/{round_id}/results": {
+            "get": {
+                "operationId": "getSurveyRoundResults",
+                "summary": "A unit's results in a closed round, suppressed below the anonymity threshold "
+                           "(scope read, or a signed-in user within their scope).",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "round_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                    {"name": "unit", "in": "query", "required": False,
+                     "description": "Unit path, e.g. Acme/EMEA (default: the top unit the caller may see).",
+                     "schema": {"type": "string"}},
+                    {"name": "tenure", "in": "query", "required": False,
+                     "description": "Only respondents of this tenure band (URL-encode < and +).",
+                     "schema": {"type": "string", "enum": ["<1y", "1-3y", "3y+"]}},
+                ],
+                "responses": {
+                    "200": {"description": "The results; a suppressed group has n null and no figures.",
+                            "content": {"application/json": {"schema": _ref("SurveyResults")}}},
+                    "400": _error("An invalid unit path or tenure band."),
+                    "401": unauthorized,
+                    "403": _error("The token's scope is not read, the signed-in user sees no unit "
+                                  "figures, or the unit lies outside the caller's scope."),
+                    "404": _error("No round with this id, or no unit with this path."),
+                    "409": _error("The round is still open: results appear after it closes."),
+                },
+            },
+        },
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI description of ``/api/v1`` as a JSON-ready dict."""
     retry_after = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
@@ -155,7 +303,7 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Uptake API",
             "version": API_VERSION,
-            "description": "CRM usage telemetry in, adoption metrics out. Guide: docs/api.md.",
+            "description": "CRM usage telemetry in; adoption metrics and survey results out. Guide: docs/api.md.",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": [{"url": "/api/v1"}],
@@ -164,7 +312,7 @@ def openapi_document() -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer",
                            "description": "An API token; each holds one scope: " + ", ".join(TOKEN_SCOPES) + "."},
             },
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **_read_schemas()},
         },
         "paths": {
             "/events": {
@@ -230,6 +378,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            **_read_paths(unauthorized),
             "/openapi.json": {
                 "get": {
                     "operationId": "getOpenApi",

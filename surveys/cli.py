@@ -32,12 +32,22 @@ def schedule_surveys_command(through: dt.datetime | None) -> None:
         select(Survey).where(Survey.status == SurveyStatus.ACTIVE.value).order_by(Survey.id)
     ).all()
     created = [(survey, r) for survey in surveys for r in schedule_rounds(survey, day)]
+    prepared = _prepare_closed_rounds()
     db.session.commit()
     for survey, r in created:
         click.echo(f"{survey.title} (survey {survey.id}): round {r.number} opens {r.opens_on.isoformat()}, "
                    f"closes {r.closes_on.isoformat()}, {len(r.questions)} questions.")
     click.echo(f"Scheduled {len(created)} new round{'s' if len(created) != 1 else ''} "
                f"through {day.isoformat()} for {len(surveys)} active survey{'s' if len(surveys) != 1 else ''}.")
+    click.echo(f"Prepared the results of {prepared} closed round{'s' if prepared != 1 else ''}.")
+
+
+def _prepare_closed_rounds() -> int:
+    """Prepare the results of rounds closed before today (the real today: ``--through`` may look ahead)."""
+    from adoption.timekeeping import org_today
+    from surveys.results import prepare_closed_rounds
+
+    return prepare_closed_rounds(org_today(current_app.config["ORG_TIMEZONE"]), current_app.config)
 
 
 @click.command("send-survey-reminders")
