@@ -1,7 +1,7 @@
 """Survey forms: the answer form (buttons, CSRF token, reading its answers) and the survey builder."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -24,10 +24,10 @@ from adoption.models import OrgUnit, Role
 from surveys.models import (
     CHOICE_SCALES,
     Recurrence,
+    RoundQuestion,
     Scale,
     SurveyItemVersion,
     SurveyQuestion,
-    SurveyRound,
 )
 from surveys.services import QuestionSpec
 
@@ -46,10 +46,14 @@ class AnswerForm(FlaskForm):
     send = SubmitField("Submit")
 
 
-def answers_from(formdata: Mapping[str, Any], survey_round: SurveyRound) -> dict[int, dict]:
-    """The answers in a posted form, by round question id (fields ``q<id>`` and ``q<id>-comment``)."""
+def answers_from(formdata: Mapping[str, Any], questions: Iterable[RoundQuestion]) -> dict[int, dict]:
+    """The answers in a posted form, by round question id (fields ``q<id>`` and ``q<id>-comment``).
+
+    ``questions`` are those the form showed: the round's questions asked of the respondent
+    (``surveys.services.questions_for``), so another unit's follow-up item is never read.
+    """
     answers: dict[int, dict] = {}
-    for rq in survey_round.questions:
+    for rq in questions:
         name, scale = f"q{rq.id}", rq.question.scale
         answer: dict[str, Any] = {}
         if scale in (Scale.LIKERT5.value, Scale.NPS11.value):
