@@ -7,15 +7,12 @@ Layers: ``queries`` (database → DataFrame, scoped), ``metrics`` (pure pandas),
 
 from __future__ import annotations
 
-import logging
+from flask import Flask, current_app, request
 
-from flask import Flask, request
-from sqlalchemy.exc import DBAPIError
-
-from adoption.extensions import db
+from adoption.catch_up import commit_catch_up
 from adoption.telemetry import rollups
-
-log = logging.getLogger(__name__)
+from dashboards import clock
+from surveys import results
 
 URL_BASE = "/dashboards/"
 DISPATCH_ENDPOINT = URL_BASE + "_dash-update-component"
@@ -28,16 +25,20 @@ def _fresh_rollups() -> None:
     the queries the callback runs only read, and the next callback does not redo it. Cheap when
     nothing is queued (one indexed read).
     """
-    if request.endpoint != DISPATCH_ENDPOINT:
-        return
-    try:
-        if rollups.refresh_weekly_usage():
-            db.session.commit()
-    except DBAPIError:
-        # A page fires its callbacks at once: another one may be refreshing the same weeks and
-        # win the race on their rows. Its refresh will do; read what is committed.
-        db.session.rollback()
-        log.warning("weekly rollup refresh lost a race; reading committed rollups", exc_info=True)
+    if request.endpoint == DISPATCH_ENDPOINT:
+        commit_catch_up(rollups.refresh_weekly_usage, "weekly rollup refresh")
+
+
+def _fresh_results() -> None:
+    """Before a dashboard callback runs, prepare the results of survey rounds that have closed.
+
+    Same boundary as ``_fresh_rollups``: prepared here and committed once, so the results
+    service only reads, and a round closed overnight has its results on the first callback of
+    the day. Cheap when every closed round is prepared (one indexed read).
+    """
+    if request.endpoint == DISPATCH_ENDPOINT:
+        commit_catch_up(lambda: results.prepare_closed_rounds(clock.org_today(), current_app.config),
+                        "survey results preparation")
 
 
 def init_app(server: Flask) -> None:
@@ -53,6 +54,7 @@ def init_app(server: Flask) -> None:
     guard.install(server, URL_BASE)
     # After the guard, so only callbacks of signed-in users with dashboards get here.
     server.before_request(_fresh_rollups)
+    server.before_request(_fresh_results)
     app = Dash(
         name=__name__,
         server=server,

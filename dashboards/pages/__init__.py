@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dash import Dash
 from dash.development.base_component import Component
 
-from dashboards.pages import adoption, organization
+from dashboards.pages import adoption, engagement, organization
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,13 @@ PAGES: tuple[PageSpec, ...] = (
         organization.register,
     ),
     PageSpec(adoption.SLUG, adoption.TITLE, adoption.ROLES, adoption.layout, adoption.register),
+    PageSpec(
+        engagement.SLUG,
+        engagement.TITLE,
+        engagement.ROLES,
+        engagement.layout,
+        engagement.register,
+    ),
 )
 
 

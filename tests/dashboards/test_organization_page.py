@@ -203,4 +203,5 @@ def test_router_landing_page_lists_the_dashboards(org, login_as, run_callback):
         "Dashboards",
         "Organization",
         "Adoption",
+        "Engagement",
     ]

@@ -1,0 +1,75 @@
+"""The Engagement dashboard in the system Chromium, on the small demo: the change leader's view."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from playwright.sync_api import expect
+from werkzeug.serving import make_server
+
+from adoption.demo import DEMO_PASSWORD, load_demo
+from adoption.extensions import db
+
+
+@pytest.fixture
+def demo_server(app):
+    """The app on the small demo (its pulse rounds answered and prepared), served over HTTP;
+    returns (base URL, role -> e-mail of the demo logins)."""
+    summary = load_demo(size="small")
+    db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="uptake-demo-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", dict(summary.logins)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture
+def demo_page(browser, demo_server):
+    """A fresh browser context on the demo server."""
+    url, _ = demo_server
+    context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_change_leader_sees_the_kpi_cards_and_the_unit_heatmap_on_the_demo(demo_page, demo_server):
+    _, logins = demo_server
+    page = demo_page
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(logins["change_leader"])
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+    page.goto("/dashboards/")
+    page.get_by_role("navigation", name="Dashboards").get_by_role("link", name="Engagement").click()
+    expect(page.get_by_role("heading", name="Engagement", level=1)).to_be_visible()
+
+    cards = page.locator("#engagement-kpis-cards .card")
+    expect(cards).to_have_count(3)
+    expect(cards.nth(1)).to_contain_text("Engagement index")
+    expect(cards.nth(1)).to_contain_text("/ 100")
+    expect(cards.nth(0)).to_contain_text("respondents of")
+    expect(page.locator("#engagement-kpis-n")).to_contain_text("n = ")
+
+    heatmap = page.locator("#engagement-heatmap-figure")
+    expect(heatmap.locator(".js-plotly-plot")).to_be_visible(timeout=30_000)
+    expect(heatmap.locator(".heatmaplayer")).to_have_count(1)
+    expect(heatmap).to_contain_text("Acme/")
+    expect(page.locator("#engagement-heatmap-n")).to_contain_text("directly below")
+
+    # The tenure filter re-draws the cards for the narrower group.
+    page.locator("#engagement-tenure").click()
+    page.get_by_text("Under 1 year", exact=True).click()
+    expect(page.locator("#engagement-kpis-n")).to_contain_text("under 1 year")
