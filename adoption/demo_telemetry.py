@@ -311,9 +311,11 @@ def _all_unit_paths() -> list[str]:
     return list(db.session.scalars(select(OrgUnit.path)))
 
 
-def demo_team_profiles(seed: int) -> dict[str, TeamProfile]:
+def demo_team_profiles(seed: int, size: str = "small") -> dict[str, TeamProfile]:
     """The adoption profile of every unit of the loaded demo, as the generators draw them."""
-    return team_profiles(_all_unit_paths(), random.Random(seed))
+    if size == "small":
+        return team_profiles(_all_unit_paths(), random.Random(seed))
+    return team_profiles(_all_unit_paths(), random.Random(seed), LARGE_WEEKS)
 
 
 # --- the small demo: raw events through the ingest path ----------------------------------------

@@ -4,7 +4,9 @@
 called by ``adoption.demo.load_demo`` after the organization and its CRM usage). It builds the
 survey through the same services the survey builder uses, schedules its rounds up to the demo's
 "today", and, on the small demo, has people answer the rounds through ``submit_response``, so
-participation, the unit snapshot and the tenure band come out as they would in real use.
+participation, the unit snapshot and the tenure band come out as they would in real use. The large
+demo (a year of monthly rounds for ~20,000 people) writes the same rows in bulk
+(``surveys/demo_bulk.py``).
 
 Deterministic and idempotent like the rest of the demo: the survey is found by its title, a
 round that already has participations is left alone, and every random choice comes from a
@@ -20,6 +22,7 @@ from sqlalchemy import func, select
 
 from adoption.demo import ROOT_UNIT
 from adoption.demo_telemetry import (
+    LARGE_WEEKS,
     SMALL_WEEKS,
     TELEMETRY_END,
     TeamProfile,
@@ -28,6 +31,7 @@ from adoption.demo_telemetry import (
 )
 from adoption.extensions import db
 from adoption.models import OrgUnit, Role, User
+from surveys.demo_bulk import answer_rounds_in_bulk
 from surveys.models import Participation, Recurrence, Scale, Survey, SurveyRound
 from surveys.services import (
     QuestionSpec,
@@ -42,6 +46,8 @@ from surveys.services import (
 
 SURVEY_TITLE = "Monthly pulse"
 FIRST_OPENS_ON = dt.date(2026, 6, 1)
+#: The large demo (the benchmarks' data) has a year of monthly rounds.
+LARGE_FIRST_OPENS_ON = dt.date(2025, 12, 1)
 #: The demo's "today": the day after its CRM usage ends. Rounds are scheduled through it.
 REFERENCE_DATE = TELEMETRY_END + dt.timedelta(days=1)
 # Rounds open on the 1st and stay open 28 days (the longest a monthly round may), so on the
@@ -148,7 +154,7 @@ def load_survey_demo(size: str, seed: int) -> str | None:
             created_by=leader,
             audience_units=[root],
             questions=[QuestionSpec(item_key=key, allow_comment=comment) for key, comment in _QUESTIONS],
-            first_opens_on=FIRST_OPENS_ON,
+            first_opens_on=FIRST_OPENS_ON if size == "small" else LARGE_FIRST_OPENS_ON,
             round_length_days=ROUND_LENGTH_DAYS,
             recurrence=Recurrence.MONTHLY.value,
             max_items_per_round=MAX_ITEMS_PER_ROUND,
@@ -160,7 +166,24 @@ def load_survey_demo(size: str, seed: int) -> str | None:
         profiles = demo_team_profiles(seed)
         for survey_round in survey.rounds:
             _answer_round(survey_round, profiles, seed)
+    else:
+        first, last = window(LARGE_WEEKS)
+        answer_rounds_in_bulk(
+            survey.rounds, demo_team_profiles(seed, "large"), seed, REFERENCE_DATE,
+            progress_of=lambda r: max(0.0, (r.opens_on - first).days / (last - first).days),
+            traits_of=_team_traits, answer=_answer, last_round_day=ROUND_LENGTH_DAYS - 1,
+        )
+    _prepare_results()
     return _describe(survey, size, created)
+
+
+def _prepare_results() -> None:
+    """Prepare the results of the rounds closed by the demo's "today", as the daily command would."""
+    from flask import current_app
+
+    from surveys.results import prepare_closed_rounds
+
+    prepare_closed_rounds(REFERENCE_DATE, current_app.config)
 
 
 def _describe(survey: Survey, size: str, created: bool) -> str:
@@ -172,8 +195,7 @@ def _describe(survey: Survey, size: str, created: bool) -> str:
         .where(SurveyRound.survey_id == survey.id)
     )
     span = f"{rounds[0].opens_on.isoformat()} to {rounds[-1].closes_on.isoformat()}" if rounds else "none yet"
-    answers = (f"{responses} responses" if size == "small"
-               else "no responses generated for the large demo")
+    answers = f"{responses} responses"
     state = "" if created else " (already present)"
     return (f"Pulse survey \"{survey.title}\"{state}: {len(rounds)} monthly rounds ({span}), "
             f"{answers}; the demo employee can answer the open round.")
