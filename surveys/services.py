@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from adoption.extensions import db
 from adoption.models import Employee, OrgUnit, Role, UnitMembership, User
@@ -478,6 +479,12 @@ def schedule_rounds(survey: Survey, through: dt.date) -> list[SurveyRound]:
         if survey.recurrence == Recurrence.NONE.value:
             break
         number += 1
+    # Action plans waiting for "the survey's next round" ask their follow-up item in it
+    # (imported here: surveys.actions imports this module).
+    from surveys.actions import attach_follow_ups
+
+    for survey_round in created:
+        attach_follow_ups(survey_round)
     return created
 
 
@@ -558,6 +565,9 @@ def _eligible_rounds(employee: Employee, since: dt.date, until: dt.date) -> list
         .where(Survey.status == SurveyStatus.ACTIVE.value,
                SurveyRound.opens_on >= since, SurveyRound.opens_on <= until)
         .order_by(SurveyRound.opens_on, SurveyRound.survey_id, SurveyRound.number)
+        # The loop below reads each round's survey and audience: load them with the rounds (this
+        # walk runs on every form view and submission; lazily it was 2 queries per survey).
+        .options(contains_eager(SurveyRound.survey).selectinload(Survey.audience_units))
     ))
     if not rounds:
         return []
@@ -647,14 +657,33 @@ def _check_can_answer(employee: Employee, survey_round: SurveyRound, today: dt.d
         raise SurveyError("This survey is not addressed to you.")
 
 
-def _clean_answers(survey_round: SurveyRound, answers: Mapping[Any, Any], *, partial: bool) -> dict[int, dict]:
-    """Check answers against the round's questions; returns them by round question id.
+def questions_for(employee: Employee, survey_round: SurveyRound, day: dt.date) -> list[RoundQuestion]:
+    """The round's questions asked of the employee on ``day``, in form order.
 
-    ``answers`` maps a round question id (int or its string) to a dict with ``value`` (likert5,
-    nps11), ``choices`` (single, multi: option labels), ``text`` (text) and ``comment``. With
-    ``partial`` (a draft) missing required answers are allowed.
+    A round question with a ``unit_id`` (an action plan's follow-up item) is asked only of people
+    in that unit's subtree on the day they answer; the others are asked of the whole audience.
     """
-    questions = {rq.id: rq for rq in survey_round.questions}
+    restricted = {rq.unit_id for rq in survey_round.questions if rq.unit_id is not None}
+    if not restricted:
+        return list(survey_round.questions)
+    unit = unit_on(employee, day)
+    roots = dict(db.session.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.id.in_(restricted))).all())
+    return [rq for rq in survey_round.questions
+            if rq.unit_id is None or (unit is not None and _in_subtree(unit.path, [roots[rq.unit_id]]))]
+
+
+def _clean_answers(asked: Sequence[RoundQuestion], answers: Mapping[Any, Any], *, partial: bool) -> dict[int, dict]:
+    """Check answers against the questions asked of the respondent; returns them by round question id.
+
+    ``asked`` are the round questions that apply to the respondent (``questions_for``): an
+    answer to any other question of the round is refused. ``answers`` maps a round question id
+    (int or its string) to a dict with ``value`` (likert5, nps11), ``choices`` (single, multi:
+    option labels), ``text`` (text) and ``comment``. With ``partial`` (a draft) missing required
+    answers are allowed.
+    """
+    # Numbered as the respondent's form shows them (a follow-up item of another unit is skipped).
+    numbers = {rq.id: n for n, rq in enumerate(asked, start=1)}
+    questions = {rq.id: rq for rq in asked}
     errors: dict[int, str] = {}
     cleaned: dict[int, dict] = {}
     for raw_key, raw in (answers or {}).items():
@@ -671,7 +700,7 @@ def _clean_answers(survey_round: SurveyRound, answers: Mapping[Any, Any], *, par
     for rq_id, rq in questions.items():
         q = rq.question
         raw = cleaned.get(rq_id, {})
-        label = f"Question {rq.position}:"
+        label = f"Question {numbers[rq_id]}:"
         answer: dict[str, Any] = {}
         scale = q.scale
         if scale in (Scale.LIKERT5.value, Scale.NPS11.value):
@@ -733,7 +762,7 @@ def save_draft(employee: Employee, survey_round: SurveyRound, answers: Mapping[A
                config: Mapping[str, Any] | None = None) -> ResponseDraft:
     """Keep the employee's unfinished answers (visible to them only) until they submit."""
     _check_can_answer(employee, survey_round, today, config)
-    cleaned = _clean_answers(survey_round, answers, partial=True)
+    cleaned = _clean_answers(questions_for(employee, survey_round, today), answers, partial=True)
     draft = get_draft(employee, survey_round)
     if draft is None:
         draft = ResponseDraft(employee_id=employee.id, round_id=survey_round.id)
@@ -773,7 +802,7 @@ def submit_response(employee: Employee, survey_round: SurveyRound, answers: Mapp
     and the deletion of the employee's draft.
     """
     _check_can_answer(employee, survey_round, today, config)
-    cleaned = _clean_answers(survey_round, answers, partial=False)
+    cleaned = _clean_answers(questions_for(employee, survey_round, today), answers, partial=False)
     unit = unit_on(employee, today)
     if unit is None:
         raise SurveyError("This survey is not addressed to you.")

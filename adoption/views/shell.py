@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, request, url_for
@@ -18,6 +19,10 @@ class NavItem:
     endpoint: str | None
     roles: frozenset[str]
     path: str | None = None
+    # Shown only to accounts linked to an employee record (pages about one's own answers).
+    needs_employee: bool = False
+    # Name of a count shown beside the label (registered with ``register_nav_badge``).
+    badge: str | None = None
 
     def href(self) -> str:
         """The link target."""
@@ -47,10 +52,17 @@ _LEADERS = frozenset(
     {Role.MANAGER.value, Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value}
 )
 
+_UNIT_LEADERS = frozenset({Role.MANAGER.value, Role.CHANGE_LEADER.value})
+
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Home", "home.index", _ALL),
     NavItem("My surveys", "surveys.mine", _ALL),
+    NavItem("My conversations", "surveys.my_conversations", _ALL, needs_employee=True,
+            badge="unread-conversations"),
+    NavItem("You said, we did", "surveys.ledger", _ALL, needs_employee=True),
     NavItem("Dashboards", None, _LEADERS, path="/dashboards/"),
+    NavItem("Conversations", "surveys.conversations", _UNIT_LEADERS),
+    NavItem("Action plans", "surveys.actions", _UNIT_LEADERS),
     NavItem("Surveys", "surveys.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),
     NavItem("Event imports", "telemetry.imports", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),
     NavItem("Roster import", "admin.roster_upload", frozenset({Role.ADMIN.value})),
@@ -69,11 +81,16 @@ ROLE_LABELS = {
 }
 
 
-def navigation_for(role: str | None) -> list[NavItem]:
-    """The navigation entries a user with ``role`` gets."""
+def navigation_for(role: str | None, has_employee: bool = True) -> list[NavItem]:
+    """The navigation entries a user with ``role`` (and an employee record, or not) gets."""
     if role is None:
         return []
-    return [item for item in NAVIGATION if role in item.roles]
+    return [item for item in NAVIGATION if role in item.roles and (has_employee or not item.needs_employee)]
+
+
+def register_nav_badge(app: Flask, name: str, count: Callable[[], int]) -> None:
+    """Have the navigation entry whose ``badge`` is ``name`` show ``count()`` when it is not 0."""
+    app.extensions.setdefault("uptake_nav_badges", {})[name] = count
 
 
 def register(app: Flask) -> None:
@@ -82,9 +99,12 @@ def register(app: Flask) -> None:
     @app.context_processor
     def inject_navigation():
         """Navigation entries for the signed-in user, and the path to mark the current one."""
-        role = current_user.role if current_user.is_authenticated else None
+        signed_in = current_user.is_authenticated
+        role = current_user.role if signed_in else None
+        badges = app.extensions.get("uptake_nav_badges", {})
         return {
-            "navigation": navigation_for(role),
+            "navigation": navigation_for(role, signed_in and current_user.employee_id is not None),
+            "nav_badge": lambda name: badges[name]() if name in badges else 0,
             "role_labels": ROLE_LABELS,
             "current_path": request.path if request else "",
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from adoption.access import current_scope, role_required
 from adoption.extensions import db
@@ -21,7 +22,7 @@ from surveys.forms import (
     SurveyBuilderForm,
     answers_from,
 )
-from surveys.models import Scale, Survey, SurveyRound, SurveyStatus
+from surveys.models import RoundQuestion, Scale, Survey, SurveyQuestion, SurveyRound, SurveyStatus
 from surveys.services import (
     AnswerError,
     SurveyError,
@@ -33,6 +34,7 @@ from surveys.services import (
     item_bank_versions,
     my_open_rounds,
     next_round_dates,
+    questions_for,
     save_draft,
     schedule_rounds,
     submit_response,
@@ -51,8 +53,11 @@ def _employee():
 
 
 def _round(round_id: int) -> SurveyRound:
-    """The round, or 404."""
-    survey_round = db.session.get(SurveyRound, round_id)
+    """The round with its questions (the form and the answer check read them all), or 404."""
+    survey_round = db.session.get(SurveyRound, round_id, options=[
+        selectinload(SurveyRound.questions).joinedload(RoundQuestion.question)
+        .joinedload(SurveyQuestion.item_version)
+    ])
     if survey_round is None:
         abort(404)
     return survey_round
@@ -72,11 +77,12 @@ def mine():
     return render_template("surveys/mine.html", rounds=rounds, has_employee=employee is not None)
 
 
-def _answer_page(survey_round: SurveyRound, form: AnswerForm, values: dict, errors: dict, status: int = 200):
-    """Render the answer form with ``values`` filled in and ``errors`` by round question id."""
+def _answer_page(survey_round: SurveyRound, questions: list, form: AnswerForm, values: dict, errors: dict,
+                 status: int = 200):
+    """Render the answer form's ``questions`` with ``values`` filled in and ``errors`` by round question id."""
     return render_template(
-        "surveys/answer.html", survey_round=survey_round, form=form, values=values, errors=errors,
-        likert_labels=LIKERT_LABELS, Scale=Scale,
+        "surveys/answer.html", survey_round=survey_round, questions=questions, form=form, values=values,
+        errors=errors, likert_labels=LIKERT_LABELS, Scale=Scale,
     ), status
 
 
@@ -89,8 +95,10 @@ def answer(round_id: int):
         flash("You have already answered this survey. Thank you: each person answers once per round.", "info")
         return redirect(url_for("surveys.mine"))
     form = AnswerForm()
+    # Only the questions asked of this person today: another unit's follow-up item is not shown.
+    questions = questions_for(employee, survey_round, _today())
     if form.validate_on_submit():
-        answers = answers_from(request.form, survey_round)
+        answers = answers_from(request.form, questions)
         try:
             if form.send.data:
                 submit_response(employee, survey_round, answers, _today())
@@ -98,7 +106,7 @@ def answer(round_id: int):
                 save_draft(employee, survey_round, answers, _today())
         except AnswerError as exc:
             db.session.rollback()
-            return _answer_page(survey_round, form, answers, exc.errors, 422)
+            return _answer_page(survey_round, questions, form, answers, exc.errors, 422)
         except SurveyError as exc:
             db.session.rollback()
             flash(str(exc), "warning")
@@ -115,7 +123,7 @@ def answer(round_id: int):
         return redirect(url_for("surveys.mine"))
     draft = get_draft(employee, survey_round)
     values = {int(k): v for k, v in (draft.answers if draft else {}).items()}
-    return _answer_page(survey_round, form, values, {})
+    return _answer_page(survey_round, questions, form, values, {})
 
 
 @bp.route("/rounds/<int:round_id>/submitted")

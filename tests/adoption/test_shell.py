@@ -127,20 +127,27 @@ def test_admin_navigation_has_roster_import_and_users(client, login_as):
 def test_employee_navigation_has_no_dashboards_and_no_admin(client, login_as):
     login_as("employee")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
-    assert labels == ["Home", "My surveys"]
+    assert labels == ["Home", "My surveys", "My conversations", "You said, we did"]
 
 
-@pytest.mark.parametrize("role", ["manager", "executive"])
-def test_leaders_get_dashboards_but_not_admin_entries(client, login_as, role):
-    login_as(role)
+def test_managers_get_dashboards_conversations_and_action_plans_but_not_admin_entries(client, login_as):
+    login_as("manager")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
-    assert labels == ["Home", "My surveys", "Dashboards"]
+    assert labels == ["Home", "My surveys", "My conversations", "You said, we did", "Dashboards",
+                      "Conversations", "Action plans"]
+
+
+def test_executives_get_dashboards_but_not_conversations_or_admin_entries(client, login_as):
+    login_as("executive")
+    labels = _nav_labels(client.get("/").get_data(as_text=True))
+    assert labels == ["Home", "My surveys", "My conversations", "You said, we did", "Dashboards"]
 
 
 def test_change_leader_gets_dashboards_and_event_imports_but_not_admin_entries(client, login_as):
     login_as("change_leader")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
-    assert labels == ["Home", "My surveys", "Dashboards", "Surveys", "Event imports"]
+    assert labels == ["Home", "My surveys", "My conversations", "You said, we did", "Dashboards",
+                      "Conversations", "Action plans", "Surveys", "Event imports"]
 
 
 def test_current_page_is_marked_in_navigation(client, login_as):
@@ -148,6 +155,13 @@ def test_current_page_is_marked_in_navigation(client, login_as):
     html = client.get("/admin/users").get_data(as_text=True)
     assert re.search(r'href="/admin/users" aria-current="page">Users<', html)
     assert 'href="/" aria-current' not in html
+
+
+def test_only_the_deepest_matching_entry_is_marked_current(client, login_as):
+    login_as("manager")
+    html = client.get("/surveys/actions/").get_data(as_text=True)
+    assert re.search(r'href="/surveys/actions/" aria-current="page">Action plans<', html)
+    assert html.count('aria-current="page"') == 1  # not "My surveys" (/surveys/) as well
 
 
 def test_signed_out_visitor_gets_no_navigation_and_home_redirects_to_login(client):

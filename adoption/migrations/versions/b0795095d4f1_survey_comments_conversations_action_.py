@@ -14,9 +14,8 @@ Create Date: 2026-11-23 15:30:36.022190
 import secrets
 import uuid
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b0795095d4f1'
