@@ -78,6 +78,7 @@ def _init_extensions(app: Flask) -> None:
     # The feature packages' tables join the shared metadata here (never at adoption's import),
     # so create_all and Flask-Migrate see them.
     import surveys.models  # noqa: F401
+    import training.models  # noqa: F401
     from adoption.models import User
 
     @login_manager.user_loader
@@ -118,6 +119,10 @@ def _register_blueprints(app: Flask) -> None:
     import surveys
 
     surveys.init_app(app)  # its blueprint and its demo data
+
+    import training
+
+    training.init_app(app)
 
     from adoption.views.shell import register as register_shell
 

@@ -34,6 +34,11 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 mail = Mail()
 
 
+def values_check(column: str, values: tuple[str, ...]) -> str:
+    """SQL text of ``column IN (...)`` for a check constraint on a column of known values."""
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
 def configure_sqlite(engine: Engine) -> None:
     """Set each new SQLite connection up for a web app with background jobs (no-op elsewhere)."""
     if engine.dialect.name == "sqlite":

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from adoption.extensions import db
+from adoption.extensions import db, values_check
 
 
 class Scale(enum.StrEnum):
@@ -74,9 +74,7 @@ SURVEY_STATUSES = tuple(s.value for s in SurveyStatus)
 TENURE_BANDS = ("<1y", "1-3y", "3y+")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    """SQL text of ``column IN (...)`` for a check constraint."""
-    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+_in = values_check
 
 
 # ------------------------------------------------------------------ item bank
