@@ -12,4 +12,4 @@ from flask import Blueprint
 bp = Blueprint("training", __name__, url_prefix="/training", template_folder="../templates")
 
 # The modules add their routes to `bp` when imported.
-from training.views import assignments, authoring, learner  # noqa: E402, F401
+from training.views import assignments, authoring, learner  # noqa: F401
