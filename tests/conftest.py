@@ -15,7 +15,39 @@ from adoption import create_app
 from adoption.extensions import db as _db
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist, each worker gets a PostgreSQL database of its own next to ``url``.
+
+    Tests empty every table before they run, so two workers sharing one database would wipe
+    each other's data. ``<name>_gw0``, ``<name>_gw1``, ... are created on first use and kept
+    for the next run. The variable is rewritten here, before any test module reads it.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from adoption.config import database_uri
+
+    server = make_url(database_uri({"DATABASE_URL": url}, ""))
+    name = f"{server.database}_{worker}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    worker_url = server.set(database=name).render_as_string(hide_password=False)
+    os.environ["TEST_DATABASE_URL"] = worker_url
+    return worker_url
+
+
+TEST_DATABASE_URL = _worker_database(os.environ.get("TEST_DATABASE_URL"))
 
 
 @pytest.fixture
