@@ -36,13 +36,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, Text, cast, delete, func, select, true
+from sqlalchemy import String, Text, cast, delete, func, select
 from sqlalchemy.orm import aliased
 
 from adoption.extensions import db
 from adoption.models import OrgUnit
 from adoption.models.org import UNIT_PATH_SEPARATOR
-from adoption.org import subtree_filter
 from adoption.scope import Scope, ScopeError
 from adoption.timekeeping import utcnow
 from surveys import metrics
@@ -258,6 +257,7 @@ def _prepare(survey_round: SurveyRound, config: Mapping[str, Any]) -> None:
     for rows in (plain, chosen):
         if rows:
             db.session.execute(RoundItemStats.__table__.insert(), rows)
+    _store_group_sums(survey_round.id, unit_rows, item_rows)
     survey_round.results_ready_at = utcnow()
     db.session.flush()
 
@@ -269,6 +269,49 @@ _UNIT_SUMS = ("respondents", "engagement_n", "engagement_sum", "engagement_sum_s
 
 
 _LIKERT, _NPS, _CHOICE, _OTHER = 0, 1, 2, 3
+
+
+def _store_group_sums(round_id: int, unit_rows: list[dict], item_rows: list[dict]) -> None:
+    """Keep on each shown group's ``round_groups`` row its statistics summed over its subtree.
+
+    A statistics row (a snapshot unit and band) counts in every shown group whose unit is that
+    unit or one of its ancestors, with the same band or ALL_BANDS. Suppressed groups keep none:
+    nothing is ever read from them.
+    """
+    groups = db.session.scalars(
+        select(RoundGroup).where(RoundGroup.round_id == round_id, RoundGroup.shown.is_(True))
+    ).all()
+    if not groups:
+        return
+    sums = {(g.unit_id, g.tenure_band): {"unit": dict.fromkeys(_UNIT_SUMS, 0), "items": {}, "choices": {}}
+            for g in groups}
+    path_of = dict(db.session.execute(select(OrgUnit.id, OrgUnit.path)).all())
+    id_of = {path: unit_id for unit_id, path in path_of.items()}
+    ancestors: dict[int, list[int]] = {}
+
+    def containing(unit_id: int, band: str) -> list[dict]:
+        """The sums of the shown groups a row of ``unit_id`` and ``band`` counts in."""
+        if unit_id not in ancestors:
+            parts = path_of[unit_id].split(UNIT_PATH_SEPARATOR)
+            ancestors[unit_id] = [id_of[UNIT_PATH_SEPARATOR.join(parts[:i])] for i in range(1, len(parts) + 1)]
+        return [sums[key] for a in ancestors[unit_id] for key in ((a, ALL_BANDS), (a, band)) if key in sums]
+
+    for row in unit_rows:
+        for group in containing(row["unit_id"], row["tenure_band"]):
+            for name in _UNIT_SUMS:
+                group["unit"][name] += row[name]
+    for row in item_rows:
+        rq = str(row["round_question_id"])
+        for group in containing(row["unit_id"], row["tenure_band"]):
+            totals = group["items"].setdefault(rq, [0] * len(_ITEM_SUMS))
+            for i, name in enumerate(_ITEM_SUMS):
+                totals[i] += row[name]
+            for option, count in (row.get("choice_counts") or {}).items():
+                counts = group["choices"].setdefault(rq, {})
+                counts[option] = counts.get(option, 0) + count
+    for g in groups:
+        g.sums = sums[(g.unit_id, g.tenure_band)]
+    db.session.flush()
 
 
 def _round_statistics(round_id: int) -> tuple[list[dict], list[dict]]:
@@ -453,48 +496,17 @@ def results_rounds(scope: Scope, *, include_pending: bool = False) -> list[Round
     return [_round_info(r, title) for r, title in db.session.execute(stmt)]
 
 
-def _band_filter(column, band: str):
-    """WHERE for a statistics row's band: every band for ALL_BANDS (unknown tenure included)."""
-    return true() if band == ALL_BANDS else column == band
-
-
-def _unit_sums(round_id: int, unit: OrgUnit, band: str) -> dict[str, float]:
-    """``round_unit_stats`` summed over the unit's subtree and the band."""
-    columns = [func.coalesce(func.sum(getattr(RoundUnitStats, name)), 0) for name in _UNIT_SUMS]
-    row = db.session.execute(
-        select(*columns).join(OrgUnit, OrgUnit.id == RoundUnitStats.unit_id)
-        .where(RoundUnitStats.round_id == round_id, subtree_filter(unit),
-               _band_filter(RoundUnitStats.tenure_band, band))
-    ).one()
-    return dict(zip(_UNIT_SUMS, row, strict=True))
-
-
-def _item_sums(round_id: int, unit: OrgUnit, band: str) -> dict[int, dict[str, float]]:
-    """``round_item_stats`` summed over the unit's subtree and the band, per round question."""
-    columns = [func.sum(getattr(RoundItemStats, name)) for name in _ITEM_SUMS]
-    rows = db.session.execute(
-        select(RoundItemStats.round_question_id, *columns).join(OrgUnit, OrgUnit.id == RoundItemStats.unit_id)
-        .where(RoundItemStats.round_id == round_id, subtree_filter(unit),
-               _band_filter(RoundItemStats.tenure_band, band))
-        .group_by(RoundItemStats.round_question_id)
-    )
-    return {rq_id: dict(zip(_ITEM_SUMS, values, strict=True)) for rq_id, *values in rows}
-
-
-def _choice_sums(round_id: int, unit: OrgUnit, band: str, rq_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Choice counts summed over the unit's subtree and the band, per choice question."""
-    if not rq_ids:
-        return {}
-    totals: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for rq_id, counts in db.session.execute(
-        select(RoundItemStats.round_question_id, RoundItemStats.choice_counts)
-        .join(OrgUnit, OrgUnit.id == RoundItemStats.unit_id)
-        .where(RoundItemStats.round_id == round_id, RoundItemStats.round_question_id.in_(rq_ids),
-               subtree_filter(unit), _band_filter(RoundItemStats.tenure_band, band))
-    ):
-        for option, count in (counts or {}).items():
-            totals[rq_id][option] += int(count)
-    return totals
+def _stored_sums(round_id: int, unit_id: int, band: str) -> tuple[dict, dict[int, dict], dict[int, dict]]:
+    """A shown group's statistics kept at preparation: unit sums, item sums and choice counts
+    per round question."""
+    row = db.session.get(RoundGroup, (round_id, unit_id, band))
+    stored = row.sums if row is not None else None
+    if not stored:
+        # Only shown groups are read, and preparation stores the sums of every shown group.
+        raise ResultsNotFound(f"round {round_id} has no statistics for unit {unit_id} ({band})")
+    items = {int(rq): dict(zip(_ITEM_SUMS, values, strict=True)) for rq, values in stored["items"].items()}
+    choices = {int(rq): counts for rq, counts in stored["choices"].items()}
+    return stored["unit"], items, choices
 
 
 def _at_or_below(path: str, root: str) -> bool:
@@ -536,11 +548,8 @@ def _group(info: RoundInfo, unit: OrgUnit, band: str, k: int) -> GroupResults:
     if not disclosure.shown:
         return GroupResults(info, unit.id, unit.path, band, disclosure.invited, None, True, SUPPRESSED_MESSAGE,
                             None, None, None, [], None)
-    unit_sums = _unit_sums(info.id, unit, band)
-    item_sums = _item_sums(info.id, unit, band)
+    unit_sums, item_sums, choice_sums = _stored_sums(info.id, unit.id, band)
     questions = [q for q in _round_questions(info.id) if q.scale != Scale.TEXT.value and _asked_in(q, unit)]
-    choice_sums = _choice_sums(info.id, unit, band,
-                               [q.round_question_id for q in questions if q.scale in CHOICE_SCALES])
     items = [_item_result(q, item_sums.get(q.round_question_id), choice_sums.get(q.round_question_id), k)
              for q in questions]
 
@@ -635,7 +644,7 @@ def drivers(scope: Scope, round_id: int, unit_id: int, band: str = ALL_BANDS, *,
     info, k = _prepared_round(round_id), _k(config)
     if not group_disclosure(info.id, unit.id, band).shown:
         return []
-    sums_by_question = _item_sums(info.id, unit, band)
+    _, sums_by_question, _ = _stored_sums(info.id, unit.id, band)
     result = []
     for q in _round_questions(info.id):
         if q.scale not in SCORED_SCALES or q.construct in DRIVER_EXCLUDED_CONSTRUCTS or not _asked_in(q, unit):

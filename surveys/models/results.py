@@ -35,6 +35,11 @@ class RoundGroup(db.Model):
     reason: Mapped[str | None] = mapped_column(String(24))
     # Comments may be listed for this group (ALL_BANDS rows only; their own threshold).
     comments_shown: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Shown groups only: the group's statistics summed over its subtree when the round was
+    # prepared ({"unit": {...}, "items": {round question id: {...}}, "choices": {...}}), so a
+    # read is one primary-key lookup however large the subtree, and a later reorganisation
+    # cannot change what a shown group contains. NULL for suppressed groups.
+    sums: Mapped[dict | None] = mapped_column(JSON)
 
 
 class RoundUnitStats(db.Model):

@@ -148,6 +148,22 @@ def test_results_are_read_from_the_statistics_not_from_the_answers(db, pulse, or
     assert group_results(org_scope, pulse.id, unit_id(NORTH)) == before
 
 
+def test_a_shown_group_keeps_what_it_contained_when_its_round_was_prepared(db, pulse, org_scope):
+    acme = make_unit("Acme")
+    before = group_results(org_scope, pulse.id, acme.id)
+    assert before.n == 10
+    north = make_unit(NORTH)  # moved out of Acme after the round was prepared
+    north.parent, north.path, north.depth = make_unit("Spin-off"), "Spin-off/Sales North", 1
+    db.session.flush()
+    assert group_results(org_scope, pulse.id, acme.id) == before
+
+
+def test_only_shown_groups_keep_sums(db, pulse):
+    groups = db.session.scalars(select(RoundGroup).where(RoundGroup.round_id == pulse.id)).all()
+    assert any(not g.shown for g in groups)
+    assert all((g.sums is not None) == g.shown for g in groups)
+
+
 def test_prepare_closed_rounds_prepares_each_closed_round_once(app, db, build_survey):
     survey_round = build_survey(questions=QUESTIONS).rounds[0]
     assert prepare_closed_rounds(survey_round.closes_on, app.config) == 0
