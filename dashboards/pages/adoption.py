@@ -223,8 +223,11 @@ def heatmap_frame(scope: Scope, f: Filters) -> pd.DataFrame:
 
 
 def judged_weeks(f: Filters) -> list[dt.date]:
-    """The weeks the at-risk rule looks at: the last complete weeks of the period."""
-    return metrics.complete_weeks(f.weeks, f.end)[-(metrics.FALLING_WEEKS + 1) :]
+    """The weeks the at-risk rule looks at: the last complete weeks of the period. A week that
+    ends today is still running (today's use is not all in), so it is complete only from
+    tomorrow on."""
+    last_complete_day = min(f.end, clock.org_today() - dt.timedelta(days=1))
+    return metrics.complete_weeks(f.weeks, last_complete_day)[-(metrics.FALLING_WEEKS + 1) :]
 
 
 def at_risk_frame(scope: Scope, f: Filters) -> pd.DataFrame:

@@ -234,6 +234,16 @@ def test_at_risk_judges_only_complete_weeks(org, login_as, run_callback):
     assert header[-2] == "Week of 2024-06-03"
 
 
+def test_at_risk_leaves_out_the_week_that_ends_today(org, login_as, run_callback, monkeypatch):
+    # On the last day of a week, that week is still running: today's use is not all in.
+    monkeypatch.setattr("dashboards.clock.org_today", lambda: dt.date(2024, 6, 16))
+    login_as("change_leader", unit="Acme/HQ")
+    payload = call(run_callback, "adoption-at-risk-table.children", end="2024-06-16")
+    table = payload["adoption-at-risk-table"]["children"]
+    header = texts(table["props"]["children"][1])
+    assert header[-2] == "Week of 2024-06-03"
+
+
 def test_key_behaviours_are_shares_of_licensed_people(org, login_as, run_callback):
     login_as("change_leader", unit="Acme/HQ")
     payload = call(run_callback, "adoption-behaviours-figure.figure")
