@@ -15,8 +15,10 @@ from adoption.scope import Scope
 from adoption.timekeeping import utcnow
 from adoption.tokens import authenticate_bearer, bearer_value
 
-#: What a ``read`` token sees: every unit's aggregates, like a change leader, but no individual's
-#: records (no endpoint a token reaches returns them, and a token has no person behind it).
+#: What a ``read`` token sees through the ``/api/v1`` endpoints: every unit's aggregates, like a
+#: change leader, but no individual's records (a token has no person behind it). The one
+#: exception is the xAPI learning record (``GET /xapi/statements``, training/api.py), which is
+#: individual by nature and documented as such in docs/api.md and docs/privacy.md.
 READ_TOKEN_SCOPE = Scope(Role.CHANGE_LEADER, None, None, None, False)
 
 

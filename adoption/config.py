@@ -64,6 +64,10 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_DEFAULT_SENDER": "uptake@localhost",
+    # The app's public address (no trailing slash). The xAPI record (training/xapi.py) uses it as
+    # the home page of every learner's account and as the root of every activity IRI, and stores
+    # it in each statement: set it before the first module is taken, and never change it after.
+    "BASE_URL": "http://localhost:5000",
 }
 
 #: The lowest anonymity threshold the app accepts, whatever the settings say.

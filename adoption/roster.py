@@ -18,7 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from blinker import Namespace
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import select
 
 from adoption.extensions import db
@@ -63,6 +65,12 @@ _TRUE = {"true", "yes", "y", "1", "x"}
 _FALSE = {"false", "no", "n", "0", ""}
 DEFAULT_MAX_DEACTIVATION_SHARE = 0.40
 DEFAULT_MAX_EMAIL_CHANGE_SHARE = 0.05
+
+#: Sent by ``apply_roster`` after it has written an import that changed something, with the app as
+#: sender and ``plan=`` the applied plan, inside the import's transaction (receivers flush, never
+#: commit). Feature packages connect to it in their ``init_app`` (training assigns new joiners)
+#: so that ``adoption`` never imports them.
+roster_imported = Namespace().signal("roster-imported")
 
 
 class RosterFileError(ValueError):
@@ -595,6 +603,7 @@ def apply_roster(plan: RosterPlan, *, force: bool = False) -> RosterPlan:
         dated += [plan.rows[c.hr_id].end_date for c in plan.deactivations
                   if c.hr_id in plan.rows and plan.rows[c.hr_id].end_date]
         roster_changed(effective, min(dated, default=None))
+        roster_imported.send(current_app._get_current_object(), plan=plan)
     plan.applied = True
     return plan
 

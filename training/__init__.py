@@ -5,8 +5,16 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the training blueprint and commands with ``app``."""
-    from training import cli, views
+    """Register the training blueprint, commands and demo data with ``app``."""
+    from adoption.demo import register_demo_loader
+    from adoption.roster import roster_imported
+    from training import api, cli, views
+    from training.assignments import sync_after_roster_import
+    from training.demo import load_training_demo
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)  # GET /xapi/statements: read-only, token-authorized, no CSRF to check
     cli.register(app)
+    # A roster import brings new joiners into assigned units: assign them in the same transaction.
+    roster_imported.connect(sync_after_roster_import, sender=app)
+    register_demo_loader(app, load_training_demo)

@@ -57,6 +57,7 @@ _UNIT_LEADERS = frozenset({Role.MANAGER.value, Role.CHANGE_LEADER.value})
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Home", "home.index", _ALL),
     NavItem("My surveys", "surveys.mine", _ALL),
+    NavItem("My training", "training.mine", _ALL, needs_employee=True, badge="training-follow-ups"),
     NavItem("My conversations", "surveys.my_conversations", _ALL, needs_employee=True,
             badge="unread-conversations"),
     NavItem("You said, we did", "surveys.ledger", _ALL, needs_employee=True),
@@ -64,6 +65,9 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Conversations", "surveys.conversations", _UNIT_LEADERS),
     NavItem("Action plans", "surveys.actions", _UNIT_LEADERS),
     NavItem("Surveys", "surveys.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),
+    NavItem("Training modules", "training.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),
+    NavItem("Training assignments", "training.assignments",
+            frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value, Role.MANAGER.value})),
     NavItem("Event imports", "telemetry.imports", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),
     NavItem("Roster import", "admin.roster_upload", frozenset({Role.ADMIN.value})),
     NavItem("Users", "admin.users", frozenset({Role.ADMIN.value})),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dash import Dash
 from dash.development.base_component import Component
 
-from dashboards.pages import adoption, engagement, organization
+from dashboards.pages import adoption, engagement, organization, training
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ PAGES: tuple[PageSpec, ...] = (
         engagement.layout,
         engagement.register,
     ),
+    PageSpec(training.SLUG, training.TITLE, training.ROLES, training.layout, training.register),
 )
 
 

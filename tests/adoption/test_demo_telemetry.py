@@ -57,8 +57,10 @@ def _daily_usage_by_person() -> list[tuple]:
 
 
 def _event_count() -> int:
-    """How many usage events are stored."""
-    return _db.session.scalar(select(func.count()).select_from(UsageEvent))
+    """How many usage events the telemetry demo stored (the training demo's planted activities,
+    ``demo-training-*``, are counted by its own summary line)."""
+    return _db.session.scalar(
+        select(func.count()).select_from(UsageEvent).where(UsageEvent.event_id.not_like("demo-training-%")))
 
 
 def _weekly_team_adoption() -> dict[str, list[float]]:

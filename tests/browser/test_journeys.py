@@ -11,17 +11,20 @@ SCREENSHOT = "/tmp/uptake-home.png"
 
 HOME_BY_ROLE = {
     # role: (a heading or text only that role's home shows, navigation entries)
-    "employee": ("Pulse surveys", ["Home", "My surveys", "My conversations", "You said, we did"]),
-    "manager": ("Without a CRM licence", ["Home", "My surveys", "My conversations", "You said, we did", "Dashboards",
-                                         "Conversations", "Action plans"]),
-    "change_leader": ("Units with the lowest licence share", ["Home", "My surveys", "My conversations",
-                                                             "You said, we did", "Dashboards", "Conversations",
-                                                             "Action plans", "Surveys", "Event imports"]),
-    "executive": ("Your visible commitment", ["Home", "My surveys", "My conversations", "You said, we did",
-                                              "Dashboards"]),
-    # The demo admin has no employee record: no pages about one's own answers.
-    "admin": ("Accounts by role", ["Home", "My surveys", "Dashboards", "Surveys", "Event imports", "Roster import", "Users", "API tokens",
-                                   "Unmatched CRM users", "Outbox"]),
+    "employee": ("Pulse surveys", ["Home", "My surveys", "My training", "My conversations", "You said, we did"]),
+    "manager": ("Without a CRM licence", ["Home", "My surveys", "My training", "My conversations",
+                                         "You said, we did", "Dashboards", "Conversations", "Action plans",
+                                         "Training assignments"]),
+    "change_leader": ("Units with the lowest licence share", [
+        "Home", "My surveys", "My training", "My conversations", "You said, we did", "Dashboards",
+        "Conversations", "Action plans", "Surveys", "Training modules", "Training assignments",
+        "Event imports"]),
+    "executive": ("Your visible commitment", ["Home", "My surveys", "My training", "My conversations",
+                                              "You said, we did", "Dashboards"]),
+    # The demo admin has no employee record: no pages about one's own answers or training.
+    "admin": ("Accounts by role", ["Home", "My surveys", "Dashboards", "Surveys", "Training modules",
+                                   "Training assignments", "Event imports", "Roster import", "Users",
+                                   "API tokens", "Unmatched CRM users", "Outbox"]),
 }
 
 

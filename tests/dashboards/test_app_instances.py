@@ -61,4 +61,5 @@ def test_each_app_has_the_same_callbacks_registered_once(app, second_app):
     assert set(first.callback_map) == set(second.callback_map)
     # shell router + Organization (2) + Adoption (7 displays, 6 CSV downloads)
     # + Engagement (pickers, 7 displays, 7 CSV downloads)
-    assert len(first.callback_map) == 31
+    # + Training (pickers, 6 displays, 6 CSV downloads)
+    assert len(first.callback_map) == 44

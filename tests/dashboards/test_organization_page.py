@@ -204,4 +204,5 @@ def test_router_landing_page_lists_the_dashboards(org, login_as, run_callback):
         "Organization",
         "Adoption",
         "Engagement",
+        "Training",
     ]

@@ -12,6 +12,7 @@ from training.models.assignments import (
     Assignment,
     TrainingReminder,
     TrainingReminderKind,
+    TrainingStatus,
     assignment_units,
 )
 from training.models.content import (
@@ -64,6 +65,7 @@ __all__ = [
     "StepKind",
     "TrainingReminder",
     "TrainingReminderKind",
+    "TrainingStatus",
     "XapiStatement",
     "assignment_units",
 ]

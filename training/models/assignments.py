@@ -75,6 +75,16 @@ class AssignedTraining(db.Model):
     employee: Mapped[Employee] = relationship()
 
 
+class TrainingStatus(enum.StrEnum):
+    """Where one person stands with one module: completed, else overdue once past the due date,
+    else in progress once started, else not started."""
+
+    COMPLETED = "completed"
+    OVERDUE = "overdue"
+    IN_PROGRESS = "in_progress"
+    NOT_STARTED = "not_started"
+
+
 class TrainingReminderKind(enum.StrEnum):
     """Why a training reminder was sent."""
 
