@@ -580,12 +580,12 @@ class DemoSummary:
                  else "already present: nothing was changed")
         lines = [
             f"{COMPANY_NAME} demo organization (size {self.size}, seed {self.seed}): {state}.",
-            f"  {self.active} active employees ({self.employees - self.active} leavers kept for history) "
-            f"in {self.teams} teams across {self.regions} regions; {self.licences} hold a CRM licence.",
-            f"  Roster history: {EARLIER_EFFECTIVE.isoformat()} and {CURRENT_EFFECTIVE.isoformat()} "
-            f"({self.movers} people moved team in between).",
-            f"  Initiative \"{self.initiative}\": {self.licensed_seats} licensed seats, "
-            f"target {ADOPTION_TARGET_PCT:g}% adoption.",
+            (f"  {self.active} active employees ({self.employees - self.active} leavers kept for history) "
+            f"in {self.teams} teams across {self.regions} regions; {self.licences} hold a CRM licence."),
+            (f"  Roster history: {EARLIER_EFFECTIVE.isoformat()} and {CURRENT_EFFECTIVE.isoformat()} "
+            f"({self.movers} people moved team in between)."),
+            (f"  Initiative \"{self.initiative}\": {self.licensed_seats} licensed seats, "
+            f"target {ADOPTION_TARGET_PCT:g}% adoption."),
             *([self.telemetry.describe()] if self.telemetry else []),
             *(f"  {line}" for line in self.extras),
             "",

@@ -16,7 +16,6 @@ from adoption.extensions import db as _db
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
 
 
-
 def _worker_database(url: str | None) -> str | None:
     """Under pytest-xdist, each worker gets a PostgreSQL database of its own next to ``url``.
 

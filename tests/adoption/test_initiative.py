@@ -12,8 +12,8 @@ START = dt.date(2026, 1, 12)
 
 
 def save(**overrides):
-    values = dict(start_date=START, licensed_seats=450, adoption_target_pct=80,
-                  key_behaviours=["opportunity_updated", "activity_logged"])
+    values = {"start_date": START, "licensed_seats": 450, "adoption_target_pct": 80,
+                  "key_behaviours": ["opportunity_updated", "activity_logged"]}
     values.update(overrides)
     return save_initiative(overrides.pop("name", "CRM rollout"), **{k: v for k, v in values.items() if k != "name"})
 

@@ -15,6 +15,8 @@ from flask_login import current_user, login_required
 from adoption.access import current_scope
 from adoption.extensions import db
 from adoption.timekeeping import org_today, utcnow
+from adoption.views.shell import register_nav_badge
+from training.followups import pending_follow_ups
 from training.forms import (
     USEFULNESS_LABELS,
     CaseAnswerForm,
@@ -26,8 +28,6 @@ from training.forms import (
     behaviour_label,
     check_answers,
 )
-from adoption.views.shell import register_nav_badge
-from training.followups import pending_follow_ups
 from training.markdown import render
 from training.models import Enrollment, Module, ModuleStep, StepKind
 from training.services import (

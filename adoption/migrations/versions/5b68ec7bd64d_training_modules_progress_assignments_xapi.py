@@ -10,7 +10,6 @@ Create Date: 2026-11-23 19:15:54.264225
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '5b68ec7bd64d'
 down_revision = 'b0795095d4f1'
