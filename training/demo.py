@@ -20,9 +20,10 @@ single-choice question are missed most); case answers, commitments, reactions an
 follow-ups are drawn from sets of plausible texts.
 
 **Planted effects** (for the behaviour difference-in-differences): from the week after their
-completion, people who completed *Customer insight first* log about 2.5 more ``activity_logged``
-per week than they otherwise would (each person 2-3); completing *Pipeline hygiene* changes
-nothing in ``opportunity_updated``.
+completion, people who completed *Customer insight first* log 1 to 1.5 more ``activity_logged``
+(each person draws one rate) in each week they use the CRM, on the days they use it, so a
+dormant user stays dormant; completing *Pipeline hygiene* changes nothing in
+``opportunity_updated``.
 
 What each person does is planned first, as data (``LearnerPlan``: start, read, answer, attempt,
 commit, rate, answer follow-ups, each at a historical instant). On the small demo the demo
@@ -757,7 +758,7 @@ def _active_days(employee_ids: list[int], since: dt.date) -> dict[int, list[dt.d
 
 def extra_activity(seed: int) -> Iterator[tuple[int, str, str, dt.date, int]]:
     """The planted effect, as (employee id, CRM user id, region, day, extra events): each
-    licensed completer of the effect module logs 2-3 more activities in each week they use the
+    licensed completer of the effect module logs 1 to 1.5 more activities in each week they use the
     CRM, from the week after their completion to the end of the demo's usage.
 
     The extra events fall only on days the person already used the CRM: training changes what
