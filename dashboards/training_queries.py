@@ -346,14 +346,15 @@ def audience_stamp(module_id: int) -> tuple[int, int, int, str | None]:
         None if latest is None else str(latest))
 
 
-def telemetry_stamp(through: dt.date, first_weekday: int) -> tuple[int, int]:
-    """A fingerprint of the weekly rollups of the complete weeks up to ``through``: events and
-    rows. Late events for a past week change it once the week is refreshed (the dashboards
-    refresh stale weeks before every callback), so a kept panel knows it is out of date."""
-    last_week = through - dt.timedelta(days=(through.weekday() - first_weekday) % 7)
+def telemetry_stamp(through: dt.date) -> tuple[int, int]:
+    """A fingerprint of the weekly rollups of the weeks complete by ``through`` (ended on or
+    before it): events and rows. A behaviour panel reads only such weeks (every post window
+    ends on a week's last day), so events still arriving for the running week leave it alone,
+    while late events for a past week change it once that week is refreshed (the dashboards
+    refresh stale weeks before every callback)."""
     events, rows = db.session.execute(
         select(func.sum(WeeklyUnitUsage.events), func.count())
-        .where(WeeklyUnitUsage.week_start <= last_week)
+        .where(WeeklyUnitUsage.week_start <= through - dt.timedelta(days=6))
     ).one()
     return int(events or 0), int(rows or 0)
 

@@ -238,8 +238,7 @@ def behaviour_frame(scope: Scope, f: Filters) -> pd.DataFrame:
     through = training_queries.telemetry_through(f.today)
     first_weekday = week_start_day()
     population = training_queries.population_ids(scope, f.focus)
-    telemetry = (None if through is None
-                 else training_queries.telemetry_stamp(through, first_weekday))
+    telemetry = None if through is None else training_queries.telemetry_stamp(through)
     for module in chosen:
         module_id = int(module.module_id)
         audience = training_queries.audience_stamp(module_id)

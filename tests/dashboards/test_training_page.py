@@ -380,3 +380,25 @@ def test_a_new_completion_refreshes_the_cached_behaviour_analysis(trained, login
         db.session.delete(late_learner)
         db.session.commit()
     assert (int(after["n_completers"]), int(after["n_comparison"])) == (13, 14)
+
+
+def test_late_telemetry_for_a_past_week_refreshes_the_cached_behaviour_analysis(
+        trained, login_as, run_callback, db):
+    from adoption.telemetry.rollups import queue_weeks
+
+    login_as("change_leader", unit="Acme/HQ")
+    [before] = download(run_callback, "behaviour", module=trained["module"])
+    # A late batch: 40 more activities for one North completer in the week after completion
+    # (their post window), arriving now; the dashboards refresh that week before the callback.
+    day = trained["today"] - dt.timedelta(days=60) + dt.timedelta(weeks=1)
+    person = trained["people"][NORTH][0]
+    row = db.session.get(DailyUsage, (day, person, BEHAVIOUR))
+    if row is None:
+        db.session.add(DailyUsage(day=day, employee_id=person, event_type=BEHAVIOUR, events=40))
+    else:
+        row.events += 40
+    queue_weeks([day])
+    db.session.commit()
+    [after] = download(run_callback, "behaviour", module=trained["module"])
+    # 40 events over 4 post weeks = +10 a week for one of 12 completers: the estimate moves by 10/12.
+    assert float(after["estimate"]) == pytest.approx(float(before["estimate"]) + 10 / 12, abs=1e-6)
