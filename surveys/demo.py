@@ -89,7 +89,7 @@ _RESISTANT_SHIFT = {"readiness.desire": -0.8, "enablement.tools": -0.5}
 # Per round since the first: training and the "you said, we did" follow-ups slowly pay off.
 _CONSTRUCT_TREND = {"enablement.training": 0.12, "feedback_trust": 0.06}
 
-_COMMENT_THEMES = {
+COMMENT_THEMES = {
     "enablement.tools": "tools",
     "enablement.time": "time",
     "enablement.training": "training",
@@ -174,7 +174,16 @@ def load_survey_demo(size: str, seed: int) -> str | None:
             traits_of=_team_traits, answer=_answer, last_round_day=ROUND_LENGTH_DAYS - 1,
         )
     _prepare_results()
-    return _describe(survey, size, created)
+    extra = ""
+    if size == "small":
+        from surveys.demo_conversations import converse, plan_actions
+
+        threads, answers, closed = converse(list(survey.rounds), REFERENCE_DATE, seed)
+        plans = plan_actions(list(survey.rounds), REFERENCE_DATE, seed)
+        if threads or plans:
+            extra = (f" Leaders replied to {threads} comments ({answers} answered back by their "
+                     f"anonymous authors, {closed} closed by them); {plans} action plans.")
+    return _describe(survey, size, created) + extra
 
 
 def _prepare_results() -> None:
@@ -276,7 +285,7 @@ def _answer(rng: random.Random, construct: str, scale: str, allow_comment: bool,
               + (_RESISTANT_SHIFT.get(construct, 0.0) if resistant else 0.0) + rng.gauss(0, 0.6))
     value = max(1, min(5, round(latent)))
     answer: dict = {"value": value}
-    theme = _COMMENT_THEMES.get(construct)
+    theme = COMMENT_THEMES.get(construct)
     if allow_comment and theme and rng.random() < {1: 0.3, 2: 0.2, 3: 0.07}.get(value, 0.04):
         unfavourable, favourable = _COMMENTS[theme]
         answer["comment"] = rng.choice(unfavourable if value <= 3 else favourable)

@@ -15,16 +15,20 @@ from sqlalchemy import func, select
 from adoption.demo import ROOT_UNIT, load_demo
 from adoption.extensions import db as _db
 from adoption.models import Employee, OrgUnit, User
+from surveys.conversations import comments_visible
 from surveys.demo import FIRST_OPENS_ON, REFERENCE_DATE, SURVEY_TITLE
 from surveys.models import (
     Answer,
     Comment,
+    CommentThread,
     Participation,
     Response,
     Survey,
     SurveyRound,
     SurveyStatus,
+    ThreadMessage,
 )
+from surveys.models.actions import ActionPlan, ActionPlanUpdate
 from surveys.services import eligible_employees, my_open_rounds
 from tests.conftest import demo_loaded
 
@@ -162,17 +166,57 @@ def test_demo_employee_sees_the_open_round_in_my_surveys(loaded, app_loaded):
     assert [r.id for r in my_open_rounds(employee, day, app.config)] == [last.id]
 
 
+def test_leaders_reply_to_comments_and_some_authors_answer_back(loaded):
+    threads = list(_db.session.scalars(select(CommentThread)))
+    assert len(threads) >= 30
+    messages = list(_db.session.scalars(select(ThreadMessage)))
+    from_authors = [m for m in messages if m.from_author]
+    assert from_authors and all(m.sender_id is None and m.created_at is None for m in from_authors)
+    statuses = Counter(t.status for t in threads)
+    assert statuses["closed"] > 0 and statuses["open"] > statuses["closed"]
+    # Some conversations wait for the leader: the author answered last.
+    assert any(t.awaiting_leader for t in threads)
+    # The demo manager answers in their own team, the change leader elsewhere.
+    logins = dict(loaded.logins)
+    senders = {m.sender_id for m in messages if not m.from_author}
+    manager = _db.session.scalar(select(User).where(User.email == logins["manager"]))
+    leader = _db.session.scalar(select(User).where(User.email == logins["change_leader"]))
+    assert {manager.id, leader.id} <= senders
+
+
+def test_every_thread_is_about_a_comment_its_leader_may_read(loaded):
+    for thread in _db.session.scalars(select(CommentThread)):
+        comment = thread.comment
+        assert comment.group_unit_id is not None  # a comment shown to leaders
+        assert comments_visible(comment.round_id, comment.group_unit_id)
+
+
+def test_action_plans_in_every_status_with_public_updates_and_a_follow_up(loaded):
+    plans = list(_db.session.scalars(select(ActionPlan)))
+    assert {p.status for p in plans} == {"planned", "in_progress", "done", "dropped"}
+    updates = list(_db.session.scalars(select(ActionPlanUpdate)))
+    assert len(updates) >= 4
+    follow_ups = [p for p in plans if p.follow_up_question_id is not None]
+    assert len(follow_ups) == 1
+
+
 def test_second_load_adds_nothing(loaded):
     before = (_db.session.scalar(select(func.count()).select_from(Survey)),
               _db.session.scalar(select(func.count()).select_from(SurveyRound)),
               _db.session.scalar(select(func.count()).select_from(Response)),
-              _db.session.scalar(select(func.count()).select_from(Participation)))
+              _db.session.scalar(select(func.count()).select_from(Participation)),
+              _db.session.scalar(select(func.count()).select_from(CommentThread)),
+              _db.session.scalar(select(func.count()).select_from(ThreadMessage)),
+              _db.session.scalar(select(func.count()).select_from(ActionPlan)))
     summary = load_demo(size="small", seed=SEED)
     _db.session.commit()
     after = (_db.session.scalar(select(func.count()).select_from(Survey)),
              _db.session.scalar(select(func.count()).select_from(SurveyRound)),
              _db.session.scalar(select(func.count()).select_from(Response)),
-             _db.session.scalar(select(func.count()).select_from(Participation)))
+             _db.session.scalar(select(func.count()).select_from(Participation)),
+             _db.session.scalar(select(func.count()).select_from(CommentThread)),
+             _db.session.scalar(select(func.count()).select_from(ThreadMessage)),
+             _db.session.scalar(select(func.count()).select_from(ActionPlan)))
     assert after == before
     assert any("Monthly pulse" in line for line in summary.extras)
     assert "Monthly pulse" in summary.describe()

@@ -1,0 +1,221 @@
+"""The small demo's two-way conversations and "you said, we did" action plans, through the services.
+
+After each closed round of the demo pulse, the leaders answer part of the comments they may read:
+the demo manager in their own team, the change leader elsewhere. Some authors answer back (still
+anonymous), a few close their thread, and some replies are still awaited on the demo's "today".
+Leaders also turn the themes they heard into action plans: planned, in progress, done and one
+dropped, with public updates, and one that puts a follow-up item ("Has this action made a
+difference?") into the pulse's next round. Everything goes through ``surveys.conversations`` and
+``surveys.actions`` with historical dates, so the demo holds only what the app itself would write.
+
+Deterministic: comments are taken in a content order (their ids are random UUIDs) and every
+choice comes from a ``random.Random`` seeded with the demo seed and stable names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from adoption.extensions import db
+from adoption.models import Employee, OrgUnit, Role, User
+from adoption.models.org import UNIT_PATH_SEPARATOR
+from adoption.scope import Scope, scope_for
+from surveys.actions import add_update, create_plan
+from surveys.authorship import is_author
+from surveys.conversations import (
+    close_thread,
+    comment_units,
+    comments_for_group,
+    reply_as_author,
+    reply_as_leader,
+)
+from surveys.demo import COMMENT_THEMES
+from surveys.models import Comment, CommentThread, SurveyRound
+from surveys.models.actions import ActionPlan, PlanStatus
+
+# Leaders' replies by comment theme (the construct of the question the comment was left on).
+_REPLIES = {
+    "tools": (("Thanks for raising this. I have passed it to the CRM team with the steps you describe; "
+              "can you tell me which screens take the most clicks?"),
+              ("Understood. We are testing the new mobile release with three of you next week. "
+              "Would you like to be one of them?")),
+    "time": (("Fair point. From next month we will drop the weekly call-report spreadsheet, which "
+             "the CRM now replaces."),
+             ("Thank you. Let's block 30 minutes on Friday mornings for updates and see whether that "
+             "is enough.")),
+    "training": (("You are right that the first training was too generic. We are planning short "
+                 "sessions built on our own daily tasks; what should the first one cover?"),
+                 ("Thanks. The recordings are now linked from the team page, and new joiners get a "
+                 "buddy for their first CRM week.")),
+    "leadership": (("Heard. From this quarter our pipeline review runs from the CRM, not the "
+                   "spreadsheet. Tell me if you still see the old way creeping back."),
+                   ("Thank you for being direct. We will report back on this in the next pulse, "
+                   "with what we changed and what we could not.")),
+}
+_AUTHOR_ANSWERS = (
+    "Thanks for the answer. The account screen is the worst: four tabs to log one visit.",
+    "That would help. Friday mornings work for most of us.",
+    "Good to hear. Could the session include how to log calls from the phone?",
+    "Appreciated. Let's see whether it changes in practice.",
+    "Yes, happy to test the new release.",
+)
+
+
+@dataclass(frozen=True)
+class _PlanSpec:
+    """One demo action plan: what, where (a team kind), how it went."""
+
+    title: str
+    description: str
+    theme: str
+    status: str
+    updates: tuple[str, ...]
+    follow_up: bool = False
+
+
+_PLANS = (
+    _PlanSpec("Friday update slot",
+              "Block 30 minutes every Friday morning for CRM updates, and drop the weekly "
+              "call-report spreadsheet that the CRM replaces.",
+              "time", PlanStatus.DONE.value,
+              ("The Friday slot is in everyone's calendar from this week.",
+               "The call-report spreadsheet is retired; the report now comes from the CRM."),
+              follow_up=True),
+    _PlanSpec("Hands-on CRM sessions on our own daily tasks",
+              "Three 45-minute sessions built on our own accounts: logging a visit from the phone, "
+              "updating an opportunity, preparing a review from the CRM.",
+              "training", PlanStatus.IN_PROGRESS.value,
+              ("The first session (logging visits from the phone) took place; two to go.",)),
+    _PlanSpec("Pipeline review from the CRM",
+              "The monthly pipeline review runs from the CRM dashboard, not from spreadsheets.",
+              "leadership", PlanStatus.PLANNED.value, ()),
+    _PlanSpec("Fewer mandatory fields on repeat orders",
+              "Ask the CRM team to make four opportunity fields optional for repeat orders under "
+              "5,000.",
+              "tools", PlanStatus.DROPPED.value,
+              (("The CRM team cannot change the fields before the ERP link is live; we will "
+               "raise it again then."),)),
+)
+
+
+def _theme(comment: Comment) -> str | None:
+    """The comment's theme, from the construct of its question."""
+    version = comment.round_question.question.item_version
+    return COMMENT_THEMES.get(version.item.construct) if version is not None else None
+
+
+def _author(comment: Comment) -> Employee | None:
+    """The comment's author among the people of its unit (the demo knows; the app never looks)."""
+    candidates = db.session.scalars(
+        select(Employee).where(Employee.unit_id == comment.unit_id).order_by(Employee.id))
+    return next((e for e in candidates
+                 if is_author(e.id, comment.round_id, comment.id, comment.author_key)), None)
+
+
+def _at(day: dt.date, hour: int) -> dt.datetime:
+    """A naive UTC instant on ``day``."""
+    return dt.datetime.combine(day, dt.time(hour))
+
+
+def _leaders() -> tuple[User, Scope, User | None, Scope | None, str | None]:
+    """The change leader, and the demo manager with their team's path."""
+    leader = db.session.scalar(
+        select(User).where(User.role == Role.CHANGE_LEADER.value).order_by(User.id).limit(1))
+    manager = db.session.scalar(
+        select(User).where(User.role == Role.MANAGER.value, User.employee_id.is_not(None))
+        .order_by(User.id).limit(1))
+    team = manager.employee.unit.path if manager is not None else None
+    return (leader, scope_for(leader), manager, scope_for(manager) if manager else None, team)
+
+
+def converse(rounds: list[SurveyRound], today: dt.date, seed: int) -> tuple[int, int, int]:
+    """Replies, author answers and closings on the comments of the closed, prepared ``rounds``;
+    returns (threads, author answers, closed). Idempotent: a comment with a thread is left alone."""
+    leader, leader_scope, manager, manager_scope, team = _leaders()
+    threads = answers = closed = 0
+    for survey_round in rounds:
+        if survey_round.closes_on >= today or survey_round.results_ready_at is None:
+            continue
+        teams = [u for u in comment_units(leader_scope, survey_round.id)
+                 if u.path.count(UNIT_PATH_SEPARATOR) == 2]
+        for unit in teams:
+            mine = team is not None and unit.path == team
+            user, scope = (manager, manager_scope) if mine else (leader, leader_scope)
+            rng = random.Random(f"{seed}:conversations:{survey_round.number}:{unit.path}")
+            # The change leader answers a few teams per round; the manager their own, always.
+            if not mine and rng.random() > 0.35:
+                continue
+            comments = sorted(comments_for_group(scope, survey_round.id, unit.id),
+                              key=lambda c: (c.round_question_id, c.body))
+            for index, comment in enumerate(comments):
+                # One generator per comment: a second load makes the same choices for the
+                # comments it skips as the first load made for them.
+                rng = random.Random(f"{seed}:conversation:{survey_round.number}:{unit.path}:{index}")
+                theme = _theme(comment)
+                # The demo manager answers every comment of their team, the change leader most.
+                if theme is None or (not mine and rng.random() > 0.6):
+                    continue
+                if db.session.scalar(select(CommentThread.id).where(CommentThread.comment_id == comment.id)):
+                    continue
+                replied_on = min(survey_round.closes_on + dt.timedelta(days=rng.randint(2, 9)),
+                                 today - dt.timedelta(days=1))
+                thread = reply_as_leader(user, scope, comment.id, rng.choice(_REPLIES[theme]),
+                                         _at(replied_on, rng.randint(8, 17)), today=replied_on)
+                threads += 1
+                author = _author(comment)
+                answered_on = replied_on + dt.timedelta(days=rng.randint(1, 5))
+                if author is None or answered_on >= today or rng.random() > 0.5:
+                    continue
+                reply_as_author(author, thread.id, rng.choice(_AUTHOR_ANSWERS), answered_on)
+                answers += 1
+                if rng.random() < 0.4:
+                    # The author is satisfied and closes the thread; otherwise the leader owes a reply.
+                    close_thread(author, thread.id, answered_on)
+                    closed += 1
+    return threads, answers, closed
+
+
+def plan_actions(rounds: list[SurveyRound], today: dt.date, seed: int) -> int:
+    """The demo's action plans on the last two closed rounds; returns how many were made
+    (none when the demo already has plans)."""
+    if db.session.scalar(select(ActionPlan.id).limit(1)) is not None:
+        return 0
+    leader, leader_scope, manager, manager_scope, team = _leaders()
+    closed = [r for r in rounds if r.closes_on < today and r.results_ready_at is not None]
+    if len(closed) < 2:
+        return 0
+    rng = random.Random(f"{seed}:action-plans")
+    teams = sorted({u.path: u for r in closed[-2:] for u in comment_units(leader_scope, r.id)
+                    if u.path.count(UNIT_PATH_SEPARATOR) == 2}.values(), key=lambda u: u.path)
+    made = 0
+    for index, spec in enumerate(_PLANS):
+        # The first plan is the demo manager's, in their team; the others the change leader's.
+        if index == 0 and manager is not None:
+            unit = db.session.scalar(select(OrgUnit).where(OrgUnit.path == team))
+            user, scope = manager, manager_scope
+        else:
+            unit = rng.choice(teams) if teams else None
+            user, scope = leader, leader_scope
+        if unit is None:
+            continue
+        survey_round = closed[-2] if spec.status in (PlanStatus.DONE.value, PlanStatus.DROPPED.value) else closed[-1]
+        made_on = survey_round.closes_on + dt.timedelta(days=3)
+        plan = create_plan(
+            scope, user, unit_id=unit.id, round_id=survey_round.id, title=spec.title,
+            description=spec.description, owner_id=user.id,
+            due_on=made_on + dt.timedelta(days=45), follow_up=spec.follow_up, today=made_on,
+        )
+        statuses = {
+            PlanStatus.DONE.value: (PlanStatus.IN_PROGRESS.value, PlanStatus.DONE.value),
+            PlanStatus.IN_PROGRESS.value: (PlanStatus.IN_PROGRESS.value,),
+            PlanStatus.DROPPED.value: (PlanStatus.DROPPED.value,),
+            PlanStatus.PLANNED.value: (),
+        }[spec.status]
+        for body, status in zip(spec.updates, statuses, strict=False):
+            add_update(user, scope, plan, body, status)
+        made += 1
+    return made
