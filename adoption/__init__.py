@@ -104,6 +104,11 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(telemetry_api.bp)
     app.register_blueprint(telemetry_api.bp)
 
+    from adoption import outcomes_api
+
+    csrf.exempt(outcomes_api.bp)  # bearer token only, like the events API
+    app.register_blueprint(outcomes_api.bp)
+
     from adoption import units_api
 
     app.register_blueprint(units_api.bp)  # GET only, so nothing for CSRF to check

@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(import_outcomes_command)
     app.cli.add_command(import_roster_command)
     app.cli.add_command(ingest_events_command)
     app.cli.add_command(quickstart_command)
@@ -125,6 +126,33 @@ def import_roster_command(file, dry_run: bool, partial: bool, force: bool, effec
     else:
         db.session.commit()
         click.echo(f"Imported: {counts}")
+
+
+@click.command("import-outcomes")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--rejects", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write every rejected row, with its line and reason, to this CSV.")
+@click.option("--replace", is_flag=True,
+              help="Correct stored values: a row whose value differs replaces it instead of being a conflict.")
+@with_appcontext
+def import_outcomes_command(file: str, rejects: str | None, replace: bool) -> None:
+    """Import customer outcomes (CSV: unit,period_start,period_end,metric,value[,responses]),
+    committing in batches (re-running it is safe)."""
+    import contextlib
+
+    from adoption.outcomes import FileFormatError, import_outcomes
+
+    try:
+        with open(file, "rb") as stream, contextlib.ExitStack() as stack:
+            out = stack.enter_context(open(rejects, "w", newline="", encoding="utf-8")) if rejects else None
+            result = import_outcomes(stream, rejects=out, replace=replace)
+    except FileFormatError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{file}: {exc}. Nothing was imported.") from exc
+    if result.rejected and not rejects:
+        click.echo(f"{result.rejected} rows were rejected; re-run with --rejects OUT.csv to see why "
+                   "(accepted rows come back as duplicates).", err=True)
+    click.echo(result.summary())
 
 
 @click.command("ingest-events")

@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     # Per API token on POST /api/v1/events (Flask-Limiter syntax); shared across workers only
     # when RATELIMIT_STORAGE_URI points at Redis.
     "EVENTS_RATE_LIMIT": "600 per minute",
+    # Per API token on POST /api/v1/outcomes (up to 1,000 outcomes a request).
+    "OUTCOMES_RATE_LIMIT": "60 per minute",
     # Background jobs (adoption/jobs.py, docs/operations.md). None runs them in a thread of the
     # web process (nothing else to install; a job dies with its process); a URL such as
     # "redis://127.0.0.1:6379/0" sends them to Celery workers (`celery -A adoption.worker worker`).

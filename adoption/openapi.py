@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
+from adoption import outcomes
 from adoption.models import TOKEN_SCOPES
 from adoption.telemetry.ingest import (
     CLIENTS,
@@ -140,6 +141,116 @@ def _schemas() -> dict[str, Any]:
                 "definitions_version": {"type": "string"},
             },
             "description": "Metric definitions: docs/metrics.md.",
+        },
+    }
+
+
+def _outcome_schemas() -> dict[str, Any]:
+    """The component schemas of the customer-outcomes endpoint."""
+    known = "; ".join(f"{name}: {scale.meaning}" for name, scale in outcomes.KNOWN_METRICS.items())
+    return {
+        "Outcome": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(outcomes.REQUIRED),
+            "description": "A unit's value of one customer-outcome metric over one calendar month or quarter. "
+                           "The key is (unit, metric, period_start, period_end): the same key with the same "
+                           "value and responses is a duplicate, with others a conflict unless replace is true.",
+            "properties": {
+                "unit": _string(outcomes.MAX_UNIT_PATH_LENGTH, "Path of the unit, e.g. Acme/EMEA/Sales North; "
+                                "any level of the tree (a region's value is kept at the region's level)."),
+                "metric": {"type": "string", "pattern": "^" + outcomes.METRIC_PATTERN.pattern + "$",
+                           "description": f"A lower-case name. Ranges of the known ones: {known}. "
+                                          "Other names take any finite number."},
+                "period_start": {"type": "string", "format": "date",
+                                 "description": "First day of a calendar month or quarter (YYYY-MM-DD)."},
+                "period_end": {"type": "string", "format": "date",
+                               "description": "Last day of that month, or of the quarter it begins."},
+                "value": {"type": "number"},
+                "responses": {"type": "integer", "minimum": 1, "maximum": outcomes.MAX_RESPONSES,
+                              "description": "Answers or customers the value rests on, when known."},
+                "replace": {"type": "boolean", "default": False,
+                            "description": "true: a stored value of this key that differs is replaced "
+                                           "(the way to correct a value) instead of being a conflict."},
+            },
+        },
+        "OutcomeBatch": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["outcomes"],
+            "properties": {"outcomes": {"type": "array", "maxItems": outcomes.MAX_OUTCOMES, "items": {}}},
+            "description": f"At most {outcomes.MAX_OUTCOMES} outcomes and {MAX_BODY_BYTES} bytes uncompressed. "
+                           "Items are judged one by one (see Outcome), so the array accepts any JSON value.",
+        },
+        "OutcomeRejection": {
+            "type": "object",
+            "required": ["index", "code", "field", "message"],
+            "properties": {
+                "index": {"type": "integer", "minimum": 0,
+                          "description": "Position of the outcome in the request (0-based)."},
+                "code": {"type": "string", "enum": list(outcomes.REJECTION_CODES),
+                         "description": "; ".join(f"{code}: {text}"
+                                                  for code, text in outcomes.REJECTION_CODES.items())},
+                "field": {"type": ["string", "null"]},
+                "message": {"type": "string"},
+            },
+        },
+        "OutcomeResult": {
+            "type": "object",
+            "required": ["accepted", "duplicates", "rejected"],
+            "properties": {
+                "accepted": {"type": "integer", "minimum": 0,
+                             "description": "Outcomes stored, replacements included."},
+                "duplicates": {"type": "integer", "minimum": 0},
+                "rejected": {"type": "array", "items": _ref("OutcomeRejection")},
+            },
+            "description": "accepted + duplicates + len(rejected) equals the number of outcomes sent.",
+        },
+        "OutcomeLimits": {
+            "type": "object",
+            "properties": {
+                "max_outcomes": {"type": "integer", "const": outcomes.MAX_OUTCOMES},
+                "max_body_bytes": {"type": "integer", "const": MAX_BODY_BYTES},
+            },
+        },
+        "OutcomeError": {
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                           "limits": _ref("OutcomeLimits")},
+        },
+    }
+
+
+def _outcome_paths(unauthorized: dict[str, Any], retry_after: dict[str, Any]) -> dict[str, Any]:
+    """``POST /outcomes`` (scope outcomes:write)."""
+    return {
+        "/outcomes": {
+            "post": {
+                "operationId": "postOutcomes",
+                "summary": "Send customer outcomes per unit and calendar month or quarter "
+                           "(scope outcomes:write).",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "Content-Encoding", "in": "header", "required": False,
+                     "schema": {"type": "string", "enum": ["gzip", "identity"]}},
+                ],
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("OutcomeBatch")}}},
+                "responses": {
+                    "200": {"description": "Each outcome judged on its own.",
+                            "content": {"application/json": {"schema": _ref("OutcomeResult")}}},
+                    "400": _error("The body as a whole cannot be read (invalid JSON or gzip, not "
+                                  "{\"outcomes\": [...]})."),
+                    "401": unauthorized,
+                    "403": _error("The token's scope is not outcomes:write."),
+                    "413": _error("Over the limits, which the body states; nothing stored.",
+                                  schema="OutcomeError"),
+                    "415": _error("Unsupported Content-Type or Content-Encoding."),
+                    "429": _error("Rate limit of the token reached.", headers=retry_after),
+                    "500": _error("Unexpected failure; nothing from the request was stored, retry it."),
+                },
+            },
         },
     }
 
@@ -303,7 +414,8 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Uptake API",
             "version": API_VERSION,
-            "description": "CRM usage telemetry in; adoption metrics and survey results out. Guide: docs/api.md.",
+            "description": "CRM usage telemetry and customer outcomes in; adoption metrics and survey "
+                           "results out. Guide: docs/api.md.",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": [{"url": "/api/v1"}],
@@ -312,7 +424,7 @@ def openapi_document() -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer",
                            "description": "An API token; each holds one scope: " + ", ".join(TOKEN_SCOPES) + "."},
             },
-            "schemas": {**_schemas(), **_read_schemas()},
+            "schemas": {**_schemas(), **_outcome_schemas(), **_read_schemas()},
         },
         "paths": {
             "/events": {
@@ -378,6 +490,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            **_outcome_paths(unauthorized, retry_after),
             **_read_paths(unauthorized),
             "/openapi.json": {
                 "get": {

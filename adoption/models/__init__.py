@@ -1,6 +1,8 @@
-"""Core models: the organization (units, employees, membership history), the initiative and users."""
+"""Core models: the organization (units, employees, membership history), the initiative, users,
+telemetry and customer outcomes."""
 from adoption.models.org import Employee, Initiative, OrgUnit, UnitMembership, initiative_sponsors
 from adoption.models.outbox import OutboxMessage
+from adoption.models.outcomes import OUTCOME_SOURCES, OutcomeMeasure
 from adoption.models.roster import RosterImport
 from adoption.models.telemetry import (
     CrmAlias,
@@ -15,6 +17,7 @@ from adoption.models.tokens import TOKEN_SCOPES, ApiToken
 from adoption.models.users import ROLES, Role, User
 
 __all__ = [
+    "OUTCOME_SOURCES",
     "ROLES",
     "TOKEN_SCOPES",
     "ApiToken",
@@ -25,6 +28,7 @@ __all__ = [
     "Initiative",
     "OrgUnit",
     "OutboxMessage",
+    "OutcomeMeasure",
     "Role",
     "RollupBacklog",
     "RosterImport",
