@@ -96,26 +96,70 @@ def _reset_postgres() -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+# The small demo's rows per seed, loaded once per test process: (secret key, rows, summary).
+_DEMO_SNAPSHOTS: dict[int, tuple[str, dict[str, list], object]] = {}
+
+
+def _snapshot() -> dict[str, list]:
+    """Every row of every table, in dependency order."""
+    return {t.name: [tuple(r) for r in _db.session.execute(t.select())] for t in _db.metadata.sorted_tables}
+
+
+def _restore(rows: dict[str, list]) -> None:
+    """Write ``_snapshot()`` rows into the empty schema (and move PostgreSQL's sequences past them)."""
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Rows come back in any order and some tables refer to themselves (a manager is an
+            # employee): foreign keys are not checked while the snapshot's consistent rows go in.
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in _db.metadata.sorted_tables:
+            data = rows[table.name]
+            if data:
+                names = [c.name for c in table.columns]
+                conn.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in data])
+        if conn.dialect.name == "postgresql":
+            for table in _db.metadata.sorted_tables:
+                column = table.columns.get("id")
+                if column is not None and column.autoincrement is not False and rows[table.name] \
+                        and column.type.python_type is int:
+                    conn.execute(text(
+                        f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                        f"(SELECT max(id) FROM \"{table.name}\"))"))
+
+
 @contextlib.contextmanager
 def demo_loaded(path, seed: int = 7):
     """An app of its own whose database holds the small demo with every feature's demo data,
-    as ``(app, summary)``, inside its app context: for module-scoped, read-only fixtures."""
+    as ``(app, summary)``, inside its app context: for module-scoped fixtures.
+
+    The demo is loaded through ``load_demo`` once per test process and seed; the next modules get
+    a copy of its rows (and the same secret key, which the demo's keyed hashes depend on), so each
+    module still has a database of its own to change."""
     from adoption.demo import load_demo
 
-    app = create_app({
+    snapshot = _DEMO_SNAPSHOTS.get(seed)
+    config = {
         "ENV": "testing",
         "INSTANCE_PATH": str(path / "instance"),
         "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{path / 'test.db'}",
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
-    })
+    }
+    if snapshot is not None:
+        config["SECRET_KEY"] = snapshot[0]
+    app = create_app(config)
     with app.app_context():
         if TEST_DATABASE_URL:
             _reset_postgres()
         else:
             _db.create_all()
-        summary = load_demo(size="small", seed=seed)
-        _db.session.commit()
+        if snapshot is None:
+            summary = load_demo(size="small", seed=seed)
+            _db.session.commit()
+            _DEMO_SNAPSHOTS[seed] = (app.config["SECRET_KEY"], _snapshot(), summary)
+        else:
+            _restore(snapshot[1])
+            summary = snapshot[2]
         yield app, summary
         _db.session.remove()
         if TEST_DATABASE_URL:

@@ -11,7 +11,7 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from adoption.demo import load_demo
+from adoption.demo import DEMO_LOADERS, load_demo
 from adoption.demo_telemetry import (
     CONTRACTORS,
     INTEGRATION_USERNAME,
@@ -224,7 +224,15 @@ def _empty_database(db) -> None:
     db.session.commit()
 
 
-def test_same_seed_gives_the_same_daily_usage(app, db):
+@pytest.fixture
+def telemetry_only(app, monkeypatch):
+    """``load_demo`` without the feature packages' demos (surveys, training): the organization
+    and its usage only. Their own tests cover their determinism and idempotence, and loading
+    them here would triple these tests' time."""
+    monkeypatch.setitem(app.extensions, DEMO_LOADERS, [])
+
+
+def test_same_seed_gives_the_same_daily_usage(app, db, telemetry_only):
     load_demo(size="small", seed=SEED)
     db.session.commit()
     first = _daily_usage_by_person()
@@ -237,7 +245,7 @@ def test_same_seed_gives_the_same_daily_usage(app, db):
     assert _daily_usage_by_person() == first
 
 
-def test_second_load_adds_no_usage(app, db):
+def test_second_load_adds_no_usage(app, db, telemetry_only):
     load_demo(size="small", seed=SEED)
     db.session.commit()
     events, usage = _event_count(), _daily_usage_by_person()

@@ -8,25 +8,24 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from adoption.demo import DEMO_PASSWORD, load_demo
-from adoption.extensions import db
+from adoption.demo import DEMO_PASSWORD
+from tests.conftest import demo_loaded
 
 
 @pytest.fixture
-def demo_server(app):
-    """The app on the small demo (its pulse rounds answered and prepared), served over HTTP;
+def demo_server(tmp_path):
+    """An app on the small demo (its pulse rounds answered and prepared), served over HTTP;
     returns (base URL, role -> e-mail of the demo logins)."""
-    summary = load_demo(size="small")
-    db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="uptake-demo-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", dict(summary.logins)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with demo_loaded(tmp_path) as (app, summary):
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name="uptake-demo-server", daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}", dict(summary.logins)
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            server.server_close()
 
 
 @pytest.fixture
