@@ -10,6 +10,7 @@ individuals (executives).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable
@@ -40,13 +41,13 @@ ROLES = frozenset(
 )
 # The period shown when none is chosen: the last half year.
 DEFAULT_DAYS = 182
-# Behaviour panels kept per app (``app.extensions[CACHE_KEY]``, see ``behaviour_frame``): an
-# entry is out of date at once when the module's audience or completions or the rollups of past
-# weeks change (its key holds their stamps), so the time limit only bounds what a key cannot see
-# (e.g. a corrected employment date) and the memory: one panel is a few MB on 20,000 people.
+# Behaviour panels kept per app (``app.extensions[CACHE_KEY]``, see ``behaviour_frame``): one
+# entry per scope, module and behaviour, replaced as soon as the stamps it was built under (the
+# module's audience and completions, the rollups of past weeks) change; the time limit bounds
+# what the stamps cannot see (e.g. a corrected employment date), the byte limit the memory.
 CACHE_KEY = "uptake_training_behaviour"
 CACHE_SECONDS = 3600
-CACHE_SIZE = 64
+CACHE_BYTES = 256 * 1024 * 1024
 
 MODULE = "training-module"
 UNIT = "training-unit"
@@ -203,18 +204,25 @@ def _wide_panel(scope: Scope, module_id: int, behaviour: str, through: dt.date,
                                    telemetry_through=through, first_weekday=first_weekday)
 
 
-def _cached(key: tuple, compute: Callable[[], Any]) -> Any:
-    """``compute()``, kept in this app under ``key`` (``CACHE_SIZE`` entries at most, each for
-    ``CACHE_SECONDS``); shared by the app's threads."""
+def _panel_bytes(entry: tuple[tuple, pd.DataFrame]) -> int:
+    """Memory a cache entry holds (its panel's, cohort dates included)."""
+    return int(entry[1].memory_usage(deep=True).sum()) + 1
+
+
+def _cached(key: tuple, stamp: tuple, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The panel kept under ``key`` if it was built under ``stamp``, else ``compute()``, kept in
+    its place (for ``CACHE_SECONDS`` at most, within ``CACHE_BYTES`` for the whole app); shared
+    by the app's threads. A panel larger than the whole budget is used once and not kept."""
     cache, lock = current_app.extensions.setdefault(
-        CACHE_KEY, (TTLCache(maxsize=CACHE_SIZE, ttl=CACHE_SECONDS), threading.Lock()))
+        CACHE_KEY,
+        (TTLCache(maxsize=CACHE_BYTES, ttl=CACHE_SECONDS, getsizeof=_panel_bytes), threading.Lock()))
     with lock:
         hit = cache.get(key)
-    if hit is not None:
-        return hit
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
     value = compute()
-    with lock:
-        cache[key] = value
+    with lock, contextlib.suppress(ValueError):  # cachetools: "value too large"
+        cache[key] = (stamp, value)
     return value
 
 
@@ -246,10 +254,10 @@ def behaviour_frame(scope: Scope, f: Filters) -> pd.DataFrame:
             if through is None:
                 panel = pd.DataFrame()
             else:
-                key = (scope.unit_ids, module_id, behaviour, through, first_weekday, audience,
-                       telemetry)
-                panel = _cached(key, lambda m=module_id, b=behaviour: _wide_panel(
-                    scope, m, b, through, first_weekday))
+                panel = _cached(
+                    (scope.unit_ids, module_id, behaviour),
+                    (through, first_weekday, audience, telemetry),
+                    lambda m=module_id, b=behaviour: _wide_panel(scope, m, b, through, first_weekday))
             result = metrics.difference_in_differences(
                 metrics.restrict_panel(panel, population, f.start, f.end))
             rows.append(metrics.did_row(module_id, module.title, behaviour, result))

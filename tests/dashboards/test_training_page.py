@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import json
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -402,3 +403,33 @@ def test_late_telemetry_for_a_past_week_refreshes_the_cached_behaviour_analysis(
     [after] = download(run_callback, "behaviour", module=trained["module"])
     # 40 events over 4 post weeks = +10 a week for one of 12 completers: the estimate moves by 10/12.
     assert float(after["estimate"]) == pytest.approx(float(before["estimate"]) + 10 / 12, abs=1e-6)
+
+
+def test_the_panel_cache_keeps_one_entry_per_key_and_replaces_it_when_its_stamp_changes(app, monkeypatch):
+    builds = []
+
+    def build(value):
+        def compute():
+            builds.append(value)
+            return pd.DataFrame({"change": [float(value)] * 10})
+        return compute
+
+    with app.app_context():
+        app.extensions.pop(page.CACHE_KEY, None)  # this module's app is shared: start empty
+        first = page._cached(("scope", 1, "b"), ("stamp", 1), build(1))
+        again = page._cached(("scope", 1, "b"), ("stamp", 1), build(99))
+        newer = page._cached(("scope", 1, "b"), ("stamp", 2), build(2))
+        cache, _ = app.extensions[page.CACHE_KEY]
+        assert again is first and builds == [1, 2]
+        assert float(newer["change"].iloc[0]) == 2.0
+        assert len(cache) == 1  # the stale panel was replaced, not kept beside the new one
+
+
+def test_a_panel_larger_than_the_cache_budget_is_used_but_not_kept(app, monkeypatch):
+    monkeypatch.setattr(page, "CACHE_BYTES", 100)
+    with app.app_context():
+        app.extensions.pop(page.CACHE_KEY, None)
+        big = pd.DataFrame({"change": [0.0] * 1000})
+        assert page._cached(("scope", 1, "b"), ("stamp",), lambda: big) is big
+        cache, _ = app.extensions[page.CACHE_KEY]
+        assert len(cache) == 0
