@@ -144,6 +144,7 @@ def main() -> int:
         parser.error(f"unknown page(s): {', '.join(unknown)}")
 
     from flask_migrate import upgrade
+    from sqlalchemy import text
 
     from adoption import create_app
     from adoption.demo import DEMO_PASSWORD, load_demo
@@ -169,6 +170,11 @@ def main() -> int:
             db.session.commit()
         logins = dict(summary.logins)
         today = org_today(app.config["ORG_TIMEZONE"])
+        if db.engine.dialect.name == "postgresql":
+            # Planner statistics, as autovacuum keeps them in production (it may be off on a
+            # bench machine, and a freshly bulk-loaded demo has none).
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("ANALYZE"))
 
     rng = random.Random(args.seed)
     print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}; {args.calls} calls "

@@ -91,9 +91,21 @@ def _reset_postgres() -> None:
         _db.create_all()
         _pg_schema_ready = True
         return
-    tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
     with _db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # TRUNCATE of every table costs ~0.3 s a test; a test writes a handful. So empty only the
+        # tables that hold rows or whose id sequence has moved (one probe each, ~3 ms), which
+        # leaves the database exactly as a full TRUNCATE ... RESTART IDENTITY would.
+        probe = " UNION ALL ".join(
+            f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in _db.metadata.sorted_tables)
+        used = set(conn.execute(text(probe)).scalars())
+        moved = conn.execute(text(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"
+        )).scalars()
+        names = {t.name for t in _db.metadata.sorted_tables}
+        used |= {s.removesuffix("_id_seq") for s in moved} & names
+        if used:
+            tables = ", ".join(f'"{name}"' for name in sorted(used))
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 # The small demo's rows per seed, loaded once per test process: (secret key, rows, summary).
