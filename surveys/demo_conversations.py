@@ -56,13 +56,17 @@ _REPLIES = {
                    ("Thank you for being direct. We will report back on this in the next pulse, "
                    "with what we changed and what we could not.")),
 }
-_AUTHOR_ANSWERS = (
-    "Thanks for the answer. The account screen is the worst: four tabs to log one visit.",
-    "That would help. Friday mornings work for most of us.",
-    "Good to hear. Could the session include how to log calls from the phone?",
-    "Appreciated. Let's see whether it changes in practice.",
-    "Yes, happy to test the new release.",
-)
+# Authors' answers back, by the same themes.
+_AUTHOR_ANSWERS = {
+    "tools": ("Thanks for the answer. The account screen is the worst: four tabs to log one visit.",
+              "Yes, happy to test the new release."),
+    "time": ("That would help. Friday mornings work for most of us.",
+             "Dropping the spreadsheet would give us back the hour, thanks."),
+    "training": ("Good to hear. Could the session include how to log calls from the phone?",
+                 "Thanks, the buddy idea would have helped me a lot in my first month."),
+    "leadership": ("Appreciated. Let's see whether it changes in practice.",
+                   "Thanks for answering. Seeing the review run from the CRM would convince people."),
+}
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,10 @@ def converse(rounds: list[SurveyRound], today: dt.date, seed: int) -> tuple[int,
     for survey_round in rounds:
         if survey_round.closes_on >= today or survey_round.results_ready_at is None:
             continue
+        # The demo prepares every closed round at load time; the daily command would have done
+        # it the morning after the round closed, before any leader could read and reply.
+        prepared = _at(survey_round.closes_on + dt.timedelta(days=1), 5)
+        survey_round.results_ready_at = min(survey_round.results_ready_at, prepared)
         teams = [u for u in comment_units(leader_scope, survey_round.id)
                  if u.path.count(UNIT_PATH_SEPARATOR) == 2]
         for unit in teams:
@@ -170,7 +178,7 @@ def converse(rounds: list[SurveyRound], today: dt.date, seed: int) -> tuple[int,
                 answered_on = replied_on + dt.timedelta(days=rng.randint(1, 5))
                 if author is None or answered_on >= today or rng.random() > 0.5:
                     continue
-                reply_as_author(author, thread.id, rng.choice(_AUTHOR_ANSWERS), answered_on)
+                reply_as_author(author, thread.id, rng.choice(_AUTHOR_ANSWERS[theme]), answered_on)
                 answers += 1
                 if rng.random() < 0.4:
                     # The author is satisfied and closes the thread; otherwise the leader owes a reply.

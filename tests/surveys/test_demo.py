@@ -176,6 +176,10 @@ def test_leaders_reply_to_comments_and_some_authors_answer_back(loaded):
     assert statuses["closed"] > 0 and statuses["open"] > statuses["closed"]
     # Some conversations wait for the leader: the author answered last.
     assert any(t.awaiting_leader for t in threads)
+    # Leaders reply after the round's results were ready, days later, never before.
+    waits = [t.first_reply_at - t.comment.round.results_ready_at for t in threads]
+    assert min(waits) >= dt.timedelta(hours=12)
+    assert max(waits) <= dt.timedelta(days=10)
     # The demo manager answers in their own team, the change leader elsewhere.
     logins = dict(loaded.logins)
     senders = {m.sender_id for m in messages if not m.from_author}
