@@ -262,7 +262,7 @@ def _prepare(survey_round: SurveyRound, config: Mapping[str, Any]) -> None:
     db.session.flush()
 
 
-_ITEM_SUMS = ("n", "total", "total_sq", "favourable", "promoters", "detractors",
+ITEM_SUMS = ("n", "total", "total_sq", "favourable", "promoters", "detractors",
               "pair_n", "pair_x", "pair_y", "pair_xx", "pair_yy", "pair_xy")
 _UNIT_SUMS = ("respondents", "engagement_n", "engagement_sum", "engagement_sum_sq", "readiness_n",
               *(f"barrier_{b}" for b in (*metrics.READINESS_ELEMENTS, metrics.NO_BARRIER)))
@@ -303,8 +303,8 @@ def _store_group_sums(round_id: int, unit_rows: list[dict], item_rows: list[dict
     for row in item_rows:
         rq = str(row["round_question_id"])
         for group in containing(row["unit_id"], row["tenure_band"]):
-            totals = group["items"].setdefault(rq, [0] * len(_ITEM_SUMS))
-            for i, name in enumerate(_ITEM_SUMS):
+            totals = group["items"].setdefault(rq, [0] * len(ITEM_SUMS))
+            for i, name in enumerate(ITEM_SUMS):
                 totals[i] += row[name]
             for option, count in (row.get("choice_counts") or {}).items():
                 counts = group["choices"].setdefault(rq, {})
@@ -378,7 +378,7 @@ def _round_statistics(round_id: int) -> tuple[list[dict], list[dict]]:
                     key = (cell[0], cell[1], rq_id)
                     s = items.get(key)
                     if s is None:
-                        s = items[key] = [0] * len(_ITEM_SUMS)
+                        s = items[key] = [0] * len(ITEM_SUMS)
                     s[0] += 1
                     counts = choice_counts.setdefault(key, {})
                     for option in chosen:
@@ -397,7 +397,7 @@ def _round_statistics(round_id: int) -> tuple[list[dict], list[dict]]:
             key = (cell[0], cell[1], rq_id)
             s = items.get(key)
             if s is None:
-                s = items[key] = [0] * len(_ITEM_SUMS)
+                s = items[key] = [0] * len(ITEM_SUMS)
             s[0] += 1
             s[1] += value
             s[2] += value * value
@@ -424,7 +424,7 @@ def _round_statistics(round_id: int) -> tuple[list[dict], list[dict]]:
     for key in sorted(items):
         unit_id, band, rq_id = key
         row = {"round_id": round_id, "unit_id": unit_id, "tenure_band": band, "round_question_id": rq_id,
-               **dict(zip(_ITEM_SUMS, items[key], strict=True))}
+               **dict(zip(ITEM_SUMS, items[key], strict=True))}
         if key in choice_counts:
             row["choice_counts"] = choice_counts[key]
         item_rows.append(row)
@@ -504,7 +504,7 @@ def _stored_sums(round_id: int, unit_id: int, band: str) -> tuple[dict, dict[int
     if not stored:
         # Only shown groups are read, and preparation stores the sums of every shown group.
         raise ResultsNotFound(f"round {round_id} has no statistics for unit {unit_id} ({band})")
-    items = {int(rq): dict(zip(_ITEM_SUMS, values, strict=True)) for rq, values in stored["items"].items()}
+    items = {int(rq): dict(zip(ITEM_SUMS, values, strict=True)) for rq, values in stored["items"].items()}
     choices = {int(rq): counts for rq, counts in stored["choices"].items()}
     return stored["unit"], items, choices
 
