@@ -29,7 +29,7 @@ import datetime as dt
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Date, Integer, Text, bindparam, cast, func, insert, select
@@ -447,26 +447,35 @@ def _demo_event_ids(seed: int):
     return (column >= prefix) & (column < prefix[:-1] + ".")
 
 
-def load_small_telemetry(seed: int) -> bool:
-    """Store the small demo's events through the ingest path unless they are there; flushes,
-    never commits. Returns whether anything was stored."""
+def store_demo_events(values: Iterable[dict]) -> int:
+    """Store demo events (API-shaped dicts) through the ingest path, ``BATCH_SIZE`` at a time, as
+    received at the demo's ``RECEIVED_AT``; flushes, never commits. A demo event the ingest
+    rules reject is a bug in the demo: it raises. Returns how many were stored."""
     from adoption.telemetry.ingest import Batch, judge_event
     from adoption.telemetry.services import store_batch
 
-    # The whole demo is stored in one transaction, so the first event present means all are.
-    if db.session.scalar(select(UsageEvent.id).where(UsageEvent.event_id == f"demo-s{seed}-{1:07d}")):
-        return False
-    batch = Batch()
-    for value in generate_events(seed):
+    batch, stored = Batch(), 0
+    for value in values:
         verdict = judge_event(len(batch.events), value, RECEIVED_AT, None)
         if not hasattr(verdict, "content_hash"):
             raise RuntimeError(f"demo event {value['event_id']} was rejected: {verdict.message}")
         batch.events.append(verdict)
+        stored += 1
         if len(batch.events) == BATCH_SIZE:
             store_batch(batch, None, RECEIVED_AT)
             batch = Batch()
     if batch.events:
         store_batch(batch, None, RECEIVED_AT)
+    return stored
+
+
+def load_small_telemetry(seed: int) -> bool:
+    """Store the small demo's events through the ingest path unless they are there; flushes,
+    never commits. Returns whether anything was stored."""
+    # The whole demo is stored in one transaction, so the first event present means all are.
+    if db.session.scalar(select(UsageEvent.id).where(UsageEvent.event_id == f"demo-s{seed}-{1:07d}")):
+        return False
+    store_demo_events(generate_events(seed))
     return True
 
 

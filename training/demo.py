@@ -807,31 +807,24 @@ def _event_id(seed: int, n: int) -> str:
 def send_extra_activity(seed: int) -> int:
     """The small demo's planted effect as raw events through the ingest path, once; returns how
     many were sent (0 when they are there already)."""
-    from adoption.demo_telemetry import BATCH_SIZE, RECEIVED_AT
-    from adoption.telemetry.ingest import Batch, judge_event
-    from adoption.telemetry.services import store_batch
+    from adoption.demo_telemetry import store_demo_events
 
     if db.session.scalar(select(UsageEvent.id).where(UsageEvent.event_id == _event_id(seed, 1))):
         return 0
-    batch, sent = Batch(), 0
+    return store_demo_events(_extra_activity_events(seed))
+
+
+def _extra_activity_events(seed: int) -> Iterator[dict]:
+    """``extra_activity`` as API-shaped events, numbered from 1, during working hours."""
+    sent = 0
     for _employee_id, crm_user_id, region, day, k in extra_activity(seed):
         rng = random.Random(f"{seed}:training-event:{crm_user_id}:{day.isoformat()}")
         for _ in range(k):
             sent += 1
             moment = _at(day, rng.randrange(9 * 60, 17 * 60), region)
-            value = {"event_id": _event_id(seed, sent), "occurred_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                     "event_type": EFFECT_BEHAVIOUR, "client": "ui", "crm_user_id": crm_user_id,
-                     "object_type": rng.choice(("Task", "Event"))}
-            verdict = judge_event(len(batch.events), value, RECEIVED_AT, None)
-            if not hasattr(verdict, "content_hash"):
-                raise RuntimeError(f"demo event {value['event_id']} was rejected: {verdict.message}")
-            batch.events.append(verdict)
-            if len(batch.events) == BATCH_SIZE:
-                store_batch(batch, None, RECEIVED_AT)
-                batch = Batch()
-    if batch.events:
-        store_batch(batch, None, RECEIVED_AT)
-    return sent
+            yield {"event_id": _event_id(seed, sent), "occurred_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                   "event_type": EFFECT_BEHAVIOUR, "client": "ui", "crm_user_id": crm_user_id,
+                   "object_type": rng.choice(("Task", "Event"))}
 
 
 # --- the loader ---------------------------------------------------------------------------------

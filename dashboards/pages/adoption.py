@@ -19,7 +19,7 @@ from adoption.access import current_scope
 from adoption.models import OrgUnit, Role
 from adoption.scope import Scope
 from adoption.telemetry.rollups import week_start_day
-from dashboards import clock, figures, queries
+from dashboards import clock, components, figures, queries
 from dashboards.inputs import parse_day, parse_int
 from dashboards.metrics import adoption as metrics
 
@@ -63,48 +63,11 @@ class Filters:
     allowed: bool
 
 
-def csv_button(key: str) -> list:
-    """The download button of chart ``key`` and the component that delivers its file."""
-    return [
-        html.Button(
-            "Download CSV",
-            id=f"adoption-{key}-csv",
-            className="btn btn-outline-secondary btn-sm",
-            n_clicks=0,
-        ),
-        dcc.Download(id=f"adoption-{key}-download"),
-    ]
-
-
-def section(key: str, heading: str, n_id: str, body) -> html.Section:
-    """One chart of the page: heading, its n line, the chart or table, its CSV download."""
-    return html.Section(
-        className="mb-4",
-        **{"aria-labelledby": f"adoption-{key}-heading"},
-        children=[
-            html.Div(
-                className="d-flex justify-content-between align-items-baseline",
-                children=[
-                    html.H2(heading, id=f"adoption-{key}-heading", className="h5"),
-                    *csv_button(key),
-                ],
-            ),
-            html.P(id=n_id, className="text-body-secondary small", role="status"),
-            body,
-        ],
-    )
-
 
 def default_period(today: dt.date, first_weekday: int) -> tuple[dt.date, dt.date]:
     """The last ``DEFAULT_WEEKS`` weeks ending with the current one."""
     start = metrics.week_of(today, first_weekday) - dt.timedelta(weeks=DEFAULT_WEEKS - 1)
     return start, today
-
-
-def _graph(component_id: str) -> dcc.Graph:
-    """An empty chart that its callback fills."""
-    return dcc.Graph(id=component_id, config={"displaylogo": False},
-                     figure=figures.empty_figure("Loading…"))
 
 
 def layout(today: dt.date) -> html.Section:
@@ -149,27 +112,23 @@ def layout(today: dt.date) -> html.Section:
                     ),
                 ],
             ),
-            section(
-                "rate",
-                "Adoption rate by week",
-                RATE_N,
-                _graph(RATE_FIGURE),
+            html.Div(
+                className="row",
+                children=[
+                    components.section("adoption", "rate", "Adoption rate by week", RATE_N,
+                                       components.graph(RATE_FIGURE)),
+                    components.section("adoption", "behaviours", "Key behaviours by week",
+                                       BEHAVIOURS_N, components.graph(BEHAVIOURS_FIGURE)),
+                    components.section("adoption", "heatmap", "Adoption by unit and week",
+                                       HEATMAP_N, components.graph(HEATMAP_FIGURE)),
+                    components.section("adoption", "at-risk", "Units at risk", AT_RISK_N,
+                                       html.Div(id=AT_RISK_TABLE)),
+                    components.section("adoption", "dormant", "Dormant users", DORMANT_N,
+                                       html.Div(id=DORMANT_TABLE)),
+                    components.section("adoption", "reports", "Your direct reports", REPORTS_N,
+                                       html.Div(id=REPORTS_TABLE)),
+                ],
             ),
-            section(
-                "behaviours",
-                "Key behaviours by week",
-                BEHAVIOURS_N,
-                _graph(BEHAVIOURS_FIGURE),
-            ),
-            section(
-                "heatmap",
-                "Adoption by unit and week",
-                HEATMAP_N,
-                _graph(HEATMAP_FIGURE),
-            ),
-            section("at-risk", "Units at risk", AT_RISK_N, html.Div(id=AT_RISK_TABLE)),
-            section("dormant", "Dormant users", DORMANT_N, html.Div(id=DORMANT_TABLE)),
-            section("reports", "Your direct reports", REPORTS_N, html.Div(id=REPORTS_TABLE)),
         ],
     )
 

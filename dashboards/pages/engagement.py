@@ -20,8 +20,8 @@ from dash.exceptions import PreventUpdate
 from adoption.access import current_scope
 from adoption.models import Role
 from adoption.scope import Scope, ScopeError
+from dashboards import components, queries
 from dashboards import engagement_figures as figures
-from dashboards import queries
 from dashboards.figures import NO_DATA_MESSAGE, empty_figure
 from dashboards.inputs import parse_int
 from dashboards.metrics import engagement as metrics
@@ -200,52 +200,6 @@ CHARTS: dict[str, Callable[[Scope, Filters], pd.DataFrame]] = {
 # --- layout ------------------------------------------------------------------------------------
 
 
-def csv_button(key: str) -> list:
-    """The download button of chart ``key`` and the component that delivers its file."""
-    return [
-        html.Button(
-            "Download CSV",
-            id=f"engagement-{key}-csv",
-            className="btn btn-outline-secondary btn-sm",
-            n_clicks=0,
-        ),
-        dcc.Download(id=f"engagement-{key}-download"),
-    ]
-
-
-def section(key: str, heading: str, n_id: str, body, width: str = "col-12") -> html.Section:
-    """One chart of the page: heading, its n line, the chart or table, its CSV download."""
-    return html.Section(
-        className=f"{width} mb-4",
-        **{"aria-labelledby": f"engagement-{key}-heading"},
-        children=[
-            html.Div(
-                className="d-flex justify-content-between align-items-baseline",
-                children=[
-                    html.H2(heading, id=f"engagement-{key}-heading", className="h5"),
-                    *csv_button(key),
-                ],
-            ),
-            html.P(id=n_id, className="text-body-secondary small", role="status"),
-            body,
-        ],
-    )
-
-
-def _graph(component_id: str) -> dcc.Graph:
-    """An empty chart that its callback fills."""
-    return dcc.Graph(
-        id=component_id, config={"displaylogo": False}, figure=empty_figure("Loading…")
-    )
-
-
-def _picker(label: str, component) -> html.Div:
-    """A labelled filter."""
-    return html.Div(
-        className="col-md-4",
-        children=[html.Label(label, htmlFor=component.id, className="form-label"), component],
-    )
-
 
 def layout(_today) -> html.Section:
     """The page for one request; the round and unit pickers are filled by a scoped callback."""
@@ -261,14 +215,14 @@ def layout(_today) -> html.Section:
             html.Div(
                 className="row g-3 align-items-end mb-3",
                 children=[
-                    _picker("Round", dcc.Dropdown(
+                    components.picker("Round", dcc.Dropdown(
                         id=ROUND, options=[], value=None,
                         placeholder="Latest round with results",
                     )),
-                    _picker("Unit (with everything below it)", dcc.Dropdown(
+                    components.picker("Unit (with everything below it)", dcc.Dropdown(
                         id=UNIT, options=[], value=None, placeholder="Your whole scope",
                     )),
-                    _picker("Tenure", dcc.Dropdown(
+                    components.picker("Tenure", dcc.Dropdown(
                         id=TENURE,
                         options=[{"label": label, "value": band}
                                  for band, label in metrics.BAND_LABELS.items()],
@@ -280,17 +234,17 @@ def layout(_today) -> html.Section:
             html.Div(
                 className="row",
                 children=[
-                    section("kpis", "Headline figures", KPIS_N, html.Div(id=KPIS)),
-                    section("trend", "Trend across rounds", TREND_N, _graph(TREND_FIGURE)),
-                    section("heatmap", "Favourability by unit and item", HEATMAP_N,
-                            _graph(HEATMAP_FIGURE)),
-                    section("barriers", "Change-readiness barriers", BARRIERS_N,
-                            _graph(BARRIERS_FIGURE), "col-lg-6"),
-                    section("drivers", "What goes with engagement (drivers)", DRIVERS_N,
-                            _graph(DRIVERS_FIGURE), "col-lg-6"),
-                    section("conversations", "Conversations", CONVERSATIONS_N,
+                    components.section("engagement", "kpis", "Headline figures", KPIS_N, html.Div(id=KPIS)),
+                    components.section("engagement", "trend", "Trend across rounds", TREND_N, components.graph(TREND_FIGURE)),
+                    components.section("engagement", "heatmap", "Favourability by unit and item", HEATMAP_N,
+                            components.graph(HEATMAP_FIGURE)),
+                    components.section("engagement", "barriers", "Change-readiness barriers", BARRIERS_N,
+                            components.graph(BARRIERS_FIGURE), "col-lg-6"),
+                    components.section("engagement", "drivers", "What goes with engagement (drivers)", DRIVERS_N,
+                            components.graph(DRIVERS_FIGURE), "col-lg-6"),
+                    components.section("engagement", "conversations", "Conversations", CONVERSATIONS_N,
                             html.Div(id=CONVERSATIONS_TABLE), "col-lg-6"),
-                    section("plans", "Action plans by status", PLANS_N, _graph(PLANS_FIGURE),
+                    components.section("engagement", "plans", "Action plans by status", PLANS_N, components.graph(PLANS_FIGURE),
                             "col-lg-6"),
                 ],
             ),

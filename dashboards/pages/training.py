@@ -28,7 +28,7 @@ from adoption.extensions import db
 from adoption.models import OrgUnit, Role
 from adoption.scope import Scope
 from adoption.telemetry.rollups import week_start_day
-from dashboards import clock, queries, training_queries
+from dashboards import clock, components, queries, training_queries
 from dashboards import training_figures as figures
 from dashboards.figures import empty_figure
 from dashboards.inputs import parse_day, parse_int
@@ -277,52 +277,6 @@ CHARTS: dict[str, Callable[[Scope, Filters], pd.DataFrame]] = {
 # --- layout ------------------------------------------------------------------------------------
 
 
-def csv_button(key: str) -> list:
-    """The download button of chart ``key`` and the component that delivers its file."""
-    return [
-        html.Button(
-            "Download CSV",
-            id=f"training-{key}-csv",
-            className="btn btn-outline-secondary btn-sm",
-            n_clicks=0,
-        ),
-        dcc.Download(id=f"training-{key}-download"),
-    ]
-
-
-def section(key: str, heading: str, n_id: str, body, width: str = "col-12") -> html.Section:
-    """One chart of the page: heading, its n line, the chart or table, its CSV download."""
-    return html.Section(
-        className=f"{width} mb-4",
-        **{"aria-labelledby": f"training-{key}-heading"},
-        children=[
-            html.Div(
-                className="d-flex justify-content-between align-items-baseline",
-                children=[
-                    html.H2(heading, id=f"training-{key}-heading", className="h5"),
-                    *csv_button(key),
-                ],
-            ),
-            html.P(id=n_id, className="text-body-secondary small", role="status"),
-            body,
-        ],
-    )
-
-
-def _graph(component_id: str) -> dcc.Graph:
-    """An empty chart that its callback fills."""
-    return dcc.Graph(
-        id=component_id, config={"displaylogo": False}, figure=empty_figure("Loading…")
-    )
-
-
-def _picker(label: str, component, label_for: str) -> html.Div:
-    """A labelled filter."""
-    return html.Div(
-        className="col-md-4",
-        children=[html.Label(label, htmlFor=label_for, className="form-label"), component],
-    )
-
 
 def layout(today: dt.date) -> html.Section:
     """The page for one request; the module and unit pickers are filled by a scoped callback."""
@@ -341,13 +295,13 @@ def layout(today: dt.date) -> html.Section:
             html.Div(
                 className="row g-3 align-items-end mb-3",
                 children=[
-                    _picker("Module", dcc.Dropdown(
+                    components.picker("Module", dcc.Dropdown(
                         id=MODULE, options=[], value=None, placeholder="Every module",
                     ), MODULE),
-                    _picker("Unit (with everything below it)", dcc.Dropdown(
+                    components.picker("Unit (with everything below it)", dcc.Dropdown(
                         id=UNIT, options=[], value=None, placeholder="Your whole scope",
                     ), UNIT),
-                    _picker("Period", dcc.DatePickerRange(
+                    components.picker("Period", dcc.DatePickerRange(
                         id=PERIOD, start_date=start.isoformat(), end_date=end.isoformat(),
                         display_format="YYYY-MM-DD",
                     ), PERIOD),
@@ -356,18 +310,18 @@ def layout(today: dt.date) -> html.Section:
             html.Div(
                 className="row",
                 children=[
-                    section("completion", "Completion by unit against due dates", COMPLETION_N,
-                            _graph(COMPLETION_FIGURE)),
-                    section("reaction", "Reaction: how useful learners found it", REACTION_N,
-                            _graph(REACTION_FIGURE), "col-lg-6"),
-                    section("learning", "Learning: knowledge checks", LEARNING_N,
-                            _graph(LEARNING_FIGURE), "col-lg-6"),
-                    section("missed", "Most-missed questions (first attempts)", MISSED_N,
+                    components.section("training", "completion", "Completion by unit against due dates", COMPLETION_N,
+                            components.graph(COMPLETION_FIGURE)),
+                    components.section("training", "reaction", "Reaction: how useful learners found it", REACTION_N,
+                            components.graph(REACTION_FIGURE), "col-lg-6"),
+                    components.section("training", "learning", "Learning: knowledge checks", LEARNING_N,
+                            components.graph(LEARNING_FIGURE), "col-lg-6"),
+                    components.section("training", "missed", "Most-missed questions (first attempts)", MISSED_N,
                             html.Div(id=MISSED_TABLE)),
-                    section("commitments", "Commitments and their follow-up", COMMITMENTS_N,
-                            _graph(COMMITMENTS_FIGURE)),
-                    section("behaviour", "Behaviour: completers against not-yet-trained "
-                            "colleagues", BEHAVIOUR_N, _graph(BEHAVIOUR_FIGURE)),
+                    components.section("training", "commitments", "Commitments and their follow-up", COMMITMENTS_N,
+                            components.graph(COMMITMENTS_FIGURE)),
+                    components.section("training", "behaviour", "Behaviour: completers against not-yet-trained "
+                            "colleagues", BEHAVIOUR_N, components.graph(BEHAVIOUR_FIGURE)),
                     html.Section(
                         className="col-12 mb-4",
                         **{"aria-labelledby": "training-results-heading"},

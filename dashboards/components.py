@@ -1,0 +1,63 @@
+"""Layout pieces every dashboard page builds its charts from: a chart section with its heading,
+n line and CSV download, an empty graph its callback fills, and a labelled filter.
+
+Component ids are ``<page>-<key>-…`` (the page's prefix, e.g. ``training``), which the pages'
+download callbacks and the benchmark (``bench/dashboards.py``) rely on.
+"""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from dashboards.figures import empty_figure
+
+
+def csv_button(page: str, key: str) -> list:
+    """The download button of chart ``key`` on ``page`` and the component that delivers its file."""
+    return [
+        html.Button(
+            "Download CSV",
+            id=f"{page}-{key}-csv",
+            className="btn btn-outline-secondary btn-sm",
+            n_clicks=0,
+        ),
+        dcc.Download(id=f"{page}-{key}-download"),
+    ]
+
+
+def section(page: str, key: str, heading: str, n_id: str, body,
+            width: str = "col-12") -> html.Section:
+    """One chart of a page, a column of the page's row of charts: heading, its n line, the chart
+    or table, its CSV download; ``width`` is its grid class (e.g. ``col-lg-6`` for half a row)."""
+    return html.Section(
+        className=f"{width} mb-4",
+        **{"aria-labelledby": f"{page}-{key}-heading"},
+        children=[
+            html.Div(
+                className="d-flex justify-content-between align-items-baseline",
+                children=[
+                    html.H2(heading, id=f"{page}-{key}-heading", className="h5"),
+                    *csv_button(page, key),
+                ],
+            ),
+            html.P(id=n_id, className="text-body-secondary small", role="status"),
+            body,
+        ],
+    )
+
+
+def graph(component_id: str) -> dcc.Graph:
+    """An empty chart that its callback fills."""
+    return dcc.Graph(
+        id=component_id, config={"displaylogo": False}, figure=empty_figure("Loading…")
+    )
+
+
+def picker(label: str, component, label_for: str | None = None) -> html.Div:
+    """A labelled filter (``label_for``: the id to label when it is not the component's own,
+    e.g. a date range's start)."""
+    return html.Div(
+        className="col-md-4",
+        children=[html.Label(label, htmlFor=label_for or component.id, className="form-label"),
+                  component],
+    )
