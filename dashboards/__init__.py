@@ -46,12 +46,14 @@ def init_app(server: Flask) -> None:
     from dash import Dash
 
     from adoption.extensions import csrf
-    from dashboards import guard, shell
+    from dashboards import api, cli, guard, shell
     from dashboards.pages import PAGES
 
     # Installed before Dash adds its own before_request hooks, so a refused request never
     # reaches them.
     guard.install(server, URL_BASE)
+    server.register_blueprint(api.bp)  # GET only, so nothing for CSRF to check
+    cli.register(server)
     # After the guard, so only callbacks of signed-in users with dashboards get here.
     server.before_request(_fresh_rollups)
     server.before_request(_fresh_results)
