@@ -45,8 +45,10 @@ def init_app(server: Flask) -> None:
     """Mount the one Dash instance of ``server`` at ``/dashboards/``, guarded, with its pages."""
     from dash import Dash
 
+    from adoption.demo import register_demo_loader
     from adoption.extensions import csrf
     from dashboards import api, cli, guard, shell
+    from dashboards.demo import load_evidence_demo
     from dashboards.pages import PAGES
 
     # Installed before Dash adds its own before_request hooks, so a refused request never
@@ -54,6 +56,7 @@ def init_app(server: Flask) -> None:
     guard.install(server, URL_BASE)
     server.register_blueprint(api.bp)  # GET only, so nothing for CSRF to check
     cli.register(server)
+    register_demo_loader(server, load_evidence_demo)  # after the usage, survey and training demos
     # After the guard, so only callbacks of signed-in users with dashboards get here.
     server.before_request(_fresh_rollups)
     server.before_request(_fresh_results)

@@ -232,7 +232,8 @@ def assess_panel(question: Question, panel: pd.DataFrame | ev.Grid) -> list[Asse
     for result in results:
         reverse = None
         if result.lag != 0:
-            reverse = by_lag.get(-result.lag) or ev.linkage(grid, -result.lag)
+            # The reading cites only the reverse lag's r and interval.
+            reverse = by_lag.get(-result.lag) or ev.linkage(grid, -result.lag, models=False)
         decided = ev.verdict(result, question.direction, question.smallest_effect)
         text = ev.reading(result, decided, label(question.x), label(question.y), reverse=reverse)
         assessments.append(Assessment(question, result, decided[0], decided[1], text))

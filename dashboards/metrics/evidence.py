@@ -447,10 +447,14 @@ def within_unit_change(
 
 
 def linkage(
-    panel: pd.DataFrame | Grid, lag: int, *, min_units: int = MIN_UNITS, engine: str = CLOSED_FORM
+    panel: pd.DataFrame | Grid, lag: int, *, min_units: int = MIN_UNITS, engine: str = CLOSED_FORM,
+    models: bool = True,
 ) -> Linkage:
     """The three statistics of x at month t against y at month t+``lag`` (see the module doc)
-    on a panel (or its ``panel_grid``, to reuse it over several lags), or a refusal (``message``, estimates None) below ``min_units`` units with a pair.
+    on a panel (or its ``panel_grid``, to reuse it over several lags), or a refusal (``message``,
+    estimates None) below ``min_units`` units with a pair. ``models=False`` gives r alone (its
+    interval and p), without the multilevel model and the within-unit change: the verdict's
+    statistic at a fraction of the cost, for a lag profile.
 
     r: month-centred x and y pooled over the pairs, Fisher z interval and p with the number of
     units. Multilevel slope: y ~ x + C(month) + (1 | unit) by REML, the residual variance of a
@@ -475,6 +479,8 @@ def linkage(
         which = "x" if float(x @ x) <= 1e-12 * n_obs else "y"
         return Linkage(**base, message=NO_VARIATION.format(which=which))
     r_ci, p = fisher_interval(r, n_units)
+    if not models:
+        return Linkage(**base, r=r, r_ci=r_ci, p=p)
     return Linkage(
         **base, r=r, r_ci=r_ci, p=p, **_multilevel(pairs, engine),
         within_unit=within_unit_change(grid, lag, min_units),
@@ -501,6 +507,15 @@ def scan(panel: pd.DataFrame | Grid, lags: Iterable[int], **options: Any) -> lis
     grid = _grid(panel)
     wanted = list(dict.fromkeys(int(lag) for lag in lags))
     return adjust([linkage(grid, lag, **options) for lag in wanted])
+
+
+def lag_profile(panel: pd.DataFrame | Grid, lags: Iterable[int], min_units: int = MIN_UNITS
+                ) -> list[Linkage]:
+    """r with its interval at each of ``lags`` (``linkage`` with ``models=False``), Holm-adjusted
+    across them: where along the lags a relation shows, and in which direction."""
+    grid = _grid(panel)
+    wanted = list(dict.fromkeys(int(lag) for lag in lags))
+    return adjust([linkage(grid, lag, min_units=min_units, models=False) for lag in wanted])
 
 
 # --- the verdict --------------------------------------------------------------------------------
@@ -593,7 +608,7 @@ def _months(n: int) -> str:
     return f"{n} month" if n == 1 else f"{n} months"
 
 
-def _when(lag: int) -> str:
+def when(lag: int) -> str:
     """The lag in words, from x's point of view."""
     if lag == 0:
         return "in the same month"
@@ -628,14 +643,14 @@ def reading(
             parts.append(decider)
         return " ".join(parts)
     units = f"{result.n_units} units ({result.n_observations} unit-months)"
-    when = _when(result.lag)
+    lag_words = when(result.lag)
     if _excludes_zero(result.r_ci):
         direction = "higher" if result.r > 0 else "lower"
         shown = (f"Across {units}, units with a higher {x_label} than others in the same month "
-                 f"tended to have a {direction} {y_label} {when}")
+                 f"tended to have a {direction} {y_label} {lag_words}")
     else:
         shown = (f"Across {units}, there is no clear relation between a unit's {x_label} and "
-                 f"its {y_label} {when}")
+                 f"its {y_label} {lag_words}")
     parts = [f"{shown} (r = {result.r:.2f}, {_interval(result.r_ci)})."]
     if result.slope is not None:
         weighted = ", weighting each month by its number of responses" if result.weighted else ""
@@ -698,9 +713,9 @@ def _reverse_sentence(result: Linkage, reverse: Linkage | None, x_label: str, y_
     cited = f"r = {reverse.r:.2f}, {_interval(reverse.r_ci)}"
     if _excludes_zero(reverse.r_ci):
         return (f"The reverse direction shows a relation too ({y_label} with {x_label} "
-                f"{_when(reverse.lag)}: {cited}), so the data cannot say which comes first.")
+                f"{when(reverse.lag)}: {cited}), so the data cannot say which comes first.")
     return (f"The reverse direction shows no clear relation ({y_label} with {x_label} "
-            f"{_when(reverse.lag)}: {cited}), which fits {x_label} coming first but does not "
+            f"{when(reverse.lag)}: {cited}), which fits {x_label} coming first but does not "
             f"prove it.")
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dash import Dash
 from dash.development.base_component import Component
 
-from dashboards.pages import adoption, engagement, organization, training
+from dashboards.pages import adoption, engagement, evidence, organization, training
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ PAGES: tuple[PageSpec, ...] = (
         engagement.register,
     ),
     PageSpec(training.SLUG, training.TITLE, training.ROLES, training.layout, training.register),
+    PageSpec(evidence.SLUG, evidence.TITLE, evidence.ROLES, evidence.layout, evidence.register),
 )
 
 

@@ -1,0 +1,338 @@
+"""Page "Evidence" (D5/D6): does a metric of the initiative go with a customer outcome months
+later, across units? The linkage of the chosen pair and lag (scatter with fitted line and band,
+the reading and its verdict), the lag profile −3..+3, the within-unit view and the hypotheses
+register.
+
+Every figure goes through ``dashboards.evidence`` — the same service as ``flask evidence`` and
+``GET /api/v1/evidence`` — on the signed-in user's ``Scope``; each chart has a ``*_frame``
+function its display callback and its CSV download both call. Nothing here names a person: the
+panel holds unit aggregates only, survey figures only where a unit passed the anonymity rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from dash import Dash, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+from flask import current_app
+
+from adoption.access import current_scope
+from adoption.models import Role
+from adoption.scope import Scope
+from dashboards import clock, components, evidence_panel
+from dashboards import evidence as service
+from dashboards import evidence_figures as figures
+from dashboards.figures import empty_figure
+from dashboards.inputs import parse_day, parse_int
+from dashboards.metrics import evidence as ev
+from dashboards.metrics import evidence_charts as charts
+
+SLUG = "evidence"
+TITLE = "Evidence"
+ROLES = frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value})
+
+X = "evidence-x"
+Y = "evidence-y"
+LAG = "evidence-lag"
+PERIOD = "evidence-period"
+LINKAGE_FIGURE = "evidence-linkage-figure"
+LINKAGE_N = "evidence-linkage-n"
+READING = "evidence-reading-text"
+READING_N = "evidence-reading-n"
+PROFILE_FIGURE = "evidence-profile-figure"
+PROFILE_N = "evidence-profile-n"
+WITHIN_FIGURE = "evidence-within-figure"
+WITHIN_N = "evidence-within-n"
+
+DEFAULT_X = evidence_panel.ADOPTION_RATE
+PREFERRED_Y = ("csat", "nps")
+DEFAULT_LAG = 1
+NOT_ALLOWED = "Your role does not give access to the evidence."
+SAME_METRIC = "Pick two different metrics."
+CHOOSE = "Pick the two metrics to compare."
+VERDICT_BADGES = {ev.SUPPORTED: "text-bg-success", ev.CONTRADICTED: "text-bg-danger",
+                  ev.INCONCLUSIVE: "text-bg-secondary"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the page shows, or why it cannot."""
+
+    question: service.Question | None
+    problem: str | None
+
+
+class Unavailable(Exception):
+    """A chart cannot be drawn for these filters; the message says why, fit to show."""
+
+
+def filters(scope: Scope, x: Any, y: Any, lag: Any, start: Any, end: Any, today: dt.date) -> Filters:
+    """The page's question from the raw callback inputs (a public POST: anything may come)."""
+    if scope.role.value not in ROLES or not scope.sees_aggregates:
+        return Filters(None, NOT_ALLOWED)
+    if not x or not y or not isinstance(x, str) or not isinstance(y, str):
+        return Filters(None, CHOOSE)
+    if x == y:
+        return Filters(None, SAME_METRIC)
+    lag_value = parse_int(lag)
+    default_start, default_end = service.default_window(today)
+    start_day, end_day = parse_day(start) or default_start, parse_day(end) or default_end
+    if start_day > end_day:
+        start_day, end_day = end_day, start_day
+    try:
+        question = service.make_question(x, y, lag=DEFAULT_LAG if lag_value is None else lag_value,
+                                         start=start_day, end=end_day, today=today)
+        service.check_known(question)
+    except service.EvidenceError as why:
+        return Filters(None, str(why))
+    return Filters(question, None)
+
+
+def _grid(scope: Scope, f: Filters) -> ev.Grid:
+    """The question's x and y as a unit × month grid, for the user's scope."""
+    if f.problem is not None or f.question is None:
+        raise Unavailable(f.problem or CHOOSE)
+    long = service.panel_for(scope, f.question, current_app.config)
+    return ev.panel_grid(evidence_panel.wide(long, f.question.x, f.question.y))
+
+
+def linkage_frame(scope: Scope, f: Filters) -> pd.DataFrame:
+    """The pairs behind r: x at month t and y at t+lag per unit, raw and month-centred."""
+    return charts.scatter_frame(_grid(scope, f), f.question.lags[0])
+
+
+def profile_frame(scope: Scope, f: Filters) -> pd.DataFrame:
+    """r and its interval at every lag −3..+3, Holm-adjusted across the seven."""
+    return charts.profile_frame(ev.lag_profile(_grid(scope, f), service.LAG_PROFILE))
+
+
+def within_frame(scope: Scope, f: Filters) -> pd.DataFrame:
+    """Each unit's change in x beside its change in y at the lag, month-centred."""
+    return charts.change_frame(_grid(scope, f), f.question.lags[0])
+
+
+CHARTS: dict[str, Callable[[Scope, Filters], pd.DataFrame]] = {
+    "linkage": linkage_frame,
+    "profile": profile_frame,
+    "within": within_frame,
+}
+
+
+# --- layout ------------------------------------------------------------------------------------
+
+
+def layout(today: dt.date) -> html.Section:
+    """The page for one request; the metric pickers are filled by a callback."""
+    start, end = service.default_window(today)
+    lags = [{"label": f"{lag:+d} month{'s' if abs(lag) != 1 else ''}"
+             + (" (x first)" if lag > 0 else " (same month)" if lag == 0 else " (y first)"),
+             "value": lag} for lag in service.LAG_PROFILE]
+    return html.Section(
+        className="dashboards-page",
+        children=[
+            html.H1(TITLE, className="h3"),
+            html.P(
+                "Does a unit's adoption, engagement or training go with its customers' "
+                "satisfaction months later? Units are compared with each other month by month "
+                f"(teams, at least {ev.MIN_UNITS}); every figure shows how many units and "
+                "unit-months it rests on, and the reading says what the data cannot show.",
+                className="text-body-secondary",
+            ),
+            html.Div(
+                className="row g-3 align-items-end mb-3",
+                children=[
+                    components.picker("x: at month t", dcc.Dropdown(id=X, options=[], value=None,
+                                                                    clearable=False)),
+                    components.picker("y: at month t + lag", dcc.Dropdown(id=Y, options=[], value=None,
+                                                                          clearable=False)),
+                    html.Div(className="col-md-2", children=[
+                        html.Label("Lag", htmlFor=LAG, className="form-label"),
+                        dcc.Dropdown(id=LAG, options=lags, value=DEFAULT_LAG, clearable=False),
+                    ]),
+                    html.Div(className="col-md-2", children=[
+                        html.Label("Months", htmlFor=PERIOD, className="form-label"),
+                        dcc.DatePickerRange(id=PERIOD, start_date=start.isoformat(),
+                                            end_date=end.isoformat(), display_format="YYYY-MM"),
+                    ]),
+                ],
+            ),
+            html.Div(
+                className="row",
+                children=[
+                    components.section(SLUG, "linkage", "Units compared: x against y at the lag",
+                                       LINKAGE_N, components.graph(LINKAGE_FIGURE), "col-lg-7"),
+                    html.Section(
+                        className="col-lg-5 mb-4",
+                        **{"aria-labelledby": "evidence-reading-heading"},
+                        children=[
+                            html.H2("What the data say", id="evidence-reading-heading", className="h5"),
+                            html.P(id=READING_N, className="text-body-secondary small", role="status"),
+                            html.Div(id=READING, **{"aria-live": "polite"}),
+                        ],
+                    ),
+                    components.section(SLUG, "profile", "Lag profile: r at each lag, −3 to +3 months",
+                                       PROFILE_N, components.graph(PROFILE_FIGURE), "col-lg-6"),
+                    components.section(SLUG, "within", "Within a unit: its change in x and in y",
+                                       WITHIN_N, components.graph(WITHIN_FIGURE), "col-lg-6"),
+                ],
+            ),
+        ],
+    )
+
+
+# --- what the charts say in words --------------------------------------------------------------
+
+
+def _units(n_units: int, n_observations: int, what: str = "unit-months") -> str:
+    """'40 units, 240 unit-months'."""
+    return f"{n_units} unit{'s' if n_units != 1 else ''}, {n_observations} {what}"
+
+
+def linkage_text(result: ev.Linkage) -> str:
+    """The n line of the scatter and the reading: units, unit-months, r with its interval."""
+    base = f"n = {_units(result.n_units, result.n_observations)}"
+    if result.r is None:
+        return f"{base}. {result.message}"
+    return (f"{base}; r = {result.r:.2f} (95% interval {result.r_ci[0]:.2f} to "
+            f"{result.r_ci[1]:.2f}).")
+
+
+def profile_text(frame: pd.DataFrame) -> str:
+    """The lag profile's n line."""
+    if frame.empty:
+        return "No lag has data."
+    most = frame.loc[frame["n_units"].idxmax()]
+    clear = frame.dropna(subset=["r"])
+    clear = clear[(clear["r_low"] > 0) | (clear["r_high"] < 0)]
+    lags = ", ".join(f"{lag:+d}" for lag in clear["lag"]) or "none"
+    return (f"n = up to {_units(int(most['n_units']), int(most['n_observations']))} per lag; "
+            f"7 lags tested at once (p Holm-adjusted). Interval excludes zero at lags: {lags}.")
+
+
+def within_text(result: ev.Linkage) -> str:
+    """The within-unit view's n line."""
+    within = result.within_unit
+    if within is None:
+        return result.message or "No estimate."
+    base = f"n = {_units(within.n_units, within.n_observations, 'month-to-month changes')}"
+    if within.slope is None:
+        return f"{base}. {within.message}"
+    return (f"{base}; slope {within.slope:.3g} (95% interval {within.slope_ci[0]:.3g} to "
+            f"{within.slope_ci[1]:.3g}), errors clustered by unit.")
+
+
+def reading_block(answer: service.Assessment) -> list:
+    """The verdict as a badge, the reading, and the hypothesis it was read as."""
+    q = answer.question
+    direction = "higher" if q.direction > 0 else "lower"
+    return [
+        html.P([html.Span(answer.verdict, className=f"badge {VERDICT_BADGES[answer.verdict]} me-2"),
+                html.Span(f"read as: a higher {service.label(q.x)} goes with a {direction} "
+                          f"{service.label(q.y)}, by at least r = {q.smallest_effect:.1f}",
+                          className="small text-body-secondary")]),
+        html.P(answer.reading),
+    ]
+
+
+# --- callbacks ---------------------------------------------------------------------------------
+
+
+FILTER_INPUTS = (Input(X, "value"), Input(Y, "value"), Input(LAG, "value"),
+                 Input(PERIOD, "start_date"), Input(PERIOD, "end_date"))
+
+
+def _filters(x, y, lag, start, end) -> tuple[Scope, Filters]:
+    """The signed-in user's scope (from the session, never the request body) and filters."""
+    scope = current_scope()
+    return scope, filters(scope, x, y, lag, start, end, clock.org_today())
+
+
+def _register_download(app: Dash, key: str, build: Callable[[Scope, Filters], pd.DataFrame]):
+    """Add the CSV download callback of chart ``key`` to ``app``."""
+
+    @app.callback(
+        Output(f"{SLUG}-{key}-download", "data"),
+        Input(f"{SLUG}-{key}-csv", "n_clicks"),
+        State(X, "value"), State(Y, "value"), State(LAG, "value"),
+        State(PERIOD, "start_date"), State(PERIOD, "end_date"),
+        prevent_initial_call=True,
+    )
+    def download_csv(_clicks, x, y, lag, start, end):
+        """The chart's own frame as CSV; nothing at all when the chart has nothing to show."""
+        scope, f = _filters(x, y, lag, start, end)
+        try:
+            frame = build(scope, f)
+        except Unavailable:
+            raise PreventUpdate from None
+        return dcc.send_data_frame(frame.to_csv, f"evidence-{key}.csv", index=False)
+
+
+def metric_options() -> tuple[list[dict[str, str]], str | None]:
+    """Every metric one may ask about, labelled, and the default y (an outcome if any)."""
+    known = service.known_metrics()
+    options = [{"label": f"{service.label(m)} ({m})", "value": m} for m in known]
+    outcomes = [m for m in known if m not in evidence_panel.BUILT_IN
+                and not m.startswith(evidence_panel.KEY_BEHAVIOUR)]
+    preferred = [m for m in PREFERRED_Y if m in outcomes]
+    default_y = (preferred or outcomes or [None])[0]
+    return options, default_y
+
+
+def register(app: Dash) -> None:
+    """Add the page's callbacks to ``app``."""
+
+    @app.callback(Output(X, "options"), Output(Y, "options"), Output(X, "value"), Output(Y, "value"),
+                  Input(PERIOD, "start_date"), State(X, "value"), State(Y, "value"))
+    def fill_pickers(_start, x, y):
+        """Offer every known metric; start from adoption rate → CSAT (or the first outcome)."""
+        if current_scope().role.value not in ROLES:
+            return [], [], None, None
+        options, default_y = metric_options()
+        return options, options, x or DEFAULT_X, y or default_y
+
+    @app.callback(Output(LINKAGE_FIGURE, "figure"), Output(LINKAGE_N, "children"),
+                  Output(READING, "children"), Output(READING_N, "children"),
+                  Output(WITHIN_FIGURE, "figure"), Output(WITHIN_N, "children"), *FILTER_INPUTS)
+    def show_linkage(x, y, lag, start, end):
+        """The chosen pair and lag: panel → linkage, verdict, reading → scatter and change view."""
+        scope, f = _filters(x, y, lag, start, end)
+        try:
+            grid = _grid(scope, f)
+        except Unavailable as why:
+            blank = empty_figure(str(why))
+            return blank, str(why), html.P(str(why)), str(why), blank, str(why)
+        q = f.question
+        answer = service.assess_panel(q, grid)[0]
+        x_label, y_label = service.label(q.x), service.label(q.y)
+        n_line = linkage_text(answer.linkage)
+        scatter = charts.scatter_frame(grid, q.lags[0])
+        band = charts.fitted_band(scatter["x_centred"], scatter["y_centred"], scatter["unit"])
+        changes = charts.change_frame(grid, q.lags[0])
+        change_band = charts.fitted_band(changes["dx_centred"], changes["dy_centred"],
+                                         changes["unit"], intercept=False)
+        within_line = within_text(answer.linkage)
+        return (
+            figures.linkage_figure(scatter, band, x_label, y_label, ev.when(q.lags[0]), n_line),
+            n_line, reading_block(answer), n_line,
+            figures.change_figure(changes, change_band, x_label, y_label, within_line),
+            within_line,
+        )
+
+    @app.callback(Output(PROFILE_FIGURE, "figure"), Output(PROFILE_N, "children"), *FILTER_INPUTS)
+    def show_profile(x, y, lag, start, end):
+        """Lags −3..+3: panel → r and interval per lag (Holm) → points with intervals."""
+        scope, f = _filters(x, y, lag, start, end)
+        try:
+            frame = profile_frame(scope, f)
+        except Unavailable as why:
+            return empty_figure(str(why)), str(why)
+        text = profile_text(frame)
+        return figures.profile_figure(frame, f.question.lags[0], text), text
+
+    for key, build in CHARTS.items():
+        _register_download(app, key, build)
