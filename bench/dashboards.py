@@ -81,12 +81,31 @@ def training_inputs(rng: random.Random, choices: Choices, today: dt.date) -> dic
     }
 
 
+def evidence_inputs(rng: random.Random, choices: Choices, today: dt.date) -> dict[str, Any]:
+    """Random questions for the Evidence page: x any metric, y an outcome (csat, nps, retention)
+    three times in four, else any other metric; a lag −3..+3; the default 24 months (one call
+    in four: the 12 months ending up to 3 months ago)."""
+    metrics = choices["evidence-x.options"]
+    if not metrics:
+        return {"evidence-x.value": "adoption_rate", "evidence-y.value": "csat", "evidence-lag.value": 1}
+    outcomes = [m for m in metrics if m in ("csat", "nps", "retention")]
+    y = rng.choice(outcomes) if outcomes and rng.random() < 0.75 else rng.choice(metrics)
+    x = rng.choice([m for m in metrics if m != y])
+    values = {"evidence-x.value": x, "evidence-y.value": y, "evidence-lag.value": rng.randint(-3, 3)}
+    if rng.random() < 0.25:
+        end = today - dt.timedelta(days=30 * rng.randrange(0, 4))
+        values["evidence-period.start_date"] = (end - dt.timedelta(days=365)).isoformat()
+        values["evidence-period.end_date"] = end.isoformat()
+    return values
+
+
 #: page slug → (prefix of its component ids, the input generator, an output of the callback
 #: that fills the page's pickers; the generator gets every option list that callback returns)
 PAGES: dict[str, tuple[str, Callable[[random.Random, Choices, dt.date], dict[str, Any]], str]] = {
     "adoption": ("adoption-", adoption_inputs, "adoption-unit.options"),
     "engagement": ("engagement-", engagement_inputs, "engagement-unit.options"),
     "training": ("training-", training_inputs, "training-unit.options"),
+    "evidence": ("evidence-", evidence_inputs, "evidence-x.options"),
 }
 
 
@@ -198,7 +217,8 @@ def main() -> int:
             choices = {}
             for output in outputs_of(pickers):
                 component, prop = output.rsplit(".", 1)
-                choices[output] = [o["value"] for o in filled[component][prop]]
+                if prop == "options":  # the pickers may also set a default value
+                    choices[output] = [o["value"] for o in filled[component][prop]]
             for spec in specs:
                 if prefix not in spec["output"]:
                     continue

@@ -121,6 +121,12 @@ def _month(column) -> tuple:
     return extract("year", column).label("year"), extract("month", column).label("month")
 
 
+def _rows(stmt) -> list:
+    """A Core statement's rows through the session's connection: plain tuples, without the ORM's
+    result processing (a third of the panel's time on 30,000 rows)."""
+    return db.session.connection().execute(stmt).all()
+
+
 def _long(rows: Iterable, metric: str | None = None) -> pd.DataFrame:
     """Rows ``(path, year, month, [metric,] value, n)`` as panel rows, dropping missing values."""
     columns = ["unit", "year", "month", "value", "n"] if metric else ["unit", "year", "month", "metric", "value", "n"]
@@ -173,7 +179,7 @@ def _adoption(scope: Scope, level, first: dt.date, last: dt.date, wanted: set[st
         .where(usage.week_start >= first, usage.week_start <= last, scope.unit_filter(usage.unit_id))
         .group_by(units.c.path, year, month)
     )
-    frame = pd.DataFrame(db.session.execute(stmt).all(),
+    frame = pd.DataFrame(_rows(stmt),
                          columns=["unit", "year", "month", "active", "active_days", "licensed", "weeks"])
     if frame.empty:
         return []
@@ -209,7 +215,7 @@ def _behaviours(scope: Scope, level, first: dt.date, last: dt.date, event_types:
         .where(usage.week_start >= first, usage.week_start <= last, scope.unit_filter(usage.unit_id))
         .group_by(units.c.path, year, month, kinds.c.event_type)
     )
-    frame = pd.DataFrame(db.session.execute(stmt).all(),
+    frame = pd.DataFrame(_rows(stmt),
                          columns=["unit", "year", "month", "event_type", "people", "licensed", "weeks"])
     if frame.empty:
         return empty_panel()
@@ -226,7 +232,7 @@ def _surveys(scope: Scope, level, first: dt.date, last: dt.date, wanted: set[str
     rounds closing in one month are pooled (sums of the figures' numerators and n)."""
     units = _level_units(scope, level)
     year, month = _month(SurveyRound.closes_on)
-    rows = db.session.execute(
+    rows = _rows(
         select(units.c.path, year, month, RoundGroup.round_id, RoundGroup.sums)
         .select_from(RoundGroup)
         .join(units, units.c.id == RoundGroup.unit_id)
@@ -291,7 +297,7 @@ def _training(scope: Scope, level, first: dt.date, last: dt.date) -> pd.DataFram
         .where(copy.due_on >= first, copy.due_on <= last, scope.unit_filter(Employee.unit_id))
         .group_by(units.c.path, year, month)
     )
-    frame = pd.DataFrame(db.session.execute(stmt).all(), columns=["unit", "year", "month", "done", "n"])
+    frame = pd.DataFrame(_rows(stmt), columns=["unit", "year", "month", "done", "n"])
     return _finish(frame.assign(metric=TRAINING_COMPLETION,
                                 value=frame["done"].astype("float64") / frame["n"].astype("float64")))
 
@@ -315,7 +321,7 @@ def _commitments(scope: Scope, level, first: dt.date, last: dt.date) -> pd.DataF
                follow_up.answered_at < after_last, scope.unit_filter(Employee.unit_id))
         .group_by(units.c.path, year, month)
     )
-    frame = pd.DataFrame(db.session.execute(stmt).all(), columns=["unit", "year", "month", "done", "n"])
+    frame = pd.DataFrame(_rows(stmt), columns=["unit", "year", "month", "done", "n"])
     return _finish(frame.assign(metric=COMMITMENT_KEPT,
                                 value=frame["done"].astype("float64") / frame["n"].astype("float64")))
 
@@ -325,20 +331,20 @@ def _outcomes(scope: Scope, level, first: dt.date, last: dt.date, names: list[st
     in its last month, unless the same month has a monthly value. One statement."""
     units, outcome = _level_units(scope, level), OutcomeMeasure
     year, month = _month(outcome.period_end)
+    start_year, start_month = _month(outcome.period_start)
+    # Computed in SQL: reading the two dates back into Python costs more than the rest.
+    quarterly = case((and_(start_year == year, start_month == month), 0), else_=1).label("quarterly")
     stmt = (
-        select(units.c.path, year, month, outcome.metric, outcome.value, outcome.responses,
-               outcome.period_start, outcome.period_end)
+        select(units.c.path, year, month, outcome.metric, outcome.value, outcome.responses, quarterly)
         .join(units, units.c.id == outcome.unit_id)
         .where(outcome.period_end >= first, outcome.period_end <= last, scope.unit_filter(outcome.unit_id))
     )
     if names is not None:
         stmt = stmt.where(outcome.metric.in_(sorted(set(names))))
-    frame = pd.DataFrame(db.session.execute(stmt).all(),
-                         columns=["unit", "year", "month", "metric", "value", "n", "period_start", "period_end"])
+    frame = pd.DataFrame(_rows(stmt),
+                         columns=["unit", "year", "month", "metric", "value", "n", "quarterly"])
     if frame.empty:
         return empty_panel()
-    frame["quarterly"] = [(e.year, e.month) != (s.year, s.month)
-                          for s, e in zip(frame["period_start"], frame["period_end"], strict=True)]
     frame = frame.sort_values("quarterly").drop_duplicates(["unit", "year", "month", "metric"], keep="first")
     return _finish(frame)
 

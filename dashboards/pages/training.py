@@ -68,9 +68,9 @@ BEHAVIOUR_N = "training-behaviour-n"
 NOT_ALLOWED = "Your role does not give access to training results."
 OUT_OF_SCOPE = "This unit is outside what you may see."
 UNKNOWN_MODULE = "There is no such module."
-RESULTS_PENDING = (
-    "Training will be linked to customer outcomes (CSAT, NPS, retention by unit) once outcomes "
-    "are imported: the Evidence dashboard delivers it. No figure is shown until then."
+RESULTS_ON_EVIDENCE = (
+    "Whether training goes with customer outcomes (CSAT, NPS, retention by unit) is on the "
+    "Evidence page: pick training completion as x and an outcome as y, with the lag."
 )
 
 
@@ -328,7 +328,7 @@ def layout(today: dt.date) -> html.Section:
                         children=[
                             html.H2("Results: customer outcomes", id="training-results-heading",
                                     className="h5"),
-                            html.P(RESULTS_PENDING, id="training-results-note",
+                            html.P(RESULTS_ON_EVIDENCE, id="training-results-note",
                                    className="text-body-secondary"),
                         ],
                     ),

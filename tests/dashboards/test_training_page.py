@@ -195,7 +195,7 @@ def test_page_renders_for_each_dashboard_role(trained, login_as, run_callback, r
                       page.REACTION_FIGURE, page.LEARNING_FIGURE, page.MISSED_TABLE,
                       page.COMMITMENTS_FIGURE, page.BEHAVIOUR_FIGURE):
         assert f'"id": "{component}"' in content
-    assert page.RESULTS_PENDING in content
+    assert page.RESULTS_ON_EVIDENCE in content
     assert "Training" in texts(payload["dashboards-nav"]["children"])
 
 
