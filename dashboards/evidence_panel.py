@@ -240,7 +240,7 @@ def _surveys(scope: Scope, level, first: dt.date, last: dt.date, wanted: set[str
         .where(RoundGroup.tenure_band == ALL_BANDS, RoundGroup.shown.is_(True), RoundGroup.sums.isnot(None),
                SurveyRound.results_ready_at.isnot(None), SurveyRound.closes_on >= first,
                SurveyRound.closes_on <= last, scope.unit_filter(RoundGroup.unit_id))
-    ).all()
+    )
     if not rows:
         return []
     enps_questions: set[str] = set()
