@@ -2,7 +2,9 @@
 
 Built from the same constants the endpoints enforce (limits, rejection codes, clients, token
 scopes), so the description cannot drift from the behaviour on those points; the tests validate
-it against the OpenAPI schema and check that every API route is described.
+it against the OpenAPI schema and check that every API route is described. The evidence
+endpoint's constants live in ``dashboards``, which ``adoption`` may not import (dependencies point
+one way), so they are restated below and the tests check them against the originals.
 """
 from __future__ import annotations
 
@@ -25,6 +27,19 @@ from adoption.telemetry.ingest import (
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
 API_VERSION = "1.0.0"
+
+# GET /evidence, restated from dashboards.evidence, dashboards.evidence_panel and
+# dashboards.metrics.evidence (tests/adoption/test_openapi.py checks they are equal).
+EVIDENCE_METRICS = ("adoption_rate", "active_share", "engagement_index", "enps", "readiness",
+                    "training_completion", "commitment_kept")
+EVIDENCE_KEY_BEHAVIOUR = "key_behaviour:"
+EVIDENCE_MAX_LAG = 12
+EVIDENCE_LAG_RANGE = r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$"
+EVIDENCE_LEVELS = ("team", "leaf", "region", "company")
+EVIDENCE_DEFAULT_MONTHS = 24
+EVIDENCE_DEFAULT_SMALLEST_EFFECT = 0.1
+EVIDENCE_MIN_UNITS = 10
+EVIDENCE_VERDICTS = ("supported", "contradicted", "inconclusive")
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -341,8 +356,140 @@ def _read_schemas() -> dict[str, Any]:
     }
 
 
+def _evidence_schemas() -> dict[str, Any]:
+    """The component schemas of the evidence endpoint (docs/evidence.md, "JSON")."""
+    number = {"type": ["number", "null"]}
+    correlation = {"type": ["number", "null"], "minimum": -1, "maximum": 1}
+    probability = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+    interval = {"type": ["array", "null"], "items": {"type": ["number", "null"]}, "minItems": 2,
+                "maxItems": 2, "description": "95% interval [low, high]; null when there is no estimate."}
+    within_unit = {
+        "type": ["object", "null"],
+        "required": ["n_units", "n_observations", "r", "r_ci", "slope", "slope_ci", "p", "message"],
+        "properties": {
+            "n_units": {"type": "integer", "minimum": 0, "description": "Units with at least one change pair."},
+            "n_observations": {"type": "integer", "minimum": 0,
+                               "description": "Change pairs (x from month t-1 to t, y from t+lag-1 to t+lag)."},
+            "r": {**correlation, "description": "Correlation of the month-centred changes."},
+            "r_ci": {**interval, "description": "Fisher z interval on the number of units."},
+            "slope": {**number, "description": "Change in y per unit change in x (OLS)."},
+            "slope_ci": {**interval, "description": "t interval, standard errors clustered by unit."},
+            "p": {**probability, "description": "p of the slope."},
+            "message": {"type": ["string", "null"],
+                        "description": f"Why there are no estimates (fewer than {EVIDENCE_MIN_UNITS} units "
+                                       "with a change pair); null when there are."},
+        },
+        "description": "Does a unit's change in x go with its change in y? null when the linkage "
+                       "itself was refused.",
+    }
+    return {
+        "Evidence": {
+            "type": "object",
+            "required": ["x", "y", "lag", "n_units", "n_observations", "r", "r_ci", "slope", "slope_ci",
+                         "p", "p_adjusted", "within_unit", "verdict", "reading"],
+            "properties": {
+                "x": {"type": "string", "description": "The metric at month t."},
+                "y": {"type": "string", "description": "The metric at month t+lag."},
+                "lag": {"type": "integer", "minimum": -EVIDENCE_MAX_LAG, "maximum": EVIDENCE_MAX_LAG},
+                "n_units": {"type": "integer", "minimum": 0,
+                            "description": "Units with at least one pair (x at t and y at t+lag)."},
+                "n_observations": {"type": "integer", "minimum": 0, "description": "Pairs (unit-months)."},
+                "r": {**correlation, "description": "Month-centred correlation across units; null when "
+                                                    "refused (too few units, or a metric that does not vary)."},
+                "r_ci": {**interval, "description": "Fisher z 95% interval on the number of units."},
+                "slope": {**number, "description": "Multilevel model y ~ x + month + (1 | unit): change in y "
+                                                   "per unit of x (months weighted by the outcome's responses "
+                                                   "when known)."},
+                "slope_ci": {**interval, "description": "Normal 95% interval of the slope."},
+                "p": {**probability, "description": "Two-sided p of r (< 0.05 exactly when r_ci excludes 0)."},
+                "p_adjusted": {**probability, "description": "Holm-adjusted over the lags asked at once "
+                                                            "(equal to p for a single lag); null when refused."},
+                "within_unit": within_unit,
+                "verdict": {"type": "string", "enum": list(EVIDENCE_VERDICTS),
+                            "description": "Read on r for the expected direction and smallest effect; a "
+                                           "refusal is inconclusive."},
+                "reading": {"type": "string",
+                            "description": "The answer in words: estimates, verdict or what would decide it, "
+                                           "limits, or why there are no estimates."},
+            },
+            "description": "x at month t against y at month t+lag across units. Method and verdict rules: "
+                           "docs/evidence.md.",
+        },
+        "EvidenceAnswer": {
+            "oneOf": [_ref("Evidence"), {"type": "array", "items": _ref("Evidence")}],
+            "description": "One Evidence when lag is given (or neither); with lags, a list of them, one "
+                           "per lag in order.",
+        },
+    }
+
+
+def _evidence_path(unauthorized: dict[str, Any]) -> dict[str, Any]:
+    """``GET /evidence`` (scope read, or a signed-in user within their scope)."""
+    metrics = ", ".join(EVIDENCE_METRICS)
+
+    def metric(name: str, when: str) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": True,
+                "description": f"The metric at month {when}: {metrics}, {EVIDENCE_KEY_BEHAVIOUR}<event_type> "
+                               "or an imported outcome metric (e.g. csat, nps, retention).",
+                "schema": {"type": "string", "minLength": 1}}
+
+    return {
+        "/evidence": {
+            "get": {
+                "operationId": "getEvidence",
+                "summary": "Does x go with y some months later across units? Estimates, intervals, verdict "
+                           "and reading (scope read, or a signed-in user within their scope).",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    metric("x", "t"),
+                    metric("y", "t+lag"),
+                    {"name": "lag", "in": "query", "required": False,
+                     "description": "Months from x to y (negative: y first). Not with lags.",
+                     "schema": {"type": "integer", "minimum": -EVIDENCE_MAX_LAG, "maximum": EVIDENCE_MAX_LAG,
+                                "default": 1}},
+                    {"name": "lags", "in": "query", "required": False,
+                     "description": f"A range 'A..B' (A <= B, within ±{EVIDENCE_MAX_LAG}) scanned at once, "
+                                    "Holm-adjusted; the answer is then a list. Not with lag.",
+                     "schema": {"type": "string", "pattern": EVIDENCE_LAG_RANGE}},
+                    {"name": "level", "in": "query", "required": False,
+                     "description": "Units compared: team (or leaf: units without children), region, "
+                                    "company, or a depth (0 is the root).",
+                     "schema": {"type": "string", "default": "team",
+                                "pattern": "^(" + "|".join(EVIDENCE_LEVELS) + "|[0-9]+)$"}},
+                    {"name": "start", "in": "query", "required": False,
+                     "description": "A day of the first month (whole months count); default: the first of "
+                                    f"the {EVIDENCE_DEFAULT_MONTHS} calendar months ending with today's month.",
+                     "schema": {"type": "string", "format": "date"}},
+                    {"name": "end", "in": "query", "required": False,
+                     "description": "A day of the last month, not before start; default: today.",
+                     "schema": {"type": "string", "format": "date"}},
+                    {"name": "direction", "in": "query", "required": False,
+                     "description": "The expected direction the verdict is read in.",
+                     "schema": {"type": "string", "enum": ["positive", "negative"], "default": "positive"}},
+                    {"name": "smallest_effect", "in": "query", "required": False,
+                     "description": "The smallest correlation that would matter.",
+                     "schema": {"type": "number", "minimum": 0, "exclusiveMaximum": 1,
+                                "default": EVIDENCE_DEFAULT_SMALLEST_EFFECT}},
+                ],
+                "responses": {
+                    "200": {"description": "The answer: one object for lag, a list for lags. Too little data "
+                                           f"(fewer than {EVIDENCE_MIN_UNITS} units in the caller's scope) is "
+                                           "still a 200: r null, verdict inconclusive, the reason in reading.",
+                            "content": {"application/json": {"schema": _ref("EvidenceAnswer")}}},
+                    "400": _error("invalid_question: an unknown metric (the message lists the known ones), x "
+                                  "equal to y, or a bad lag, lags, level, date, direction or smallest_effect."),
+                    "401": unauthorized,
+                    "403": _error("The token's scope is not read, or the signed-in user sees no "
+                                  "unit figures."),
+                },
+            },
+        },
+    }
+
+
 def _read_paths(unauthorized: dict[str, Any]) -> dict[str, Any]:
-    """The units and survey results endpoints (scope read, or a signed-in user within their scope)."""
+    """The units, survey results and evidence endpoints (scope read, or a signed-in user within
+    their scope)."""
     out_of_scope = _error("The token's scope is not read, or the signed-in user sees no unit figures.")
     return {
         "/units": {
@@ -400,6 +547,7 @@ def _read_paths(unauthorized: dict[str, Any]) -> dict[str, Any]:
                 },
             },
         },
+        **_evidence_path(unauthorized),
     }
 
 
@@ -414,8 +562,8 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Uptake API",
             "version": API_VERSION,
-            "description": "CRM usage telemetry and customer outcomes in; adoption metrics and survey "
-                           "results out. Guide: docs/api.md.",
+            "description": "CRM usage telemetry and customer outcomes in; adoption metrics, survey "
+                           "results and the evidence linking them to outcomes out. Guide: docs/api.md.",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": [{"url": "/api/v1"}],
@@ -424,7 +572,7 @@ def openapi_document() -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer",
                            "description": "An API token; each holds one scope: " + ", ".join(TOKEN_SCOPES) + "."},
             },
-            "schemas": {**_schemas(), **_outcome_schemas(), **_read_schemas()},
+            "schemas": {**_schemas(), **_outcome_schemas(), **_read_schemas(), **_evidence_schemas()},
         },
         "paths": {
             "/events": {

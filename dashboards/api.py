@@ -46,6 +46,9 @@ def bring_up_to_date(today: dt.date) -> None:
 def get_evidence():
     """x at month t against y at t+lag across units: estimates, intervals, verdict and reading."""
     args = request.args
+    if not current_api_scope().sees_aggregates:
+        db.session.commit()
+        return api_error(403, "out_of_scope", "Your access does not cover any unit's figures.")
     today = org_today(current_app.config["ORG_TIMEZONE"])
     try:
         question = evidence.make_question(

@@ -2,43 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from adoption.demo import DEMO_PASSWORD
-from tests.conftest import demo_loaded
-
-
-@pytest.fixture
-def demo_server(tmp_path):
-    """An app on the small demo (its pulse rounds answered and prepared), served over HTTP;
-    returns (base URL, role -> e-mail of the demo logins)."""
-    with demo_loaded(tmp_path) as (app, summary):
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name="uptake-demo-server", daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}", dict(summary.logins)
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
-
-
-@pytest.fixture
-def demo_page(browser, demo_server):
-    """A fresh browser context on the demo server."""
-    url, _ = demo_server
-    context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 @pytest.mark.browser

@@ -117,6 +117,13 @@ def test_a_manager_asks_within_their_own_units_only(client, login_as):
     assert "at least 10" in answer["reading"]
 
 
+def test_an_employee_gets_403_not_figures(client, login_as):
+    login_as("employee", unit="Acme/North America/Field Sales Northeast")
+    response = client.get("/api/v1/evidence", query_string={"x": "adoption_rate", "y": "csat"})
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "out_of_scope"
+
+
 # --- the page -----------------------------------------------------------------------------------
 
 
