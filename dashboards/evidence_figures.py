@@ -5,6 +5,8 @@ Every figure states its n (units and unit-months) in its title, so a screenshot 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -15,6 +17,9 @@ LINE_COLOUR = "#dc3545"
 BAND_COLOUR = "rgba(220, 53, 69, 0.15)"
 CLEAR_COLOUR = "#198754"  # interval excludes zero
 UNCLEAR_COLOUR = "#6c757d"
+# Beyond this many points a scatter is drawn with WebGL and hovers show the values only: a
+# thousand teams over a year would otherwise send megabytes of hover text with every change.
+MAX_HOVER_POINTS = 3000
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int = 380) -> go.Figure:
@@ -40,22 +45,30 @@ def _band(figure: go.Figure, band: pd.DataFrame) -> None:
                                 line={"color": LINE_COLOUR, "width": 2}, hoverinfo="skip"))
 
 
+def _points(x: pd.Series, y: pd.Series, name: str, hover: Callable[[], pd.Series]):
+    """The scatter's points; with more than ``MAX_HOVER_POINTS``, WebGL and value-only hovers
+    (``hover`` builds the per-point text only when it is used)."""
+    marker = {"color": POINT_COLOUR, "size": 7, "opacity": 0.6}
+    if len(x) > MAX_HOVER_POINTS:
+        return go.Scattergl(x=x, y=y, mode="markers", name=name, marker={**marker, "size": 5},
+                            hovertemplate="%{x:.3g}, %{y:.3g}<extra></extra>")
+    return go.Scatter(x=x, y=y, mode="markers", name=name, marker=marker, text=hover(),
+                      hovertemplate="%{text}<extra></extra>")
+
+
 def linkage_figure(scatter: pd.DataFrame, band: pd.DataFrame, x_label: str, y_label: str,
                    when: str, n_text: str) -> go.Figure:
     """Units' x against their y ``when`` (both as distances from the month's mean), with the
     fitted line and its band; hover: unit, months, raw values, y's n."""
     if scatter.empty:
         return empty_figure("No unit has both figures at this lag.")
-    weight = scatter["weight"].map(lambda w: "" if pd.isna(w) else f"<br>n = {w:.0f}")
-    text = (scatter["unit"].astype(str) + "<br>" + scatter["period"].astype(str)
-            + f"<br>{x_label}: " + scatter["x"].map("{:.3g}".format)
-            + f"<br>{y_label} ({when}): " + scatter["y"].map("{:.3g}".format) + weight)
     figure = go.Figure()
     _band(figure, band)
-    figure.add_trace(go.Scatter(
-        x=scatter["x_centred"], y=scatter["y_centred"], mode="markers", name="unit-months",
-        marker={"color": POINT_COLOUR, "size": 7, "opacity": 0.6}, text=text,
-        hovertemplate="%{text}<extra></extra>"))
+    figure.add_trace(_points(scatter["x_centred"], scatter["y_centred"], "unit-months", lambda: (
+        scatter["unit"].astype(str) + "<br>" + scatter["period"].astype(str)
+        + f"<br>{x_label}: " + scatter["x"].map("{:.3g}".format)
+        + f"<br>{y_label} ({when}): " + scatter["y"].map("{:.3g}".format)
+        + scatter["weight"].map(lambda w: "" if pd.isna(w) else f"<br>n = {w:.0f}"))))
     return _layout(figure, n_text, f"{x_label} (vs. the month's mean)",
                    f"{y_label} {when} (vs. the month's mean)")
 
@@ -66,15 +79,12 @@ def change_figure(changes: pd.DataFrame, band: pd.DataFrame, x_label: str, y_lab
     within-unit slope's line and band."""
     if changes.empty:
         return empty_figure("No unit has changes in both figures at this lag.")
-    text = (changes["unit"].astype(str) + "<br>" + changes["period"].astype(str)
-            + f"<br>change in {x_label}: " + changes["dx"].map("{:+.3g}".format)
-            + f"<br>change in {y_label}: " + changes["dy"].map("{:+.3g}".format))
     figure = go.Figure()
     _band(figure, band)
-    figure.add_trace(go.Scatter(
-        x=changes["dx_centred"], y=changes["dy_centred"], mode="markers", name="changes",
-        marker={"color": POINT_COLOUR, "size": 7, "opacity": 0.6}, text=text,
-        hovertemplate="%{text}<extra></extra>"))
+    figure.add_trace(_points(changes["dx_centred"], changes["dy_centred"], "changes", lambda: (
+        changes["unit"].astype(str) + "<br>" + changes["period"].astype(str)
+        + f"<br>change in {x_label}: " + changes["dx"].map("{:+.3g}".format)
+        + f"<br>change in {y_label}: " + changes["dy"].map("{:+.3g}".format))))
     return _layout(figure, n_text, f"change in {x_label}", f"change in {y_label}")
 
 

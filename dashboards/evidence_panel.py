@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 
 from adoption.extensions import db
 from adoption.initiative import current_initiative
-from adoption.models import Employee, OrgUnit, WeeklyUnitBehaviour, WeeklyUnitUsage
+from adoption.models import Employee, OrgUnit, RosterImport, WeeklyUnitBehaviour, WeeklyUnitUsage
 from adoption.models.org import UNIT_PATH_SEPARATOR
 from adoption.models.outcomes import OutcomeMeasure
 from adoption.scope import Scope
@@ -402,6 +402,52 @@ def unit_period_panel(
         return empty_panel()
     panel = pd.concat(parts, ignore_index=True)
     return panel.sort_values(["unit", "metric", "period"], ignore_index=True)[PANEL_COLUMNS]
+
+
+def _families(metrics: Iterable[str]) -> set[str]:
+    """Which stored tables the panel of ``metrics`` reads."""
+    families = set()
+    for metric in metrics:
+        if metric in ADOPTION_METRICS:
+            families.add("usage")
+        elif metric.startswith(KEY_BEHAVIOUR):
+            families.add("behaviours")
+        elif metric in SURVEY_METRICS:
+            families.add("surveys")
+        elif metric in (TRAINING_COMPLETION, COMMITMENT_KEPT):
+            families.add("training")
+        else:
+            families.add("outcomes")
+    return families
+
+
+def data_stamp(metrics: Iterable[str]) -> tuple:
+    """A cheap fingerprint of everything the panel of ``metrics`` is read from (a few aggregate
+    reads): it changes whenever a figure of the panel could, so a panel kept under it
+    (``dashboards.cache``) is rebuilt after new usage rollups, prepared rounds, completions,
+    answered follow-ups, roster imports or outcomes — and only then."""
+    families = _families(metrics)
+    stamp: list = []
+    if "usage" in families:
+        stamp.append(tuple(_rows(select(func.count(WeeklyUnitUsage.unit_id), func.sum(WeeklyUnitUsage.active),
+                                        func.sum(WeeklyUnitUsage.licensed)))[0]))
+    if "behaviours" in families:
+        stamp.append(tuple(_rows(select(func.count(WeeklyUnitBehaviour.unit_id), func.sum(WeeklyUnitBehaviour.people)))[0]))
+    if "surveys" in families:
+        stamp.append(tuple(_rows(select(func.count(SurveyRound.results_ready_at),
+                                        func.max(SurveyRound.results_ready_at)))[0]))
+    if "training" in families:
+        stamp.append(tuple(_rows(select(func.count(Enrollment.id), func.max(Enrollment.completed_at)))[0]))
+        stamp.append(tuple(_rows(select(func.count(AssignedTraining.id)))[0]))
+        stamp.append(tuple(_rows(select(func.count(CommitmentFollowUp.answered_at),
+                                        func.max(CommitmentFollowUp.answered_at)))[0]))
+    if families & {"training", "usage", "behaviours"}:  # people counted in their current unit
+        stamp.append(tuple(_rows(select(
+            select(func.count(RosterImport.id)).scalar_subquery(),
+            select(func.count(Employee.id)).where(Employee.active.is_(True)).scalar_subquery()))[0]))
+    if "outcomes" in families:
+        stamp.append(tuple(_rows(select(func.count(OutcomeMeasure.id), func.max(OutcomeMeasure.updated_at)))[0]))
+    return tuple(str(part) for part in stamp)
 
 
 def wide(panel: pd.DataFrame, x: str, y: str) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from flask import current_app
 from adoption.access import current_scope
 from adoption.models import Role
 from adoption.scope import Scope
-from dashboards import clock, components, evidence_panel
+from dashboards import cache, clock, components, evidence_panel
 from dashboards import evidence as service
 from dashboards import evidence_figures as figures
 from dashboards.figures import empty_figure
@@ -48,6 +48,13 @@ PROFILE_FIGURE = "evidence-profile-figure"
 PROFILE_N = "evidence-profile-n"
 WITHIN_FIGURE = "evidence-within-figure"
 WITHIN_N = "evidence-within-n"
+
+# Grids kept per app (``dashboards.cache``): one per scope and question (pair, level, months),
+# rebuilt as soon as the data stamp of the pair's tables changes. The page's three callbacks
+# fire together on every change of a picker and read the same grid.
+CACHE_KEY = "uptake_evidence_grids"
+CACHE_SECONDS = 3600
+CACHE_BYTES = 128 * 1024 * 1024
 
 DEFAULT_X = evidence_panel.ADOPTION_RATE
 PREFERRED_Y = ("csat", "nps")
@@ -94,11 +101,26 @@ def filters(scope: Scope, x: Any, y: Any, lag: Any, start: Any, end: Any, today:
 
 
 def _grid(scope: Scope, f: Filters) -> ev.Grid:
-    """The question's x and y as a unit × month grid, for the user's scope."""
+    """The question's x and y as a unit × month grid, for the user's scope: read once, then
+    kept under the data stamp of the two metrics' tables."""
     if f.problem is not None or f.question is None:
         raise Unavailable(f.problem or CHOOSE)
-    long = service.panel_for(scope, f.question, current_app.config)
-    return ev.panel_grid(evidence_panel.wide(long, f.question.x, f.question.y))
+    q = f.question
+
+    def build() -> ev.Grid:
+        long = service.panel_for(scope, q, current_app.config)
+        return ev.panel_grid(evidence_panel.wide(long, q.x, q.y))
+
+    key = (scope.unit_ids, q.level, q.start, q.end, q.x, q.y)
+    return cache.stamped(CACHE_KEY, key, evidence_panel.data_stamp([q.x, q.y]), build,
+                         seconds=CACHE_SECONDS, max_bytes=CACHE_BYTES, size_of=_grid_bytes)
+
+
+def _grid_bytes(entry: tuple) -> int:
+    """Memory a kept grid holds (its arrays)."""
+    grid = entry[1]
+    arrays = (grid.x, grid.y, grid.weight)
+    return sum(a.nbytes for a in arrays if a is not None) + 1024
 
 
 def linkage_frame(scope: Scope, f: Filters) -> pd.DataFrame:

@@ -10,25 +10,21 @@ individuals (executives).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from cachetools import TTLCache
 from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
-from flask import current_app
 
 from adoption.access import current_scope
 from adoption.extensions import db
 from adoption.models import OrgUnit, Role
 from adoption.scope import Scope
 from adoption.telemetry.rollups import week_start_day
-from dashboards import clock, components, queries, training_queries
+from dashboards import cache, clock, components, queries, training_queries
 from dashboards import training_figures as figures
 from dashboards.figures import empty_figure
 from dashboards.inputs import parse_day, parse_int
@@ -204,26 +200,10 @@ def _wide_panel(scope: Scope, module_id: int, behaviour: str, through: dt.date,
                                    telemetry_through=through, first_weekday=first_weekday)
 
 
-def _panel_bytes(entry: tuple[tuple, pd.DataFrame]) -> int:
-    """Memory a cache entry holds (its panel's, cohort dates included)."""
-    return int(entry[1].memory_usage(deep=True).sum()) + 1
-
-
 def _cached(key: tuple, stamp: tuple, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """The panel kept under ``key`` if it was built under ``stamp``, else ``compute()``, kept in
-    its place (for ``CACHE_SECONDS`` at most, within ``CACHE_BYTES`` for the whole app); shared
-    by the app's threads. A panel larger than the whole budget is used once and not kept."""
-    cache, lock = current_app.extensions.setdefault(
-        CACHE_KEY,
-        (TTLCache(maxsize=CACHE_BYTES, ttl=CACHE_SECONDS, getsizeof=_panel_bytes), threading.Lock()))
-    with lock:
-        hit = cache.get(key)
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
-    value = compute()
-    with lock, contextlib.suppress(ValueError):  # cachetools: "value too large"
-        cache[key] = (stamp, value)
-    return value
+    """The behaviour panel kept under ``key`` if built under ``stamp``, else ``compute()``
+    (``dashboards.cache.stamped`` with this page's limits)."""
+    return cache.stamped(CACHE_KEY, key, stamp, compute, seconds=CACHE_SECONDS, max_bytes=CACHE_BYTES)
 
 
 def behaviour_frame(scope: Scope, f: Filters) -> pd.DataFrame:

@@ -3,13 +3,16 @@ CLI and the API answer the same JSON, and the Evidence page shows it with its n.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from sqlalchemy import func, select
 
 from adoption.extensions import db as _db
-from adoption.models import OutcomeMeasure
+from adoption.models import OrgUnit, OutcomeMeasure
+from adoption.outcomes import judge_outcomes, store_outcomes
+from adoption.timekeeping import utcnow
 from adoption.tokens import issue_token
 from dashboards.demo import CSAT, NPS, RETENTION
 from dashboards.pages import evidence as page
@@ -184,6 +187,28 @@ def test_csv_of_the_scatter_holds_the_pairs_behind_r(login_as, run_callback):
     lines = content.strip().splitlines()
     assert lines[0] == "unit,period,x,y,x_centred,y_centred,weight"
     assert len(lines) == 1 + 240
+
+
+def test_a_new_months_outcomes_reach_the_page_at_once(login_as, run_callback):
+    login_as("change_leader", unit="Acme/HQ")
+    before = call(run_callback, f"{page.LINKAGE_FIGURE}.figure")[page.LINKAGE_N]["children"]
+    assert before.startswith("n = 40 units, 240 unit-months")  # the grid is now kept
+    teams = _db.session.scalars(select(OutcomeMeasure.unit_id).where(OutcomeMeasure.metric == CSAT)
+                                .distinct()).all()
+    paths = _db.session.scalars(select(OrgUnit.path).where(OrgUnit.id.in_(teams))).all()
+    valid, rejected = judge_outcomes([{"unit": path, "metric": CSAT, "period_start": "2026-12-01",
+                                       "period_end": "2026-12-31", "value": 80, "responses": 20}
+                                      for path in paths])
+    assert not rejected
+    store_outcomes(valid, source="file", token_id=None, now=utcnow())
+    _db.session.commit()
+    try:
+        after = call(run_callback, f"{page.LINKAGE_FIGURE}.figure")[page.LINKAGE_N]["children"]
+        assert after.startswith("n = 40 units, 280 unit-months")  # November's adoption → December
+    finally:
+        _db.session.execute(OutcomeMeasure.__table__.delete().where(
+            OutcomeMeasure.period_start == dt.date(2026, 12, 1)))
+        _db.session.commit()
 
 
 def test_a_manager_cannot_open_the_page_or_run_its_callbacks(login_as, run_callback):
