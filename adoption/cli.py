@@ -141,6 +141,7 @@ def import_outcomes_command(file: str, rejects: str | None, replace: bool) -> No
     import contextlib
 
     from adoption.outcomes import FileFormatError, import_outcomes
+    from adoption.signals import announce_import
 
     try:
         with open(file, "rb") as stream, contextlib.ExitStack() as stack:
@@ -153,6 +154,8 @@ def import_outcomes_command(file: str, rejects: str | None, replace: bool) -> No
         click.echo(f"{result.rejected} rows were rejected; re-run with --rejects OUT.csv to see why "
                    "(accepted rows come back as duplicates).", err=True)
     click.echo(result.summary())
+    announce_import("outcomes", result.accepted)  # every batch is committed
+    _finish_background_jobs()
 
 
 @click.command("ingest-events")
@@ -196,6 +199,15 @@ def ingest_events_command(file: str, fmt: str, event_type: str | None, rejects: 
         click.echo(f"{result.rejected} rows were rejected; re-run with --rejects OUT.csv to see why "
                    "(accepted rows come back as duplicates).", err=True)
     click.echo(result.summary())
+    _finish_background_jobs()  # run_recorded_import announced the import
+
+
+def _finish_background_jobs() -> None:
+    """Wait for the in-process jobs the command's signals started (without a broker they are
+    threads of this process, which would die with it); with Celery there are none to wait for."""
+    from adoption.jobs import wait_for_local_jobs
+
+    wait_for_local_jobs()
 
 
 @click.command("refresh-rollups")

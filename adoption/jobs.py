@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 #: Registered jobs, by name. Filled by ``@job`` when the job modules are imported.
 _JOBS: dict[str, Callable[..., Any]] = {}
 
-# The modules that define jobs; imported by ``init_app`` so every job is registered with Celery.
-JOB_MODULES = ("adoption.telemetry.jobs",)
+# The modules that define jobs; imported by ``init_app`` (never at adoption's import) so every job
+# is registered with Celery, the feature packages' included.
+JOB_MODULES = ("adoption.telemetry.jobs", "dashboards.jobs")
 
 # In-process jobs still running in this process (tests and shutdown hooks wait for them).
 _local_threads: set[threading.Thread] = set()

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from adoption.api_auth import api_error, current_token, token_rate_key, token_required
 from adoption.extensions import db, limiter
 from adoption.outcomes import RequestError, judge_outcomes, read_outcome_request, store_outcomes
+from adoption.signals import announce_import
 from adoption.telemetry.api import http_error, rate_limited, server_error
 from adoption.timekeeping import utcnow
 
@@ -51,4 +52,5 @@ def post_outcomes():
     valid, rejected = judge_outcomes(items)
     result = store_outcomes(valid, source="api", token_id=current_token().id, now=received_at, rejected=rejected)
     db.session.commit()
+    announce_import("outcomes", result.accepted)  # after the commit: receivers see the new values
     return jsonify(result.as_dict())

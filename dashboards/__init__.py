@@ -47,8 +47,10 @@ def init_app(server: Flask) -> None:
 
     from adoption.demo import register_demo_loader
     from adoption.extensions import csrf
-    from dashboards import api, cli, guard, shell
+    from adoption.signals import data_imported
+    from dashboards import api, cli, guard, shell, views
     from dashboards.demo import load_evidence_demo
+    from dashboards.jobs import evaluate_after_import
     from dashboards.pages import PAGES
 
     # Installed before Dash adds its own before_request hooks, so a refused request never
@@ -56,6 +58,9 @@ def init_app(server: Flask) -> None:
     guard.install(server, URL_BASE)
     server.register_blueprint(api.bp)  # GET only, so nothing for CSRF to check
     cli.register(server)
+    server.register_blueprint(views.bp)  # the hypotheses register: forms with CSRF tokens
+    # New outcomes or events re-evaluate the hypotheses, in a background job.
+    data_imported.connect(evaluate_after_import, sender=server)
     register_demo_loader(server, load_evidence_demo)  # after the usage, survey and training demos
     # After the guard, so only callbacks of signed-in users with dashboards get here.
     server.before_request(_fresh_rollups)

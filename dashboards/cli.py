@@ -22,6 +22,7 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 def register(app: Flask) -> None:
     """Attach the evidence commands to ``app``."""
     app.cli.add_command(evidence_command)
+    app.cli.add_command(evaluate_hypotheses_command)
 
 
 @click.command("evidence")
@@ -80,3 +81,37 @@ def _summary_line(answer: dict) -> str:
     p = f", p = {answer['p']:.3g}{p_adjusted}" if answer["p"] is not None else ""
     return (f"lag {answer['lag']:+d}: r = {_number(answer['r'])} [{_number(ci[0])}, {_number(ci[1])}]{p} "
             f"→ {answer['verdict']} ({answer['n_units']} units, {answer['n_observations']} unit-months)")
+
+
+@click.command("evaluate-hypotheses")
+@click.option("--today", type=_DATE, default=None,
+              help="The day to evaluate as of (YYYY-MM-DD; default: today in the organization's time zone).")
+@with_appcontext
+def evaluate_hypotheses_command(today) -> None:
+    """Re-evaluate every hypothesis of the register (run daily); print each verdict and whether it changed."""
+    from dashboards import hypotheses
+    from dashboards.api import bring_up_to_date
+
+    day = today.date() if today else org_today(current_app.config["ORG_TIMEZONE"])
+    bring_up_to_date(day)
+    # Committed after each hypothesis: a long run does not hold the database's write lock.
+    checks = hypotheses.evaluate_all(day, current_app.config, trigger="schedule",
+                                     on_checked=lambda _check: db.session.commit())
+    db.session.commit()
+    for check in checks:
+        click.echo(_check_line(check))
+    changed = sum(check.changed for check in checks)
+    click.echo(f"hypotheses: {len(checks)} evaluated, {changed} changed")
+
+
+def _check_line(check) -> str:
+    """'#3 supported (r = 0.45 [0.16, 0.67], 40 units, 200 unit-months), changed: Teams that ...'."""
+    h = check.hypothesis
+    latest = h.evaluations[-1] if h.evaluations else None
+    if latest is None or latest.r is None:
+        figures = f"no estimate, {latest.n_units if latest else 0} units"
+    else:
+        figures = (f"r = {latest.r:.2f} [{_number(latest.r_low)}, {_number(latest.r_high)}], "
+                   f"{latest.n_units} units, {latest.n_observations} unit-months")
+    return (f"#{h.id} {h.verdict} ({figures}), {'changed' if check.changed else 'unchanged'}: "
+            f"{click.unstyle(h.statement)[:80]}")

@@ -1,5 +1,11 @@
 """Core models: the organization (units, employees, membership history), the initiative, users,
-telemetry and customer outcomes."""
+telemetry, customer outcomes and the hypotheses register."""
+from adoption.models.hypotheses import (
+    EVALUATION_TRIGGERS,
+    HYPOTHESIS_VERDICTS,
+    Hypothesis,
+    HypothesisEvaluation,
+)
 from adoption.models.org import Employee, Initiative, OrgUnit, UnitMembership, initiative_sponsors
 from adoption.models.outbox import OutboxMessage
 from adoption.models.outcomes import OUTCOME_SOURCES, OutcomeMeasure
@@ -17,6 +23,8 @@ from adoption.models.tokens import TOKEN_SCOPES, ApiToken
 from adoption.models.users import ROLES, Role, User
 
 __all__ = [
+    "EVALUATION_TRIGGERS",
+    "HYPOTHESIS_VERDICTS",
     "OUTCOME_SOURCES",
     "ROLES",
     "TOKEN_SCOPES",
@@ -25,6 +33,8 @@ __all__ = [
     "DailyUsage",
     "Employee",
     "EventImport",
+    "Hypothesis",
+    "HypothesisEvaluation",
     "Initiative",
     "OrgUnit",
     "OutboxMessage",

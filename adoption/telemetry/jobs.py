@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from adoption.extensions import db
 from adoption.jobs import job, runner_is_gone
 from adoption.models import EventImport, UsageEvent
+from adoption.signals import announce_import
 from adoption.telemetry import fileimport
 from adoption.telemetry.fileimport import FileFormatError, FileImportResult
 from adoption.timekeeping import utcnow
@@ -81,6 +82,7 @@ def run_recorded_import(import_id: int, stream: BinaryIO, rejects: TextIO | None
         duplicates=max(result.duplicates - carried, 0), rejected=result.rejected,
         bytes_read=EventImport.size_bytes, finished_at=utcnow()))
     db.session.commit()
+    announce_import("events", result.accepted + carried)
     return result
 
 

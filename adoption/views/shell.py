@@ -62,6 +62,9 @@ NAVIGATION: tuple[NavItem, ...] = (
             badge="unread-conversations"),
     NavItem("You said, we did", "surveys.ledger", _ALL, needs_employee=True),
     NavItem("Dashboards", None, _LEADERS, path="/dashboards/"),
+    # The hypotheses register (dashboards/views.py): organization-wide verdicts.
+    NavItem("Hypotheses", "hypotheses.register",
+            frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value})),
     NavItem("Conversations", "surveys.conversations", _UNIT_LEADERS),
     NavItem("Action plans", "surveys.actions", _UNIT_LEADERS),
     NavItem("Surveys", "surveys.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),

@@ -17,12 +17,12 @@ HOME_BY_ROLE = {
                                          "Training assignments"]),
     "change_leader": ("Units with the lowest licence share", [
         "Home", "My surveys", "My training", "My conversations", "You said, we did", "Dashboards",
-        "Conversations", "Action plans", "Surveys", "Training modules", "Training assignments",
+        "Hypotheses", "Conversations", "Action plans", "Surveys", "Training modules", "Training assignments",
         "Event imports"]),
     "executive": ("Your visible commitment", ["Home", "My surveys", "My training", "My conversations",
-                                              "You said, we did", "Dashboards"]),
+                                              "You said, we did", "Dashboards", "Hypotheses"]),
     # The demo admin has no employee record: no pages about one's own answers or training.
-    "admin": ("Accounts by role", ["Home", "My surveys", "Dashboards", "Surveys", "Training modules",
+    "admin": ("Accounts by role", ["Home", "My surveys", "Dashboards", "Hypotheses", "Surveys", "Training modules",
                                    "Training assignments", "Event imports", "Roster import", "Users",
                                    "API tokens", "Unmatched CRM users", "Outbox"]),
 }
