@@ -6,7 +6,7 @@ retention figure, stored through the outcomes judge and store a real import uses
 truth, on month-centred values (z = a team's distance from the month's mean in standard
 deviations):
 
-- CSAT(t) = 78 + 4.0·z(adoption rate, t−1) + 1.5·z(engagement index, t−1) + the team's own level
+- CSAT(t) = 78 + 4.0·z(adoption rate, t−1) + 0.5·z(engagement index, t−1) + the team's own level
   (sd 2) + a month shock (sd 1) + noise (sd 4.5): a moderate lagged relation with adoption and a
   weaker one with engagement (an engagement figure only where the survey showed it);
 - NPS(t) = 24 + 1.5·z(adoption rate, t−1) + the team's level ×1.5 + month shock + noise (sd 11);
@@ -25,14 +25,15 @@ from flask import current_app
 from sqlalchemy import select
 
 from adoption.demo import ROOT_UNIT
-from adoption.demo_telemetry import LARGE_WEEKS, SMALL_WEEKS, window
+from adoption.demo_telemetry import LARGE_WEEKS, SMALL_WEEKS, TELEMETRY_END, window
 from adoption.extensions import db
-from adoption.models import OrgUnit, Role
+from adoption.models import Hypothesis, OrgUnit, Role, User
 from adoption.models.outcomes import OutcomeMeasure
 from adoption.outcomes import judge_outcomes, store_outcomes
 from adoption.scope import Scope
 from adoption.timekeeping import utcnow
 from dashboards import evidence_panel
+from dashboards.hypotheses import create_hypothesis
 
 ORGANIZATION = Scope(Role.CHANGE_LEADER, None, None, None, False)
 CSAT, NPS, RETENTION = "csat", "nps", "retention"
@@ -65,7 +66,7 @@ def plant_outcomes(panel: pd.DataFrame, units: list[str], months: pd.PeriodIndex
             shock, level = month_shock[month], team_level[unit]
             csat_n = 15 + int(rng.poisson(30))
             nps_n = max(5, csat_n // 2 + int(rng.integers(-3, 4)))
-            csat = 78 + 4.0 * za + 1.5 * ze + level + shock + rng.normal(0, 4.5)
+            csat = 78 + 4.0 * za + 0.5 * ze + level + shock + rng.normal(0, 4.5)
             nps = 24 + 1.5 * za + 1.5 * level + shock + rng.normal(0, 11)
             retention = 91 + rng.normal(0, 2.5)
             start, end = month.start_time.date(), month.end_time.date()
@@ -80,9 +81,45 @@ def plant_outcomes(panel: pd.DataFrame, units: list[str], months: pd.PeriodIndex
 
 
 def load_evidence_demo(size: str, seed: int) -> str | None:
-    """Add the demo's CSAT, NPS and retention per team and month once; flushes only."""
+    """Add the demo's CSAT, NPS and retention per team and month, and its three starter
+    hypotheses, once each; flushes only."""
     if db.session.scalar(select(OrgUnit.id).where(OrgUnit.path == ROOT_UNIT)) is None:
         return None  # not the demo organization
+    lines = [_load_outcomes(size, seed), _load_hypotheses()]
+    return " ".join(line for line in lines if line) or None
+
+
+#: The initiative's leaps of faith as a change leader would write them: (statement, x, y,
+#: expected direction, lag, smallest effect that matters). On the demo they read supported,
+#: not yet decidable and contradicted (docs/evidence.md, "Demo data").
+STARTER_HYPOTHESES = (
+    ("Teams that adopt the CRM delight their customers a month later.",
+     evidence_panel.ADOPTION_RATE, CSAT, 1, 1, 0.2),
+    ("Engaged teams give better service: a team's engagement shows in its CSAT the next month.",
+     evidence_panel.ENGAGEMENT_INDEX, CSAT, 1, 1, 0.2),
+    ("Logging every customer activity in the CRM takes time away from customers, so CSAT drops.",
+     evidence_panel.KEY_BEHAVIOUR + "activity_logged", CSAT, -1, 1, 0.1),
+)
+
+
+def _load_hypotheses() -> str | None:
+    """Record the starter hypotheses, owned by the demo's change leader, each evaluated on the
+    demo's data (its last day as "today"); nothing when the register has any hypothesis."""
+    if db.session.scalar(select(Hypothesis.id).limit(1)) is not None:
+        return None
+    leader = db.session.scalar(select(User).where(User.role == Role.CHANGE_LEADER.value).order_by(User.id).limit(1))
+    if leader is None or db.session.scalar(select(OutcomeMeasure.id).limit(1)) is None:
+        return None
+    verdicts = [
+        create_hypothesis(statement, x, y, direction, lag, effect, owner=leader, created_by=leader,
+                          today=TELEMETRY_END, config=current_app.config).verdict
+        for statement, x, y, direction, lag, effect in STARTER_HYPOTHESES
+    ]
+    return f"Hypotheses register: {len(verdicts)} starter hypotheses ({', '.join(verdicts)})."
+
+
+def _load_outcomes(size: str, seed: int) -> str | None:
+    """The outcomes part of ``load_evidence_demo``; nothing when any outcome is stored."""
     if db.session.scalar(select(OutcomeMeasure.id).limit(1)) is not None:
         return None  # outcomes are there already (this demo's, or real ones): never mix them
     first, last = window(SMALL_WEEKS if size == "small" else LARGE_WEEKS)

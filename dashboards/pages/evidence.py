@@ -24,7 +24,7 @@ from flask import current_app
 from adoption.access import current_scope
 from adoption.models import Role
 from adoption.scope import Scope
-from dashboards import cache, clock, components, evidence_panel
+from dashboards import cache, clock, components, evidence_panel, hypotheses
 from dashboards import evidence as service
 from dashboards import evidence_figures as figures
 from dashboards.figures import empty_figure
@@ -48,6 +48,9 @@ PROFILE_FIGURE = "evidence-profile-figure"
 PROFILE_N = "evidence-profile-n"
 WITHIN_FIGURE = "evidence-within-figure"
 WITHIN_N = "evidence-within-n"
+REGISTER_TABLE = "evidence-register-table"
+REGISTER_N = "evidence-register-n"
+REGISTER_URL = "/hypotheses"
 
 # Grids kept per app (``dashboards.cache``): one per scope and question (pair, level, months),
 # rebuilt as soon as the data stamp of the pair's tables changes. The page's three callbacks
@@ -138,10 +141,33 @@ def within_frame(scope: Scope, f: Filters) -> pd.DataFrame:
     return charts.change_frame(_grid(scope, f), f.question.lags[0])
 
 
+REGISTER_COLUMNS = ["id", "statement", "x", "y", "lag", "expected_direction", "smallest_effect",
+                    "verdict", "r", "r_low", "r_high", "n_units", "n_observations", "evaluated_at",
+                    "owner", "what_would_decide_it"]
+
+
+def register_frame(scope: Scope, f: Filters) -> pd.DataFrame:
+    """The hypotheses register with each current verdict (organization-wide figures: only a
+    scope covering every unit reads it, checked by the register service)."""
+    if scope.role.value not in ROLES or not hypotheses.can_read_register(scope):
+        raise Unavailable(NOT_ALLOWED)
+    rows = [{
+        "id": e.id, "statement": e.statement, "x": e.x, "y": e.y, "lag": e.lag,
+        "expected_direction": "positive" if e.expected_direction > 0 else "negative",
+        "smallest_effect": e.smallest_effect, "verdict": e.verdict, "r": e.r,
+        "r_low": e.r_ci[0] if e.r_ci else None, "r_high": e.r_ci[1] if e.r_ci else None,
+        "n_units": e.n_units, "n_observations": e.n_observations,
+        "evaluated_at": e.evaluated_at.date().isoformat() if e.evaluated_at else None,
+        "owner": e.owner_name, "what_would_decide_it": e.decider,
+    } for e in hypotheses.register_entries(scope)]
+    return pd.DataFrame(rows, columns=REGISTER_COLUMNS)
+
+
 CHARTS: dict[str, Callable[[Scope, Filters], pd.DataFrame]] = {
     "linkage": linkage_frame,
     "profile": profile_frame,
     "within": within_frame,
+    "register": register_frame,
 }
 
 
@@ -201,6 +227,9 @@ def layout(today: dt.date) -> html.Section:
                                        PROFILE_N, components.graph(PROFILE_FIGURE), "col-lg-6"),
                     components.section(SLUG, "within", "Within a unit: its change in x and in y",
                                        WITHIN_N, components.graph(WITHIN_FIGURE), "col-lg-6"),
+                    components.section(SLUG, "register", "Hypotheses register: the initiative's "
+                                       "leaps of faith and their verdicts", REGISTER_N,
+                                       html.Div(id=REGISTER_TABLE)),
                 ],
             ),
         ],
@@ -246,6 +275,41 @@ def within_text(result: ev.Linkage) -> str:
         return f"{base}. {within.message}"
     return (f"{base}; slope {within.slope:.3g} (95% interval {within.slope_ci[0]:.3g} to "
             f"{within.slope_ci[1]:.3g}), errors clustered by unit.")
+
+
+def register_text(frame: pd.DataFrame) -> str:
+    """The register's n line: how many hypotheses, by verdict."""
+    if frame.empty:
+        return "No hypothesis recorded yet."
+    counts = frame["verdict"].fillna("not evaluated").value_counts()
+    parts = ", ".join(f"{counts[v]} {v}" for v in (*ev.VERDICTS, "not evaluated") if v in counts)
+    return (f"{len(frame)} hypothes{'is' if len(frame) == 1 else 'es'}: {parts}; each read across "
+            f"every unit of the organization, whatever your scope.")
+
+
+def register_table(frame: pd.DataFrame) -> html.Table | html.P:
+    """The register as a table: statement, question, verdict, r with its interval and n."""
+    if frame.empty:
+        return html.P(["Change leaders record hypotheses in the ",
+                       html.A("hypotheses register", href=REGISTER_URL), "."])
+    header = html.Thead(html.Tr([html.Th(h, scope="col") for h in (
+        "Hypothesis", "Question", "Verdict", "r (95% interval)", "n", "Evaluated")]))
+    rows = []
+    for row in frame.itertuples(index=False):
+        verdict = row.verdict or "not evaluated"
+        interval = ("—" if pd.isna(row.r) else
+                    f"{row.r:.2f} ({row.r_low:.2f} to {row.r_high:.2f})")
+        arrow = "↑" if row.expected_direction == "positive" else "↓"
+        rows.append(html.Tr([
+            html.Td(html.A(row.statement, href=f"{REGISTER_URL}/{row.id}")),
+            html.Td(f"{service.label(row.x)} → {service.label(row.y)} {arrow}, lag {row.lag:+d}, "
+                    f"at least r = {row.smallest_effect:.2f}"),
+            html.Td(html.Span(verdict, className=f"badge {VERDICT_BADGES.get(verdict, 'text-bg-light')}")),
+            html.Td(interval),
+            html.Td(f"{row.n_units} units, {row.n_observations} unit-months"),
+            html.Td(row.evaluated_at or "—"),
+        ]))
+    return html.Table([header, html.Tbody(rows)], className="table table-sm align-middle")
 
 
 def reading_block(answer: service.Assessment) -> list:
@@ -355,6 +419,17 @@ def register(app: Dash) -> None:
             return empty_figure(str(why)), str(why)
         text = profile_text(frame)
         return figures.profile_figure(frame, f.question.lags[0], text), text
+
+    @app.callback(Output(REGISTER_TABLE, "children"), Output(REGISTER_N, "children"),
+                  Input(PERIOD, "start_date"))
+    def show_register(_start):
+        """The hypotheses register: stored verdicts → table (read, not recomputed, here)."""
+        scope = current_scope()
+        try:
+            frame = register_frame(scope, Filters(None, None))
+        except Unavailable as why:
+            return html.P(str(why), className="text-body-secondary"), str(why)
+        return register_table(frame), register_text(frame)
 
     for key, build in CHARTS.items():
         _register_download(app, key, build)

@@ -189,6 +189,17 @@ def test_csv_of_the_scatter_holds_the_pairs_behind_r(login_as, run_callback):
     assert len(lines) == 1 + 240
 
 
+def test_the_register_shows_the_three_starter_hypotheses_and_all_three_verdicts(login_as, run_callback):
+    login_as("executive", unit="Acme/HQ")
+    payload = call(run_callback, f"{page.REGISTER_TABLE}.children")
+    shown = texts(payload[page.REGISTER_TABLE]["children"])
+    for verdict in ("supported", "inconclusive", "contradicted"):
+        assert verdict in shown
+    assert "Teams that adopt the CRM delight their customers a month later." in shown
+    assert payload[page.REGISTER_N]["children"].startswith(
+        "3 hypotheses: 1 supported, 1 contradicted, 1 inconclusive")
+
+
 def test_a_new_months_outcomes_reach_the_page_at_once(login_as, run_callback):
     login_as("change_leader", unit="Acme/HQ")
     before = call(run_callback, f"{page.LINKAGE_FIGURE}.figure")[page.LINKAGE_N]["children"]
