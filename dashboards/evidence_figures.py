@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -17,78 +18,88 @@ LINE_COLOUR = "#dc3545"
 BAND_COLOUR = "rgba(220, 53, 69, 0.15)"
 CLEAR_COLOUR = "#198754"  # interval excludes zero
 UNCLEAR_COLOUR = "#6c757d"
+GRID_COLOUR = "#ebf0f8"  # plotly_white's grid
 # Beyond this many points a scatter is drawn with WebGL and hovers show the values only: a
 # thousand teams over a year would otherwise send megabytes of hover text with every change.
 MAX_HOVER_POINTS = 3000
 
 
-def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int = 380) -> go.Figure:
-    """The layout the evidence charts share."""
-    figure.update_layout(
-        template="plotly_white", height=height, showlegend=False,
-        title={"text": title, "font": {"size": 13}, "x": 0, "xanchor": "left"},
-        margin={"l": 20, "r": 20, "t": 50, "b": 40},
-        xaxis_title=x_title, yaxis_title=y_title,
-    )
-    return figure
+def _figure(traces: list[dict], title: str, x_title: str, y_title: str, height: int = 380,
+            **layout) -> dict:
+    """A figure as plain plotly JSON with the look the evidence charts share (plotly_white's,
+    set directly). Plain data, not ``go.Figure``: building and validating graph objects and a
+    template took most of a callback's time on the large demo (measured, docs/performance.md)."""
+    axis = {"gridcolor": GRID_COLOUR, "zerolinecolor": GRID_COLOUR, "linecolor": GRID_COLOUR}
+    return {"data": traces, "layout": {
+        "paper_bgcolor": "white", "plot_bgcolor": "white", "height": height, "showlegend": False,
+        "title": {"text": title, "font": {"size": 13}, "x": 0, "xanchor": "left"},
+        "margin": {"l": 20, "r": 20, "t": 50, "b": 40},
+        "xaxis": {**axis, "title": {"text": x_title}, **layout.pop("xaxis", {})},
+        "yaxis": {**axis, "title": {"text": y_title}, **layout.pop("yaxis", {})},
+        **layout,
+    }}
 
 
-def _band(figure: go.Figure, band: pd.DataFrame) -> None:
+def _values(series) -> np.ndarray:
+    """A column as a float array (Dash's plotly encoder sends it as binary, NaN as a gap)."""
+    return np.asarray(series, dtype=float)
+
+
+def _band(band: pd.DataFrame) -> list[dict]:
     """The fitted line and its 95% band."""
     if band.empty:
-        return
-    figure.add_trace(go.Scatter(
-        x=list(band["x"]) + list(band["x"][::-1]), y=list(band["high"]) + list(band["low"][::-1]),
-        fill="toself", fillcolor=BAND_COLOUR, line={"width": 0}, hoverinfo="skip",
-        name="95% band"))
-    figure.add_trace(go.Scatter(x=band["x"], y=band["fit"], mode="lines", name="fitted line",
-                                line={"color": LINE_COLOUR, "width": 2}, hoverinfo="skip"))
+        return []
+    x = _values(band["x"])
+    return [
+        {"type": "scatter", "x": np.concatenate([x, x[::-1]]),
+         "y": np.concatenate([_values(band["high"]), _values(band["low"])[::-1]]),
+         "fill": "toself", "fillcolor": BAND_COLOUR, "line": {"width": 0}, "hoverinfo": "skip",
+         "name": "95% band", "mode": "lines"},
+        {"type": "scatter", "x": x, "y": _values(band["fit"]), "mode": "lines", "name": "fitted line",
+         "line": {"color": LINE_COLOUR, "width": 2}, "hoverinfo": "skip"},
+    ]
 
 
-def _points(x: pd.Series, y: pd.Series, name: str, hover: Callable[[], pd.Series]):
+def _points(x: pd.Series, y: pd.Series, name: str, hover: Callable[[], pd.Series]) -> dict:
     """The scatter's points; with more than ``MAX_HOVER_POINTS``, WebGL and value-only hovers
     (``hover`` builds the per-point text only when it is used)."""
-    marker = {"color": POINT_COLOUR, "size": 7, "opacity": 0.6}
+    trace = {"x": _values(x), "y": _values(y), "mode": "markers", "name": name,
+             "marker": {"color": POINT_COLOUR, "size": 7, "opacity": 0.6}}
     if len(x) > MAX_HOVER_POINTS:
-        return go.Scattergl(x=x, y=y, mode="markers", name=name, marker={**marker, "size": 5},
-                            hovertemplate="%{x:.3g}, %{y:.3g}<extra></extra>")
-    return go.Scatter(x=x, y=y, mode="markers", name=name, marker=marker, text=hover(),
-                      hovertemplate="%{text}<extra></extra>")
+        trace["marker"]["size"] = 5
+        return {**trace, "type": "scattergl", "hovertemplate": "%{x:.3g}, %{y:.3g}<extra></extra>"}
+    return {**trace, "type": "scatter", "text": list(hover()), "hovertemplate": "%{text}<extra></extra>"}
 
 
 def linkage_figure(scatter: pd.DataFrame, band: pd.DataFrame, x_label: str, y_label: str,
-                   when: str, n_text: str) -> go.Figure:
+                   when: str, n_text: str) -> dict | go.Figure:
     """Units' x against their y ``when`` (both as distances from the month's mean), with the
     fitted line and its band; hover: unit, months, raw values, y's n."""
     if scatter.empty:
         return empty_figure("No unit has both figures at this lag.")
-    figure = go.Figure()
-    _band(figure, band)
-    figure.add_trace(_points(scatter["x_centred"], scatter["y_centred"], "unit-months", lambda: (
+    points = _points(scatter["x_centred"], scatter["y_centred"], "unit-months", lambda: (
         scatter["unit"].astype(str) + "<br>" + scatter["period"].astype(str)
         + f"<br>{x_label}: " + scatter["x"].map("{:.3g}".format)
         + f"<br>{y_label} ({when}): " + scatter["y"].map("{:.3g}".format)
-        + scatter["weight"].map(lambda w: "" if pd.isna(w) else f"<br>n = {w:.0f}"))))
-    return _layout(figure, n_text, f"{x_label} (vs. the month's mean)",
+        + scatter["weight"].map(lambda w: "" if pd.isna(w) else f"<br>n = {w:.0f}")))
+    return _figure([*_band(band), points], n_text, f"{x_label} (vs. the month's mean)",
                    f"{y_label} {when} (vs. the month's mean)")
 
 
 def change_figure(changes: pd.DataFrame, band: pd.DataFrame, x_label: str, y_label: str,
-                  n_text: str) -> go.Figure:
+                  n_text: str) -> dict | go.Figure:
     """A unit's change in x against its change in y at the lag, month-centred, with the
     within-unit slope's line and band."""
     if changes.empty:
         return empty_figure("No unit has changes in both figures at this lag.")
-    figure = go.Figure()
-    _band(figure, band)
-    figure.add_trace(_points(changes["dx_centred"], changes["dy_centred"], "changes", lambda: (
+    points = _points(changes["dx_centred"], changes["dy_centred"], "changes", lambda: (
         changes["unit"].astype(str) + "<br>" + changes["period"].astype(str)
         + f"<br>change in {x_label}: " + changes["dx"].map("{:+.3g}".format)
-        + f"<br>change in {y_label}: " + changes["dy"].map("{:+.3g}".format))))
-    return _layout(figure, n_text, f"change in {x_label}", f"change in {y_label}")
+        + f"<br>change in {y_label}: " + changes["dy"].map("{:+.3g}".format)))
+    return _figure([*_band(band), points], n_text, f"change in {x_label}", f"change in {y_label}")
 
 
-def profile_figure(profile: pd.DataFrame, chosen_lag: int, n_text: str) -> go.Figure:
+def profile_figure(profile: pd.DataFrame, chosen_lag: int, n_text: str) -> dict | go.Figure:
     """r and its 95% interval at each lag (positive: x first; negative: y first); green where
     the interval excludes zero, the chosen lag larger; hover: n and p (raw, adjusted)."""
     shown = profile.dropna(subset=["r"])
@@ -101,17 +112,20 @@ def profile_figure(profile: pd.DataFrame, chosen_lag: int, n_text: str) -> go.Fi
             for lag, r, lo, hi, u, o, p, pa in zip(
                 shown["lag"], shown["r"], shown["r_low"], shown["r_high"], shown["n_units"],
                 shown["n_observations"], shown["p"], shown["p_adjusted"], strict=True)]
-    figure = go.Figure(go.Scatter(
-        x=shown["lag"], y=shown["r"], mode="markers", text=text,
-        hovertemplate="%{text}<extra></extra>",
-        error_y={"type": "data", "symmetric": False, "array": shown["r_high"] - shown["r"],
-                 "arrayminus": shown["r"] - shown["r_low"], "color": UNCLEAR_COLOUR},
-        marker={"color": [CLEAR_COLOUR if c else UNCLEAR_COLOUR for c in clear],
-                "size": [14 if lag == chosen_lag else 9 for lag in shown["lag"]]},
-    ))
-    figure.add_hline(y=0, line={"color": "#adb5bd", "width": 1})
-    figure.update_xaxes(tickmode="array", tickvals=list(profile["lag"]),
-                        ticktext=[f"{lag:+d}" for lag in profile["lag"]])
-    figure.update_yaxes(range=[-1, 1])
-    return _layout(figure, n_text, "lag in months (x first → positive; y first → negative)",
-                   "r across units", height=340)
+    trace = {
+        "type": "scatter", "x": [int(v) for v in shown["lag"]], "y": _values(shown["r"]),
+        "mode": "markers", "text": text, "hovertemplate": "%{text}<extra></extra>",
+        "error_y": {"type": "data", "symmetric": False, "array": _values(shown["r_high"] - shown["r"]),
+                    "arrayminus": _values(shown["r"] - shown["r_low"]), "color": UNCLEAR_COLOUR},
+        "marker": {"color": [CLEAR_COLOUR if c else UNCLEAR_COLOUR for c in clear],
+                   "size": [14 if lag == chosen_lag else 9 for lag in shown["lag"]]},
+    }
+    lags = [int(v) for v in profile["lag"]]
+    return _figure(
+        [trace], n_text, "lag in months (x first → positive; y first → negative)", "r across units",
+        height=340,
+        xaxis={"tickmode": "array", "tickvals": lags, "ticktext": [f"{lag:+d}" for lag in lags]},
+        yaxis={"range": [-1, 1]},
+        shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0, "y1": 0,
+                 "line": {"color": "#adb5bd", "width": 1}}],
+    )

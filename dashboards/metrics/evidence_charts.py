@@ -53,7 +53,7 @@ def change_frame(panel: pd.DataFrame | ev.Grid, lag: int) -> pd.DataFrame:
     if pairs.empty:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
     frame = pairs.assign(
-        period=[grid.labels.get(m, m) for m in pairs["month"].tolist()],
+        period=pd.array(ev.period_labels(grid, pairs["month"].to_numpy())),
         dx_centred=_month_centred(pairs["dx"], pairs["month"]),
         dy_centred=_month_centred(pairs["dy"], pairs["month"]),
     )

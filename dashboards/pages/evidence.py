@@ -52,10 +52,10 @@ REGISTER_TABLE = "evidence-register-table"
 REGISTER_N = "evidence-register-n"
 REGISTER_URL = "/hypotheses"
 
-# Grids kept per app (``dashboards.cache``): one per scope and question (pair, level, months),
-# rebuilt as soon as the data stamp of the pair's tables changes. The page's three callbacks
-# fire together on every change of a picker and read the same grid.
-CACHE_KEY = "uptake_evidence_grids"
+# Metric panels kept per app (``dashboards.cache``): one per scope, level and metric over every
+# month, rebuilt as soon as the data stamp of the metric's tables changes.
+CACHE_KEY = "uptake_evidence_panels"
+EARLIEST = dt.date(2000, 1, 1)  # the kept panels start here: every month a metric can have
 CACHE_SECONDS = 3600
 CACHE_BYTES = 128 * 1024 * 1024
 
@@ -103,27 +103,32 @@ def filters(scope: Scope, x: Any, y: Any, lag: Any, start: Any, end: Any, today:
     return Filters(question, None)
 
 
+def _metric_panel(scope: Scope, level: str | int, metric: str, today: dt.date) -> pd.DataFrame:
+    """Every month of one metric (long form) for the user's scope and the level, up to today:
+    read once per metric, then kept under the data stamp of its tables; questions cut it to
+    their months. Keyed by metric, not by pair and months, so a dozen reads serve every
+    question a page can ask."""
+    def build() -> pd.DataFrame:
+        return evidence_panel.unit_period_panel(scope, level=level, start=EARLIEST, end=today,
+                                                metrics=[metric], config=current_app.config)
+
+    key = (scope.unit_ids, level, metric, today)
+    return cache.stamped(CACHE_KEY, key, evidence_panel.data_stamp([metric]), build,
+                         seconds=CACHE_SECONDS, max_bytes=CACHE_BYTES)
+
+
 def _grid(scope: Scope, f: Filters) -> ev.Grid:
-    """The question's x and y as a unit × month grid, for the user's scope: read once, then
-    kept under the data stamp of the two metrics' tables."""
+    """The question's x and y as a unit × month grid over its months, for the user's scope."""
     if f.problem is not None or f.question is None:
         raise Unavailable(f.problem or CHOOSE)
     q = f.question
-
-    def build() -> ev.Grid:
-        long = service.panel_for(scope, q, current_app.config)
-        return ev.panel_grid(evidence_panel.wide(long, q.x, q.y))
-
-    key = (scope.unit_ids, q.level, q.start, q.end, q.x, q.y)
-    return cache.stamped(CACHE_KEY, key, evidence_panel.data_stamp([q.x, q.y]), build,
-                         seconds=CACHE_SECONDS, max_bytes=CACHE_BYTES, size_of=_grid_bytes)
-
-
-def _grid_bytes(entry: tuple) -> int:
-    """Memory a kept grid holds (its arrays)."""
-    grid = entry[1]
-    arrays = (grid.x, grid.y, grid.weight)
-    return sum(a.nbytes for a in arrays if a is not None) + 1024
+    today = clock.org_today()
+    first, last = pd.Period(q.start, freq="M"), pd.Period(q.end, freq="M")
+    parts = []
+    for metric in (q.x, q.y):
+        panel = _metric_panel(scope, q.level, metric, today)
+        parts.append(panel[(panel["period"] >= first) & (panel["period"] <= last)])
+    return ev.panel_grid(evidence_panel.wide(pd.concat(parts, ignore_index=True), q.x, q.y))
 
 
 def linkage_frame(scope: Scope, f: Filters) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from dashboards.metrics import evidence
 
@@ -489,3 +490,11 @@ def test_the_reverse_direction_is_rarely_supported_when_only_the_forward_one_is_
 
 def test_the_planted_relation_is_found(simulated):
     assert share(simulated, lambda run: supported(run["forward"])) >= 0.8
+
+
+@pytest.mark.parametrize("p_values", [
+    [0.01, 0.04, 0.03, 0.2], [0.5], [0.001, 0.001, 0.9, 0.04, 0.02, 0.3, 0.0499], [0.6, 0.7, 0.8],
+])
+def test_holm_agrees_with_statsmodels(p_values):
+    expected = multipletests(p_values, alpha=0.05, method="holm")[1]
+    assert np.allclose(evidence.holm(p_values), expected)
