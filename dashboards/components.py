@@ -7,6 +7,9 @@ download callbacks and the benchmark (``bench/dashboards.py``) rely on.
 
 from __future__ import annotations
 
+import copy
+import functools
+
 from dash import dcc, html
 
 from dashboards.figures import empty_figure
@@ -46,10 +49,18 @@ def section(page: str, key: str, heading: str, n_id: str, body,
     )
 
 
+@functools.cache
+def _loading_figure() -> dict:
+    """The placeholder every chart shows before its callback answers, as plain data, built once:
+    plotly takes tens of milliseconds to build a figure, and every page (and every app's Dash
+    validation layout) shows a dozen of them."""
+    return empty_figure("Loading…").to_plotly_json()
+
+
 def graph(component_id: str) -> dcc.Graph:
     """An empty chart that its callback fills."""
     return dcc.Graph(
-        id=component_id, config={"displaylogo": False}, figure=empty_figure("Loading…")
+        id=component_id, config={"displaylogo": False}, figure=copy.deepcopy(_loading_figure())
     )
 
 

@@ -22,6 +22,9 @@ GRID_COLOUR = "#ebf0f8"  # plotly_white's grid
 # Beyond this many points a scatter is drawn with WebGL and hovers show the values only: a
 # thousand teams over a year would otherwise send megabytes of hover text with every change.
 MAX_HOVER_POINTS = 3000
+# Beyond this many, a fixed random sample of the points is drawn (the title says so); r, the line
+# and the band always use every point, and the CSV download holds them all.
+MAX_DRAWN_POINTS = 4000
 
 
 def _figure(traces: list[dict], title: str, x_title: str, y_title: str, height: int = 380,
@@ -60,6 +63,16 @@ def _band(band: pd.DataFrame) -> list[dict]:
     ]
 
 
+def drawn(frame: pd.DataFrame, n_text: str) -> tuple[pd.DataFrame, str]:
+    """The rows a scatter draws and its title: all of them, or beyond ``MAX_DRAWN_POINTS`` a
+    fixed random sample (the same on every call) with the title saying so."""
+    if len(frame) <= MAX_DRAWN_POINTS:
+        return frame, n_text
+    rows = np.sort(np.random.default_rng(0).choice(len(frame), MAX_DRAWN_POINTS, replace=False))
+    return frame.iloc[rows], (f"{n_text} Drawn: a random {MAX_DRAWN_POINTS:,} of {len(frame):,} "
+                              f"points; the line, band and figures use them all.")
+
+
 def _points(x: pd.Series, y: pd.Series, name: str, hover: Callable[[], pd.Series]) -> dict:
     """The scatter's points; with more than ``MAX_HOVER_POINTS``, WebGL and value-only hovers
     (``hover`` builds the per-point text only when it is used)."""
@@ -77,12 +90,13 @@ def linkage_figure(scatter: pd.DataFrame, band: pd.DataFrame, x_label: str, y_la
     fitted line and its band; hover: unit, months, raw values, y's n."""
     if scatter.empty:
         return empty_figure("No unit has both figures at this lag.")
+    scatter, title = drawn(scatter, n_text)
     points = _points(scatter["x_centred"], scatter["y_centred"], "unit-months", lambda: (
         scatter["unit"].astype(str) + "<br>" + scatter["period"].astype(str)
         + f"<br>{x_label}: " + scatter["x"].map("{:.3g}".format)
         + f"<br>{y_label} ({when}): " + scatter["y"].map("{:.3g}".format)
         + scatter["weight"].map(lambda w: "" if pd.isna(w) else f"<br>n = {w:.0f}")))
-    return _figure([*_band(band), points], n_text, f"{x_label} (vs. the month's mean)",
+    return _figure([*_band(band), points], title, f"{x_label} (vs. the month's mean)",
                    f"{y_label} {when} (vs. the month's mean)")
 
 
@@ -92,11 +106,12 @@ def change_figure(changes: pd.DataFrame, band: pd.DataFrame, x_label: str, y_lab
     within-unit slope's line and band."""
     if changes.empty:
         return empty_figure("No unit has changes in both figures at this lag.")
+    changes, title = drawn(changes, n_text)
     points = _points(changes["dx_centred"], changes["dy_centred"], "changes", lambda: (
         changes["unit"].astype(str) + "<br>" + changes["period"].astype(str)
         + f"<br>change in {x_label}: " + changes["dx"].map("{:+.3g}".format)
         + f"<br>change in {y_label}: " + changes["dy"].map("{:+.3g}".format)))
-    return _figure([*_band(band), points], n_text, f"change in {x_label}", f"change in {y_label}")
+    return _figure([*_band(band), points], title, f"change in {x_label}", f"change in {y_label}")
 
 
 def profile_figure(profile: pd.DataFrame, chosen_lag: int, n_text: str) -> dict | go.Figure:

@@ -270,11 +270,8 @@ def profile_text(frame: pd.DataFrame) -> str:
             f"7 lags tested at once (p Holm-adjusted). Interval excludes zero at lags: {lags}.")
 
 
-def within_text(result: ev.Linkage) -> str:
+def within_text(within: ev.WithinUnit) -> str:
     """The within-unit view's n line."""
-    within = result.within_unit
-    if within is None:
-        return result.message or "No estimate."
     base = f"n = {_units(within.n_units, within.n_observations, 'month-to-month changes')}"
     if within.slope is None:
         return f"{base}. {within.message}"
@@ -387,32 +384,37 @@ def register(app: Dash) -> None:
         return options, options, x or DEFAULT_X, y or default_y
 
     @app.callback(Output(LINKAGE_FIGURE, "figure"), Output(LINKAGE_N, "children"),
-                  Output(READING, "children"), Output(READING_N, "children"),
-                  Output(WITHIN_FIGURE, "figure"), Output(WITHIN_N, "children"), *FILTER_INPUTS)
+                  Output(READING, "children"), Output(READING_N, "children"), *FILTER_INPUTS)
     def show_linkage(x, y, lag, start, end):
-        """The chosen pair and lag: panel → linkage, verdict, reading → scatter and change view."""
+        """The chosen pair and lag: panel → linkage, verdict, reading → scatter with band."""
         scope, f = _filters(x, y, lag, start, end)
         try:
             grid = _grid(scope, f)
         except Unavailable as why:
-            blank = empty_figure(str(why))
-            return blank, str(why), html.P(str(why)), str(why), blank, str(why)
+            return empty_figure(str(why)), str(why), html.P(str(why)), str(why)
         q = f.question
         answer = service.assess_panel(q, grid)[0]
-        x_label, y_label = service.label(q.x), service.label(q.y)
         n_line = linkage_text(answer.linkage)
         scatter = charts.scatter_frame(grid, q.lags[0])
         band = charts.fitted_band(scatter["x_centred"], scatter["y_centred"], scatter["unit"])
+        figure = figures.linkage_figure(scatter, band, service.label(q.x), service.label(q.y),
+                                        ev.when(q.lags[0]), n_line)
+        return figure, n_line, reading_block(answer), n_line
+
+    @app.callback(Output(WITHIN_FIGURE, "figure"), Output(WITHIN_N, "children"), *FILTER_INPUTS)
+    def show_within(x, y, lag, start, end):
+        """Within a unit: panel → month-to-month changes and their slope → scatter with band."""
+        scope, f = _filters(x, y, lag, start, end)
+        try:
+            grid = _grid(scope, f)
+        except Unavailable as why:
+            return empty_figure(str(why)), str(why)
+        q = f.question
+        text = within_text(ev.within_unit_change(grid, q.lags[0]))
         changes = charts.change_frame(grid, q.lags[0])
-        change_band = charts.fitted_band(changes["dx_centred"], changes["dy_centred"],
-                                         changes["unit"], intercept=False)
-        within_line = within_text(answer.linkage)
-        return (
-            figures.linkage_figure(scatter, band, x_label, y_label, ev.when(q.lags[0]), n_line),
-            n_line, reading_block(answer), n_line,
-            figures.change_figure(changes, change_band, x_label, y_label, within_line),
-            within_line,
-        )
+        band = charts.fitted_band(changes["dx_centred"], changes["dy_centred"], changes["unit"],
+                                  intercept=False)
+        return figures.change_figure(changes, band, service.label(q.x), service.label(q.y), text), text
 
     @app.callback(Output(PROFILE_FIGURE, "figure"), Output(PROFILE_N, "children"), *FILTER_INPUTS)
     def show_profile(x, y, lag, start, end):

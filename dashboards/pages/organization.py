@@ -10,6 +10,7 @@ from dash import Dash, Input, Output, dcc, html
 from adoption.access import current_scope
 from adoption.models import Role
 from dashboards import clock, figures, queries
+from dashboards.components import graph
 from dashboards.inputs import parse_day, parse_int
 from dashboards.metrics import organization as metrics
 
@@ -85,9 +86,7 @@ def layout(today: dt.date) -> html.Section:
                 ],
             ),
             html.P(id=SUMMARY, role="status"),
-            dcc.Graph(
-                id=FIGURE, config={"displaylogo": False}, figure=figures.empty_figure("Loading…")
-            ),
+            graph(FIGURE),
             html.Div(id=TABLE),
         ],
     )

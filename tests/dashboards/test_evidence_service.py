@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from dashboards import evidence
+from dashboards import evidence_figures as figures
 from dashboards.metrics import evidence as ev
 from dashboards.metrics import evidence_charts as charts
 
@@ -141,3 +142,13 @@ def test_change_frame_pairs_consecutive_changes(panel):
     frame = charts.change_frame(panel, 1)
     assert len(frame) == ev.within_unit_change(panel, 1).n_observations
     assert list(frame.columns) == charts.CHANGE_COLUMNS
+
+
+def test_large_scatters_draw_a_fixed_sample_and_say_so():
+    frame = pd.DataFrame({"a": range(figures.MAX_DRAWN_POINTS + 500)})
+    shown, title = figures.drawn(frame, "n = 1 unit.")
+    again, _ = figures.drawn(frame, "n = 1 unit.")
+    assert len(shown) == figures.MAX_DRAWN_POINTS and shown.index.equals(again.index)
+    assert title.endswith(f"a random 4,000 of {len(frame):,} points; the line, band and figures use them all.")
+    small, same = figures.drawn(frame.head(10), "n = 1 unit.")
+    assert len(small) == 10 and same == "n = 1 unit."
