@@ -14,8 +14,11 @@ The rules, applied once per round when its results are prepared (docs/privacy.md
    smallest set of people they can isolate is an *atom*: the people who belong to exactly the same
    shown groups. Every atom must hold at least k people. While one does not, the groups that
    separate it from its nearest atom (fewest groups, then fewest people) are suppressed, which
-   merges the two. This implies the issue's pairwise rule (``|G| − |H| ≥ k`` for every shown
-   H ⊂ G) and its sibling rule, and also covers combinations of more than two groups.
+   merges the two. This is done first among the unit groups alone, then with the tenure-band
+   groups, merging only atoms with the same unit groups: a tenure band never costs a unit its
+   result (the unit groups shown are those shown without any band). This implies the issue's
+   pairwise rule (``|G| − |H| ≥ k`` for every shown H ⊂ G) and its sibling rule, and also
+   covers combinations of more than two groups.
 4. **Across rounds** — a group shown in an earlier round of the same survey is not shown again
    if the people who answered differ from that round's by more than zero and fewer than k (one
    joiner or one leaver would otherwise be isolated by comparing the two rounds).
@@ -157,7 +160,16 @@ def decide(
                 reasons[g] = DIFFERENCING
 
     # Rule 3: every atom (people in exactly the same shown groups) holds at least k people.
-    _merge_small_atoms(cells, cell_members, reasons, sizes, k, parents)
+    # A unit's own result is what its manager acts on; a tenure band is a secondary cut. Merged in
+    # one pass, a small band atom inside a team (two people of one band, split off by the region's
+    # and the company's groups for that band) was cheapest to fix by suppressing the team, and the
+    # demo showed 1-4 of its 40 teams. So the unit groups are settled first, as if there were no
+    # bands; then band atoms are merged only with atoms of the same unit groups, which suppresses
+    # band groups alone and always succeeds (together they form a unit atom, already >= k).
+    unit_members = {c: _unit_groups(groups) for c, groups in cell_members.items()}
+    _merge_small_atoms(cells, unit_members, reasons, sizes, k, parents)
+    if bands:
+        _merge_small_atoms(cells, cell_members, reasons, sizes, k, parents, keep_units=True)
 
     # Rule 4: not shown again with a respondent set that differs from an earlier round's by 1..k-1.
     if members is not None:
@@ -178,6 +190,11 @@ def _merge_cost(target: frozenset[Group], other: frozenset[Group], sizes: Mappin
     return (len(diff), sum(sizes[g] for g in diff), sorted(diff))
 
 
+def _unit_groups(signature: frozenset[Group]) -> frozenset[Group]:
+    """The unit (all bands) groups among a set of groups."""
+    return frozenset(g for g in signature if g[1] == ALL_BANDS)
+
+
 def _merge_small_atoms(
     cells: Mapping[Cell, int],
     cell_members: Mapping[Cell, frozenset[Group]],
@@ -185,12 +202,18 @@ def _merge_small_atoms(
     sizes: Mapping[Group, int],
     k: int,
     parents: Mapping[int, int | None],
+    *,
+    keep_units: bool = False,
 ) -> None:
     """Suppress groups until every atom of the shown groups holds at least k people.
 
     Suppressing a group removes it from every signature that has it, so whole atoms merge and
     none ever splits: atoms are kept incrementally and each small one is merged with a nearby
     atom (found through its most specific groups) at the least cost in suppressed groups.
+    With ``keep_units`` (the unit groups' atoms already hold k each) a small atom is merged only
+    with an atom of exactly its unit groups, the one such merge that suppresses fewest groups:
+    those atoms need not share any tenure-band group with it (the other bands of the same team),
+    so they are looked up by their unit groups, not through the most specific groups.
     """
     visible = {g for g, r in reasons.items() if r is None}
     atom_n: dict[frozenset[Group], int] = defaultdict(int)
@@ -199,9 +222,11 @@ def _merge_small_atoms(
         if signature:  # people in no shown group cannot be isolated
             atom_n[frozenset(signature)] += cells[c]
     group_atoms: dict[Group, set[frozenset[Group]]] = defaultdict(set)
+    same_units: dict[frozenset[Group], set[frozenset[Group]]] = defaultdict(set)
     for signature in atom_n:
         for g in signature:
             group_atoms[g].add(signature)
+        same_units[_unit_groups(signature)].add(signature)
 
     def order(signature: frozenset[Group]) -> tuple:
         return (atom_n[signature], sorted(signature))
@@ -213,14 +238,18 @@ def _merge_small_atoms(
         if atom_n.get(target) != n:
             continue  # merged or grown since it was queued
         candidates: set[frozenset[Group]] = set()
-        levels = 0
-        for g in sorted(target, key=lambda g: _specificity(g, parents), reverse=True):
-            found = group_atoms[g] - {target}
-            if found:
-                candidates |= found
-                levels += 1
-                if levels == 2:  # the nearest atoms, and those one level up
-                    break
+        if keep_units:
+            # Never empty when the target has a unit group: its unit atom holds >= k people.
+            candidates = same_units[_unit_groups(target)] - {target}
+        else:
+            levels = 0
+            for g in sorted(target, key=lambda g: _specificity(g, parents), reverse=True):
+                found = group_atoms[g] - {target}
+                if found:
+                    candidates |= found
+                    levels += 1
+                    if levels == 2:  # the nearest atoms, and those one level up
+                        break
         if candidates:
             nearest = min(candidates, key=lambda other, t=target: _merge_cost(t, other, sizes))
             suppress = target ^ nearest
@@ -233,12 +262,14 @@ def _merge_small_atoms(
             count = atom_n.pop(signature)
             for g in signature - suppress:
                 group_atoms[g].discard(signature)
+            same_units[_unit_groups(signature)].discard(signature)
             merged = frozenset(signature - suppress)
             if not merged:
                 continue
             atom_n[merged] += count
             for g in merged:
                 group_atoms[g].add(merged)
+            same_units[_unit_groups(merged)].add(merged)
             if atom_n[merged] < k:
                 heapq.heappush(heap, order(merged) + (merged,))
 

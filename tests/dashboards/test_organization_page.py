@@ -205,4 +205,5 @@ def test_router_landing_page_lists_the_dashboards(org, login_as, run_callback):
         "Adoption",
         "Engagement",
         "Training",
+        "Evidence",
     ]

@@ -73,6 +73,20 @@ def test_combining_a_band_across_units_cannot_isolate_one_person():
     assert _smallest_isolable(cells, parents, shown(reasons)) >= K
 
 
+def test_a_small_tenure_band_costs_band_groups_not_the_team():
+    # Team A: 6 people 3y+ and 2 people 1-3y. Region 2 and the company show their 1-3y groups, so
+    # Team A's two 1-3y people are an atom of 2. Suppressing Team A, Team B and Team B's 1-3y group
+    # (3 groups) would merge them with Team B's 1-3y people; suppressing the 1-3y and 3y+ groups
+    # above Team A and Team A's 3y+ group (5 groups, no unit) merges them with Team A's 3y+ people,
+    # who share no tenure-band group with them. The team's own result wins.
+    cells = {(3, "3y+"): 6, (3, "1-3y"): 2, (4, "3y+"): 6, (4, "1-3y"): 6, (6, "3y+"): 6, (6, "1-3y"): 6}
+    reasons = decide(cells, PARENTS, K)
+    assert {(3, ALL_BANDS), (4, ALL_BANDS), (2, ALL_BANDS), (1, ALL_BANDS)} <= shown(reasons)
+    for band_group in [(1, "1-3y"), (2, "1-3y"), (3, "3y+")]:
+        assert reasons[band_group] == DIFFERENCING
+    assert _smallest_isolable(cells, PARENTS, shown(reasons)) >= K
+
+
 def test_a_group_is_not_shown_in_a_round_whose_respondents_differ_by_fewer_than_k():
     cells = {(3, "3y+"): 7, (4, "3y+"): 9}
     before = {(3, ALL_BANDS): frozenset(range(6))}
@@ -131,6 +145,24 @@ def test_no_combination_of_shown_groups_isolates_fewer_than_k_people(cells):
     sizes = group_sizes(cells, TREE)
     assert all(sizes[g] >= K for g in visible)
     assert not _linear_combinations_isolate_fewer_than_k(cells, TREE, visible)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cells_strategy)
+def test_every_atom_of_the_shown_groups_holds_at_least_k_people(cells):
+    reasons = decide(cells, TREE, K)
+    assert _smallest_isolable(cells, TREE, shown(reasons)) >= K
+
+
+@settings(max_examples=150, deadline=None)
+@given(cells_strategy)
+def test_tenure_bands_never_cost_a_unit_group_its_result(cells):
+    # The unit groups shown are exactly those shown when the same people are not split by band.
+    unit_cells: dict = {}
+    for (unit, _band), n in cells.items():
+        unit_cells[(unit, None)] = unit_cells.get((unit, None), 0) + n
+    with_bands = {g for g in shown(decide(cells, TREE, K)) if g[1] == ALL_BANDS}
+    assert with_bands == shown(decide(unit_cells, TREE, K, bands=False))
 
 
 @settings(max_examples=150, deadline=None)
