@@ -222,6 +222,12 @@ def test_a_new_months_outcomes_reach_the_page_at_once(login_as, run_callback):
         _db.session.commit()
 
 
+def test_a_forged_metric_name_reads_nothing(login_as, run_callback):
+    login_as("change_leader", unit="Acme/HQ")
+    payload = call(run_callback, f"{page.LINKAGE_FIGURE}.figure", x="salary'; DROP TABLE users;--")
+    assert payload[page.LINKAGE_N]["children"].startswith("n = 0 units, 0 unit-months. Not enough data")
+
+
 def test_a_manager_cannot_open_the_page_or_run_its_callbacks(login_as, run_callback):
     login_as("manager", unit="Acme/North America/Field Sales Northeast")
     payload = call(run_callback, f"{page.LINKAGE_FIGURE}.figure")
