@@ -36,9 +36,9 @@ def _figure(traces: list[dict], title: str, x_title: str, y_title: str, height: 
     return {"data": traces, "layout": {
         "paper_bgcolor": "white", "plot_bgcolor": "white", "height": height, "showlegend": False,
         "title": {"text": title, "font": {"size": 13}, "x": 0, "xanchor": "left"},
-        "margin": {"l": 20, "r": 20, "t": 50, "b": 40},
-        "xaxis": {**axis, "title": {"text": x_title}, **layout.pop("xaxis", {})},
-        "yaxis": {**axis, "title": {"text": y_title}, **layout.pop("yaxis", {})},
+        "margin": {"l": 20, "r": 20, "t": 40, "b": 40},
+        "xaxis": {**axis, "automargin": True, "title": {"text": x_title}, **layout.pop("xaxis", {})},
+        "yaxis": {**axis, "automargin": True, "title": {"text": y_title}, **layout.pop("yaxis", {})},
         **layout,
     }}
 

@@ -281,6 +281,12 @@ def within_text(within: ev.WithinUnit) -> str:
             f"{within.slope_ci[1]:.3g}), errors clustered by unit.")
 
 
+def _title(n_line: str) -> str:
+    """A chart's title: the n part of its n line ("n = 40 units, 240 unit-months"), so an
+    exported image still says what it rests on."""
+    return n_line.split(";")[0].split(". ")[0].rstrip(".")
+
+
 def register_text(frame: pd.DataFrame) -> str:
     """The register's n line: how many hypotheses, by verdict."""
     if frame.empty:
@@ -400,7 +406,7 @@ def register(app: Dash) -> None:
         scatter = charts.scatter_frame(grid, q.lags[0])
         band = charts.fitted_band(scatter["x_centred"], scatter["y_centred"], scatter["unit"])
         figure = figures.linkage_figure(scatter, band, service.label(q.x), service.label(q.y),
-                                        ev.when(q.lags[0]), n_line)
+                                        ev.when(q.lags[0]), _title(n_line))
         return figure, n_line, reading_block(answer), n_line
 
     @app.callback(Output(WITHIN_FIGURE, "figure"), Output(WITHIN_N, "children"), *FILTER_INPUTS)
@@ -416,7 +422,8 @@ def register(app: Dash) -> None:
         changes = charts.change_frame(grid, q.lags[0])
         band = charts.fitted_band(changes["dx_centred"], changes["dy_centred"], changes["unit"],
                                   intercept=False)
-        return figures.change_figure(changes, band, service.label(q.x), service.label(q.y), text), text
+        return figures.change_figure(changes, band, service.label(q.x), service.label(q.y),
+                                     _title(text)), text
 
     @app.callback(Output(PROFILE_FIGURE, "figure"), Output(PROFILE_N, "children"), *FILTER_INPUTS)
     def show_profile(x, y, lag, start, end):
@@ -427,7 +434,7 @@ def register(app: Dash) -> None:
         except Unavailable as why:
             return empty_figure(str(why)), str(why)
         text = profile_text(frame)
-        return figures.profile_figure(frame, f.question.lags[0], text), text
+        return figures.profile_figure(frame, f.question.lags[0], _title(text)), text
 
     @app.callback(Output(REGISTER_TABLE, "children"), Output(REGISTER_N, "children"),
                   Input(PERIOD, "start_date"))

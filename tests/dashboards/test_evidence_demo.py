@@ -146,7 +146,7 @@ def test_page_shows_the_planted_relation_as_supported_with_n(login_as, run_callb
     n_line = payload[page.LINKAGE_N]["children"]
     assert n_line.startswith("n = 40 units, 240 unit-months; r = ")
     figure = payload[page.LINKAGE_FIGURE]["figure"]
-    assert figure["layout"]["title"]["text"] == n_line
+    assert figure["layout"]["title"]["text"] == "n = 40 units, 240 unit-months"
     points = next(t for t in figure["data"] if t.get("mode") == "markers")
     assert len(points["text"]) == 240  # one hover per unit-month (plotly sends x/y as binary)
     reading = texts(payload[page.READING]["children"])
