@@ -121,7 +121,6 @@ def main() -> int:
     from adoption import create_app
     from adoption.extensions import db
     from dashboards import evidence, evidence_panel
-    from dashboards.cli import ORGANIZATION
     from dashboards.metrics import evidence as ev
 
     instance = tempfile.mkdtemp(prefix="uptake-bench-")
@@ -145,7 +144,7 @@ def main() -> int:
                                           today=last)
 
         def panel():
-            long = evidence.panel_for(ORGANIZATION, question, app.config)
+            long = evidence.panel_for(evidence.ORGANIZATION, question, app.config)
             return evidence_panel.wide(long, "adoption_rate", "csat")
 
         # Warm-up: imports and the first statement's planning are start-up costs of the process.
@@ -157,7 +156,7 @@ def main() -> int:
             # Once: it takes minutes at this size.
             ("linkage, statsmodels MixedLM (baseline)",
              timed(lambda: ev.linkage(wide, 1, engine=ev.STATSMODELS), 1)),
-            ("whole answer: evidence.assess", timed(lambda: evidence.assess(ORGANIZATION, question, app.config),
+            ("whole answer: evidence.assess", timed(lambda: evidence.assess(evidence.ORGANIZATION, question, app.config),
                                                    args.repeat)),
         ]
         result = rows[1][1][1]

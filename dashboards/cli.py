@@ -9,12 +9,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from adoption.extensions import db
-from adoption.models import Role
-from adoption.scope import Scope
 from adoption.timekeeping import org_today
-
-#: The command reads what a change leader's dashboards read: every unit's aggregates, no person.
-ORGANIZATION = Scope(Role.CHANGE_LEADER, None, None, None, False)
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -56,7 +51,7 @@ def evidence_command(x, y, lag, lags, level, start, end, direction, smallest_eff
     except evidence.EvidenceError as exc:
         raise click.UsageError(str(exc)) from None
     bring_up_to_date(today)
-    answers = evidence.assess(ORGANIZATION, question, current_app.config)
+    answers = evidence.assess(evidence.ORGANIZATION, question, current_app.config)
     db.session.commit()
     if as_json:
         click.echo(json.dumps(evidence.as_json(answers, single=lags is None), indent=2))

@@ -30,12 +30,10 @@ from adoption.extensions import db
 from adoption.models import Hypothesis, OrgUnit, Role, User
 from adoption.models.outcomes import OutcomeMeasure
 from adoption.outcomes import judge_outcomes, store_outcomes
-from adoption.scope import Scope
 from adoption.timekeeping import utcnow
-from dashboards import evidence_panel
+from dashboards import evidence, evidence_panel
 from dashboards.hypotheses import create_hypothesis
 
-ORGANIZATION = Scope(Role.CHANGE_LEADER, None, None, None, False)
 CSAT, NPS, RETENTION = "csat", "nps", "retention"
 SEED_SALT = 6  # issue 6: keeps this generator's stream apart from the other demos'
 
@@ -124,7 +122,7 @@ def _load_outcomes(size: str, seed: int) -> str | None:
         return None  # outcomes are there already (this demo's, or real ones): never mix them
     first, last = window(SMALL_WEEKS if size == "small" else LARGE_WEEKS)
     panel = evidence_panel.unit_period_panel(
-        ORGANIZATION, start=first, end=last, config=current_app.config,
+        evidence.ORGANIZATION, start=first, end=last, config=current_app.config,
         metrics=[evidence_panel.ADOPTION_RATE, evidence_panel.ENGAGEMENT_INDEX],
     )
     units = sorted(panel.loc[panel["metric"] == evidence_panel.ADOPTION_RATE, "unit"].unique())

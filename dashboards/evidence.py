@@ -20,10 +20,15 @@ from sqlalchemy import select
 
 from adoption.extensions import db
 from adoption.initiative import current_initiative
+from adoption.models import Role
 from adoption.models.outcomes import OutcomeMeasure
 from adoption.scope import Scope
 from dashboards import evidence_panel
 from dashboards.metrics import evidence as ev
+
+#: The organization as a whole: every unit's aggregates, no person — what the CLI, the
+#: hypotheses register and the demo ask with (the verdicts are the organization's).
+ORGANIZATION = Scope(Role.CHANGE_LEADER, None, None, None, False)
 
 #: Default of a question without a hypothesis: a positive relation of at least r = 0.1 ("small").
 DEFAULT_DIRECTION = 1

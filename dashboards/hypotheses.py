@@ -40,8 +40,6 @@ from adoption.timekeeping import org_today, utcnow
 from dashboards import evidence
 from dashboards.metrics.evidence import INCONCLUSIVE
 
-#: The verdict is the organization's: every unit's aggregates, no person (as ``flask evidence``).
-ORGANIZATION = Scope(Role.CHANGE_LEADER, None, None, None, False)
 #: Who records, edits, archives and re-evaluates hypotheses.
 MANAGING_ROLES = frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})
 #: Who may be named the accountable owner.
@@ -308,7 +306,7 @@ def _assess(hypothesis: Hypothesis, today: dt.date, config: Mapping[str, Any] | 
             hypothesis.x, hypothesis.y, lag=hypothesis.lag, level=hypothesis.level,
             direction=hypothesis.expected_direction, smallest_effect=hypothesis.smallest_effect, today=today,
         )
-        answer = evidence.assess(ORGANIZATION, question, config)[0]
+        answer = evidence.assess(evidence.ORGANIZATION, question, config)[0]
     except evidence.EvidenceError as exc:
         return _Figures(INCONCLUSIVE, str(exc), 0, 0, None, None, None, evidence.default_window(today), None)
     linkage = answer.linkage
