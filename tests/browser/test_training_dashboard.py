@@ -63,7 +63,7 @@ def test_change_leader_reads_completion_reaction_and_behaviour(sign_in, assigned
     behaviour = page.locator("#training-behaviour-figure")
     expect(behaviour).to_contain_text("Not enough data")
     expect(behaviour).to_contain_text("completers n = ")
-    expect(page.locator("#training-results-note")).to_contain_text("once outcomes are imported")
+    expect(page.locator("#training-results-note")).to_contain_text("is on the Evidence page")
 
 
 @pytest.mark.browser
