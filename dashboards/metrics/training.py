@@ -488,12 +488,3 @@ def did_row(module_id: int, module: str, behaviour: str, result: DidEstimate) ->
 def did_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """The behaviour rows as the forest plot's frame, in module then behaviour order."""
     return _frame(rows, DID_COLUMNS)
-
-
-# --- results (customer outcomes) ----------------------------------------------------------------
-
-
-def results_link(training: pd.DataFrame, outcomes: pd.DataFrame | None = None) -> pd.DataFrame | None:
-    """Training linked to customer outcomes by unit (Kirkpatrick level 4): the seam the evidence
-    issue (D5) fills once outcomes are imported; until then it gives None, and the page says so
-    rather than drawing anything."""

@@ -140,7 +140,3 @@ def test_follow_ups_by_offset_with_unanswered_and_not_yet_asked():
     assert thirty.loc["done", "share"] == pytest.approx(0.5) and set(thirty["n"]) == {6}
     sixty = frame[frame["day_offset"] == 60].set_index("state")
     assert sixty.loc["not_due", "follow_ups"] == 5 and sixty.loc["partly", "follow_ups"] == 1
-
-
-def test_results_are_not_linked_yet():
-    assert metrics.results_link(pd.DataFrame()) is None
