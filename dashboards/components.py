@@ -7,8 +7,8 @@ download callbacks and the benchmark (``bench/dashboards.py``) rely on.
 
 from __future__ import annotations
 
-import copy
 import functools
+import json
 
 from dash import dcc, html
 
@@ -50,17 +50,17 @@ def section(page: str, key: str, heading: str, n_id: str, body,
 
 
 @functools.cache
-def _loading_figure() -> dict:
-    """The placeholder every chart shows before its callback answers, as plain data, built once:
+def _loading_figure() -> str:
+    """The placeholder every chart shows before its callback answers, as JSON, built once:
     plotly takes tens of milliseconds to build a figure, and every page (and every app's Dash
     validation layout) shows a dozen of them."""
-    return empty_figure("Loading…").to_plotly_json()
+    return empty_figure("Loading…").to_json()
 
 
 def graph(component_id: str) -> dcc.Graph:
     """An empty chart that its callback fills."""
     return dcc.Graph(
-        id=component_id, config={"displaylogo": False}, figure=copy.deepcopy(_loading_figure())
+        id=component_id, config={"displaylogo": False}, figure=json.loads(_loading_figure())
     )
 
 

@@ -9,8 +9,7 @@ from dash import Dash, Input, Output, dcc, html
 
 from adoption.access import current_scope
 from adoption.models import Role
-from dashboards import clock, figures, queries
-from dashboards.components import graph
+from dashboards import clock, components, figures, queries
 from dashboards.inputs import parse_day, parse_int
 from dashboards.metrics import organization as metrics
 
@@ -86,7 +85,7 @@ def layout(today: dt.date) -> html.Section:
                 ],
             ),
             html.P(id=SUMMARY, role="status"),
-            graph(FIGURE),
+            components.graph(FIGURE),
             html.Div(id=TABLE),
         ],
     )

@@ -167,7 +167,7 @@ def test_login_rate_limit_answers_429(client, user, app_config):
 # --- the authenticate service ---------------------------------------------------------------
 
 
-def test_password_is_stored_as_a_salted_hash(db, user):
+def test_password_is_stored_as_a_salted_hash(production_password_hashing, db, user):
     stored = db.session.get(User, user.id).password_hash
     assert DEFAULT_PASSWORD not in stored
     assert stored.startswith("scrypt:")

@@ -1,4 +1,10 @@
-"""The demo organization: shape, determinism, idempotency, history and working logins."""
+"""The demo organization: shape, determinism, idempotency, history and working logins.
+
+Loading the organization takes a while, so the tests that read it share one load (``demo``, one
+database for the module, loaded without the feature demos; each test's changes are rolled back).
+The test that needs two fresh databases comes last: on PostgreSQL its ``app`` empties the tables
+the shared load is in.
+"""
 from __future__ import annotations
 
 import csv
@@ -22,17 +28,43 @@ from adoption.demo import (
     load_demo,
     salesforce_id18,
 )
+from adoption.extensions import db as _db
 from adoption.models import Employee, Initiative, OrgUnit, UnitMembership, User
 from adoption.org import unit_on
+from tests.conftest import app_of_its_own
 
 SALES_AND_SERVICE = ("Field Sales", "Inside Sales", "Key Accounts", "Customer Service", "Customer Success")
 
 
-@pytest.fixture(autouse=True)
-def _without_feature_demos(app):
+def _without_feature_demos(app) -> None:
     """Only the core demo here: each feature's demo (surveys, ...) is tested with its package
-    (tests/surveys/test_demo.py), so these tests do not pay for loading it a dozen times."""
+    (tests/surveys/test_demo.py), so these tests do not pay for loading it again."""
     app.extensions[DEMO_LOADERS] = []
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    """An app whose database holds the core demo, loaded once for the module, and that load's
+    summary."""
+    with app_of_its_own(tmp_path_factory.mktemp("core_demo")) as app:
+        _without_feature_demos(app)
+        summary = load_demo(size="small", seed=7)
+        _db.session.commit()
+        yield app, summary
+
+
+@pytest.fixture
+def demo(demo_app):
+    """The summary of the module's demo load (``newly_loaded``); the session is rolled back after
+    each test."""
+    yield demo_app[1]
+    _db.session.rollback()
+
+
+@pytest.fixture
+def core_only(app):
+    """The test's own ``app`` loads the core demo only."""
+    _without_feature_demos(app)
 
 
 def _counts(db) -> dict[str, int]:
@@ -65,19 +97,35 @@ def _empty_database(db) -> None:
     db.session.commit()
 
 
-def test_small_demo_has_the_expected_shape(app, db):
-    summary = load_demo(size="small", seed=7)
+def test_same_seed_builds_the_same_roster_bytes():
+    first, second = build_roster("small", seed=7), build_roster("small", seed=7)
+    assert first.current_csv == second.current_csv
+    assert first.earlier_csv == second.earlier_csv
+    assert first.cast == second.cast
+
+
+def test_different_seed_builds_a_different_roster():
+    assert build_roster("small", seed=7).current_csv != build_roster("small", seed=8).current_csv
+
+
+def test_unknown_size_is_refused():
+    with pytest.raises(ValueError):
+        build_roster("medium", seed=7)
+
+
+def test_small_demo_has_the_expected_shape(demo):
+    summary = demo
 
     assert summary.newly_loaded
     assert 550 <= summary.active <= 650
     assert summary.regions == 4
     assert 38 <= summary.teams <= 42
-    regions = db.session.scalars(select(OrgUnit.name).where(OrgUnit.depth == 1)).all()
+    regions = _db.session.scalars(select(OrgUnit.name).where(OrgUnit.depth == 1)).all()
     assert len(regions) == 4
-    teams = db.session.scalars(select(OrgUnit).where(OrgUnit.depth == 2)).all()
+    teams = _db.session.scalars(select(OrgUnit).where(OrgUnit.depth == 2)).all()
     assert len(teams) == summary.teams
     for team in teams:
-        managers = db.session.scalars(
+        managers = _db.session.scalars(
             select(Employee).where(Employee.unit_id == team.id, Employee.active.is_(True),
                                    Employee.title.contains("Manager") | Employee.title.contains("Lead")
                                    | Employee.title.startswith("Head of"))
@@ -85,33 +133,31 @@ def test_small_demo_has_the_expected_shape(app, db):
         # The team's manager is the one person in it who reports outside the team.
         bosses = {m.manager.unit_id for m in managers if m.manager is not None}
         assert any(b != team.id for b in bosses), team.path
-        reports = db.session.scalars(
+        reports = _db.session.scalars(
             select(Employee).where(Employee.unit_id == team.id, Employee.active.is_(True))
         ).all()
         assert len({e.manager_id for e in reports if e.manager.unit_id == team.id}) == 1, team.path
 
 
-def test_small_demo_has_executives_a_ceo_and_one_change_leader_login(app, db):
-    summary = load_demo(size="small", seed=7)
+def test_small_demo_has_executives_a_ceo_and_one_change_leader_login(demo):
+    summary = demo
 
-    executives = db.session.scalars(select(Employee).where(Employee.is_executive.is_(True))).all()
+    executives = _db.session.scalars(select(Employee).where(Employee.is_executive.is_(True))).all()
     assert 5 <= len(executives) <= 12
-    ceos = db.session.scalars(select(Employee).where(Employee.manager_id.is_(None))).all()
+    ceos = _db.session.scalars(select(Employee).where(Employee.manager_id.is_(None))).all()
     assert [c.title for c in ceos] == ["Chief Executive Officer"]
     region_heads = [e for e in executives if e.unit.depth == 1]
     assert len(region_heads) == 4 and all(h.manager_id == ceos[0].id for h in region_heads)
     roles = [role for role, _ in summary.logins]
     assert sorted(roles) == ["admin", "change_leader", "employee", "executive", "manager"]
-    assert db.session.scalar(select(func.count()).select_from(User).where(User.role == "change_leader")) == 1
-    initiative = db.session.scalar(select(Initiative).where(Initiative.name == INITIATIVE_NAME))
+    assert _db.session.scalar(select(func.count()).select_from(User).where(User.role == "change_leader")) == 1
+    initiative = _db.session.scalar(select(Initiative).where(Initiative.name == INITIATIVE_NAME))
     assert len(initiative.sponsors) == 3 and all(s.is_executive for s in initiative.sponsors)
     assert initiative.licensed_seats > summary.licences
 
 
-def test_small_demo_licence_share_is_plausible(app, db):
-    load_demo(size="small", seed=7)
-
-    staff = db.session.execute(
+def test_small_demo_licence_share_is_plausible(demo):
+    staff = _db.session.execute(
         select(OrgUnit.name, Employee.crm_user_id, Employee.crm_username, Employee.email)
         .join(OrgUnit, OrgUnit.id == Employee.unit_id)
         .where(Employee.active.is_(True), OrgUnit.depth == 2)
@@ -129,7 +175,7 @@ def test_small_demo_licence_share_is_plausible(app, db):
             assert s.crm_username == s.email.replace("@acme.example", "@acme.crm")
 
 
-def test_demo_roster_has_no_orphan_manager_references(app, db):
+def test_demo_roster_has_no_orphan_manager_references(demo):
     roster = build_roster("small", seed=7)
     rows = list(csv.DictReader(io.StringIO(roster.current_csv)))
     assert tuple(rows[0].keys()) == ROSTER_COLUMNS
@@ -138,20 +184,19 @@ def test_demo_roster_has_no_orphan_manager_references(app, db):
     active_ids = {r["employee_id"] for r in rows if not r["end_date"]}
     assert all(r["manager_employee_id"] in active_ids for r in rows if r["manager_employee_id"])
 
-    load_demo(size="small", seed=7)
-    no_manager = db.session.scalar(
+    no_manager = _db.session.scalar(
         select(func.count()).select_from(Employee).where(Employee.manager_id.is_(None))
     )
     assert no_manager == 1  # the CEO
     inactive_boss = aliased(Employee)
-    assert db.session.scalar(
+    assert _db.session.scalar(
         select(func.count()).select_from(Employee)
         .join(inactive_boss, inactive_boss.id == Employee.manager_id)
         .where(Employee.active.is_(True), inactive_boss.active.is_(False))
     ) == 0
 
 
-def test_demo_has_unique_emails_and_a_few_leavers(app, db):
+def test_demo_has_unique_emails_and_a_few_leavers(demo):
     roster = build_roster("small", seed=7)
     rows = list(csv.DictReader(io.StringIO(roster.current_csv)))
     emails = [r["email"] for r in rows]
@@ -161,66 +206,13 @@ def test_demo_has_unique_emails_and_a_few_leavers(app, db):
     assert 3 <= len(leavers) <= 30
     assert all(EARLIER_EFFECTIVE < dt.date.fromisoformat(r["end_date"]) < CURRENT_EFFECTIVE for r in leavers)
 
-    load_demo(size="small", seed=7)
-    assert db.session.scalar(
+    assert _db.session.scalar(
         select(func.count()).select_from(Employee).where(Employee.active.is_(False))
     ) == len(leavers)
 
 
-def test_same_seed_builds_the_same_roster_bytes():
-    first, second = build_roster("small", seed=7), build_roster("small", seed=7)
-    assert first.current_csv == second.current_csv
-    assert first.earlier_csv == second.earlier_csv
-    assert first.cast == second.cast
-
-
-def test_same_seed_loads_the_same_organization_in_two_fresh_databases(app, db):
-    load_demo(size="small", seed=7)
-    db.session.commit()
-    first = _roster_in_database(db)
-    _empty_database(db)
-
-    load_demo(size="small", seed=7)
-    db.session.commit()
-
-    assert _roster_in_database(db) == first
-
-
-def test_different_seed_builds_a_different_roster():
-    assert build_roster("small", seed=7).current_csv != build_roster("small", seed=8).current_csv
-
-
-def test_second_load_changes_nothing_and_reports_already_loaded(app, db):
-    first = load_demo(size="small", seed=7)
-    db.session.commit()
-    before = _counts(db)
-    roster_before = _roster_in_database(db)
-
-    second = load_demo(size="small", seed=7)
-    db.session.commit()
-
-    assert _counts(db) == before
-    assert _roster_in_database(db) == roster_before
-    assert not second.newly_loaded
-    assert "already present" in second.describe()
-    assert second.logins == first.logins
-    assert (second.active, second.teams, second.licences) == (first.active, first.teams, first.licences)
-
-
-def test_loading_another_seed_over_the_demo_is_refused(app, db):
-    from adoption.demo import DemoError
-
-    load_demo(size="small", seed=7)
-    db.session.commit()
-
-    with pytest.raises(DemoError):
-        load_demo(size="small", seed=8)
-
-
-def test_membership_history_shows_the_reorg(app, db):
-    load_demo(size="small", seed=7)
-
-    movers = db.session.scalars(
+def test_membership_history_shows_the_reorg(demo):
+    movers = _db.session.scalars(
         select(Employee).join(UnitMembership).group_by(Employee.id)
         .having(func.count(UnitMembership.id) > 1)
     ).all()
@@ -232,8 +224,8 @@ def test_membership_history_shows_the_reorg(app, db):
     assert unit_on(person, dt.date(2025, 9, 1)).depth == 2
 
 
-def test_describe_lists_counts_and_every_login(app, db):
-    summary = load_demo(size="small", seed=7)
+def test_describe_lists_counts_and_every_login(demo):
+    summary = demo
 
     text = summary.describe()
     assert "loaded now" in text
@@ -244,9 +236,27 @@ def test_describe_lists_counts_and_every_login(app, db):
     assert (("admin", ADMIN_EMAIL)) in summary.logins
 
 
-def test_every_demo_login_signs_in_and_lands_on_home(app, db):
-    summary = load_demo(size="small", seed=7)
-    db.session.commit()
+def test_demo_logins_belong_to_the_right_people(demo):
+    summary = demo
+    users = {u.role: u for u in _db.session.scalars(select(User))}
+
+    assert users["admin"].employee is None
+    assert users["executive"].employee.is_executive
+    manager = users["manager"].employee
+    employee = users["employee"].employee
+    assert employee.manager_id == manager.id and employee.unit_id == manager.unit_id
+    assert employee.active and manager.active
+    team_size = _db.session.scalar(
+        select(func.count()).select_from(Employee)
+        .where(Employee.unit_id == manager.unit_id, Employee.active.is_(True))
+    )
+    assert team_size >= 10
+    assert users["change_leader"].employee.title.startswith("Director, CRM")
+    assert len(summary.logins) == 5
+
+
+def test_every_demo_login_signs_in_and_lands_on_home(demo_app, demo):
+    app, summary = demo_app
 
     for role, email in summary.logins:
         client = app.test_client()
@@ -256,25 +266,36 @@ def test_every_demo_login_signs_in_and_lands_on_home(app, db):
         assert client.get("/").status_code == 200, role
 
 
-def test_demo_logins_belong_to_the_right_people(app, db):
-    summary = load_demo(size="small", seed=7)
-    users = {u.role: u for u in db.session.scalars(select(User))}
+def test_second_load_changes_nothing_and_reports_already_loaded(demo):
+    first = demo
+    before = _counts(_db)
+    roster_before = _roster_in_database(_db)
 
-    assert users["admin"].employee is None
-    assert users["executive"].employee.is_executive
-    manager = users["manager"].employee
-    employee = users["employee"].employee
-    assert employee.manager_id == manager.id and employee.unit_id == manager.unit_id
-    assert employee.active and manager.active
-    team_size = db.session.scalar(
-        select(func.count()).select_from(Employee)
-        .where(Employee.unit_id == manager.unit_id, Employee.active.is_(True))
-    )
-    assert team_size >= 10
-    assert users["change_leader"].employee.title.startswith("Director, CRM")
-    assert len(summary.logins) == 5
+    second = load_demo(size="small", seed=7)
+    _db.session.commit()
+
+    assert _counts(_db) == before
+    assert _roster_in_database(_db) == roster_before
+    assert not second.newly_loaded
+    assert "already present" in second.describe()
+    assert second.logins == first.logins
+    assert (second.active, second.teams, second.licences) == (first.active, first.teams, first.licences)
 
 
-def test_unknown_size_is_refused():
-    with pytest.raises(ValueError):
-        build_roster("medium", seed=7)
+def test_loading_another_seed_over_the_demo_is_refused(demo):
+    from adoption.demo import DemoError
+
+    with pytest.raises(DemoError):
+        load_demo(size="small", seed=8)
+
+
+def test_same_seed_loads_the_same_organization_in_two_fresh_databases(app, db, core_only):
+    load_demo(size="small", seed=7)
+    db.session.commit()
+    first = _roster_in_database(db)
+    _empty_database(db)
+
+    load_demo(size="small", seed=7)
+    db.session.commit()
+
+    assert _roster_in_database(db) == first
