@@ -17,6 +17,16 @@ from adoption.models.tokens import TOKEN_SCOPES
 from adoption.telemetry.identity import KEY_KINDS, find_employee
 
 
+def optional_int(value) -> int | None:
+    """A ``SelectField`` coercion: an id from a select, or None for its empty option."""
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError("Not a valid choice.") from None
+
+
 class LoginForm(FlaskForm):
     """Sign in with e-mail and password."""
 

@@ -7,6 +7,8 @@ Layers: ``queries`` (database → DataFrame, scoped), ``metrics`` (pure pandas),
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask, current_app, request
 
 from adoption.catch_up import commit_catch_up
@@ -18,27 +20,23 @@ URL_BASE = "/dashboards/"
 DISPATCH_ENDPOINT = URL_BASE + "_dash-update-component"
 
 
-def _fresh_rollups() -> None:
-    """Before a dashboard callback runs, recompute the weekly rollups queued as stale.
+def bring_up_to_date(today: dt.date) -> None:
+    """Recompute the weekly rollups queued as stale, then prepare the results of survey rounds
+    closed by ``today``, each committed at once (``commit_catch_up``), so what reads next only
+    reads. Every dashboards boundary calls it before reading: a callback (``_fresh_data``), the
+    evidence API and command, the hypotheses' evaluation. Cheap when nothing is pending (one
+    indexed read each)."""
+    commit_catch_up(rollups.refresh_weekly_usage, "weekly rollup refresh")
+    commit_catch_up(lambda: results.prepare_closed_rounds(today, current_app.config),
+                    "survey results preparation")
 
-    The dispatch request is the transaction boundary: the refresh is committed here, once, so
-    the queries the callback runs only read, and the next callback does not redo it. Cheap when
-    nothing is queued (one indexed read).
-    """
+
+def _fresh_data() -> None:
+    """Before a dashboard callback runs, bring derived data up to date (``bring_up_to_date``):
+    the dispatch request is the transaction boundary, so a round closed overnight has its
+    results on the first callback of the day and the next callback does not redo it."""
     if request.endpoint == DISPATCH_ENDPOINT:
-        commit_catch_up(rollups.refresh_weekly_usage, "weekly rollup refresh")
-
-
-def _fresh_results() -> None:
-    """Before a dashboard callback runs, prepare the results of survey rounds that have closed.
-
-    Same boundary as ``_fresh_rollups``: prepared here and committed once, so the results
-    service only reads, and a round closed overnight has its results on the first callback of
-    the day. Cheap when every closed round is prepared (one indexed read).
-    """
-    if request.endpoint == DISPATCH_ENDPOINT:
-        commit_catch_up(lambda: results.prepare_closed_rounds(clock.org_today(), current_app.config),
-                        "survey results preparation")
+        bring_up_to_date(clock.org_today())
 
 
 def init_app(server: Flask) -> None:
@@ -63,8 +61,7 @@ def init_app(server: Flask) -> None:
     data_imported.connect(evaluate_after_import, sender=server)
     register_demo_loader(server, load_evidence_demo)  # after the usage, survey and training demos
     # After the guard, so only callbacks of signed-in users with dashboards get here.
-    server.before_request(_fresh_rollups)
-    server.before_request(_fresh_results)
+    server.before_request(_fresh_data)
     app = Dash(
         name=__name__,
         server=server,

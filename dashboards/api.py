@@ -11,12 +11,9 @@ import datetime as dt
 from flask import Blueprint, current_app, jsonify, request
 
 from adoption.api_auth import api_error, current_api_scope, token_or_user
-from adoption.catch_up import commit_catch_up
 from adoption.extensions import db
-from adoption.telemetry import rollups
 from adoption.timekeeping import org_today
-from dashboards import evidence
-from surveys.results import prepare_closed_rounds
+from dashboards import bring_up_to_date, evidence
 
 bp = Blueprint("evidence_api", __name__, url_prefix="/api/v1")
 
@@ -32,13 +29,6 @@ def _date(name: str) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise evidence.EvidenceError(f"'{name}' must be a date as YYYY-MM-DD, not '{value}'.") from None
-
-
-def bring_up_to_date(today: dt.date) -> None:
-    """Recompute stale weekly rollups and prepare closed rounds' results, committed (as the
-    dashboards do before a callback), so the answer reads current figures."""
-    commit_catch_up(rollups.refresh_weekly_usage, "weekly rollup refresh")
-    commit_catch_up(lambda: prepare_closed_rounds(today, current_app.config), "survey results preparation")
 
 
 @bp.route("/evidence", methods=["GET"])

@@ -37,8 +37,7 @@ def register(app: Flask) -> None:
 @with_appcontext
 def evidence_command(x, y, lag, lags, level, start, end, direction, smallest_effect, as_json) -> None:
     """Does x go with y LAG months later across units? Estimates, intervals, verdict, reading."""
-    from dashboards import evidence
-    from dashboards.api import bring_up_to_date
+    from dashboards import bring_up_to_date, evidence
 
     today = org_today(current_app.config["ORG_TIMEZONE"])
     try:
@@ -84,8 +83,7 @@ def _summary_line(answer: dict) -> str:
 @with_appcontext
 def evaluate_hypotheses_command(today) -> None:
     """Re-evaluate every hypothesis of the register (run daily); print each verdict and whether it changed."""
-    from dashboards import hypotheses
-    from dashboards.api import bring_up_to_date
+    from dashboards import bring_up_to_date, hypotheses
 
     day = today.date() if today else org_today(current_app.config["ORG_TIMEZONE"])
     bring_up_to_date(day)

@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import FloatField, IntegerField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from adoption.forms import optional_int
 from adoption.models.hypotheses import MAX_HYPOTHESIS_LAG
 from dashboards.hypotheses import MAX_STATEMENT_LENGTH, HypothesisError
 
@@ -26,16 +27,6 @@ except ImportError:  # older WTForms: a tuple is the only way
 
 DIRECTIONS = ((1, "Positive: more x goes with more y"), (-1, "Negative: more x goes with less y"))
 LEVELS = (("team", "Teams (units without sub-units)"), ("region", "Regions"), ("company", "Companies"))
-
-
-def _optional_int(value) -> int | None:
-    """An id from a select, or None for its empty option."""
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError("Not a valid choice.") from None
 
 
 class HypothesisForm(FlaskForm):
@@ -58,7 +49,7 @@ class HypothesisForm(FlaskForm):
                                              NumberRange(0, 0.999)])
     level = SelectField("Units compared", choices=[_choice(v, t) for v, t in LEVELS], validate_choice=False,
                         default="team", validators=[DataRequired()])
-    owner = SelectField("Owner (accountable for it)", coerce=_optional_int, validate_choice=False,
+    owner = SelectField("Owner (accountable for it)", coerce=optional_int, validate_choice=False,
                         validators=[DataRequired("Choose the owner.")])
     submit = SubmitField("Save and evaluate")
 

@@ -25,8 +25,7 @@ JOB_NAME = "dashboards.evaluate_hypotheses"
 def evaluate_hypotheses(trigger: str = "import") -> int:
     """Evaluate every hypothesis on the register (``trigger``: why), committing after each one;
     returns how many got a new history row."""
-    from dashboards import hypotheses
-    from dashboards.api import bring_up_to_date
+    from dashboards import bring_up_to_date, hypotheses
 
     if not hypotheses.has_active_hypotheses():
         db.session.rollback()

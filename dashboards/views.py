@@ -14,8 +14,7 @@ from adoption.extensions import db
 from adoption.models import Role, User
 from adoption.scope import ScopeError
 from adoption.timekeeping import org_today
-from dashboards import hypotheses
-from dashboards.api import bring_up_to_date
+from dashboards import bring_up_to_date, hypotheses
 from dashboards.forms import ActionForm, HypothesisForm
 
 bp = Blueprint("hypotheses", __name__, template_folder="templates")

@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from adoption.forms import optional_int
 from adoption.models import OrgUnit
 from surveys.actions import MAX_TEXT_LENGTH, MAX_TITLE_LENGTH, STATUS_LABELS, next_statuses
 from surveys.models import PLAN_STATUSES, SurveyItemVersion, SurveyRound
@@ -30,16 +31,6 @@ except ImportError:  # older WTForms: a tuple is the only way
     def _choice(value: str, label: str) -> tuple[str, str]:
         """A (value, label) option."""
         return value, label
-
-
-def _optional_int(value) -> int | None:
-    """An id from a select, or None for its empty option."""
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError("Not a valid choice.") from None
 
 
 def round_label(survey_round: SurveyRound) -> str:
@@ -62,17 +53,17 @@ class _ServiceErrors:
 class ActionPlanForm(_ServiceErrors, FlaskForm):
     """A new action plan; the view sets the choices (``set_choices``)."""
 
-    unit = SelectField("Unit (its people see the plan)", coerce=_optional_int, validate_choice=False,
+    unit = SelectField("Unit (its people see the plan)", coerce=optional_int, validate_choice=False,
                        validators=[DataRequired("Choose the unit the plan is for.")])
-    round = SelectField("Survey round it answers", coerce=_optional_int, validate_choice=False,
+    round = SelectField("Survey round it answers", coerce=optional_int, validate_choice=False,
                         validators=[DataRequired("Choose the survey round the plan answers.")])
     title = StringField("What will be done", validators=[DataRequired("Give the plan a title."),
                                                          Length(max=MAX_TITLE_LENGTH)])
     description = TextAreaField("Details (optional)", validators=[Optional(), Length(max=MAX_TEXT_LENGTH)])
-    owner = SelectField("Owner", coerce=_optional_int, validate_choice=False,
+    owner = SelectField("Owner", coerce=optional_int, validate_choice=False,
                         validators=[DataRequired("Choose who owns the plan.")])
     due_on = DateField("Due date", validators=[DataRequired("Give a due date.")])
-    item = SelectField("Item it answers (optional)", coerce=_optional_int, validate_choice=False,
+    item = SelectField("Item it answers (optional)", coerce=optional_int, validate_choice=False,
                        validators=[Optional()])
     thread_id = IntegerField("Conversation number it answers (optional)",
                              validators=[Optional(), NumberRange(min=1)])
@@ -122,7 +113,7 @@ class PlanFilterForm(FlaskForm):
 
     status = SelectField("Status", validate_choice=False, validators=[Optional()],
                          choices=[_choice("", "Any status")] + [_choice(s, STATUS_LABELS[s]) for s in PLAN_STATUSES])
-    unit = SelectField("Unit (with the units below it)", coerce=_optional_int, validate_choice=False,
+    unit = SelectField("Unit (with the units below it)", coerce=optional_int, validate_choice=False,
                        validators=[Optional()])
 
     def set_units(self, units: Iterable[OrgUnit]) -> None:

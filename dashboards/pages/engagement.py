@@ -4,7 +4,7 @@ The data come from the survey results service (``surveys.results``), which check
 applies the disclosure rules; this page never reads survey tables itself. Each chart has a
 ``*_frame`` function (service → metrics) that its display callback and its CSV download both
 call, so a suppressed group is suppressed identically in the chart, the table and the file.
-Closed rounds are prepared before any callback runs (``dashboards._fresh_results``), never here.
+Closed rounds are prepared before any callback runs (``dashboards._fresh_data``), never here.
 """
 
 from __future__ import annotations

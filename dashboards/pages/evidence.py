@@ -370,9 +370,9 @@ def _register_download(app: Dash, key: str, build: Callable[[Scope, Filters], pd
 
 def metric_options() -> tuple[list[dict[str, str]], str | None]:
     """Every metric one may ask about, labelled, and the default y (an outcome if any)."""
-    known = service.known_metrics()
-    options = [{"label": f"{service.label(m)} ({m})", "value": m} for m in known]
-    outcomes = [m for m in known if m not in evidence_panel.BUILT_IN
+    choices = hypotheses.metric_choices()  # the register's form offers the same
+    options = [{"label": label, "value": name} for name, label in choices]
+    outcomes = [m for m, _label in choices if m not in evidence_panel.BUILT_IN
                 and not m.startswith(evidence_panel.KEY_BEHAVIOUR)]
     preferred = [m for m in PREFERRED_Y if m in outcomes]
     default_y = (preferred or outcomes or [None])[0]

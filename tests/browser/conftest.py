@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from adoption.demo import DEMO_PASSWORD
 from adoption.extensions import db as _db
 from adoption.models import Initiative, RosterImport
 from adoption.timekeeping import org_today
@@ -177,14 +178,19 @@ def sign_in(page, live_server):
     """Sign ``role``'s seeded user in through the login form; returns the page on their home."""
 
     def _sign_in(role: str, password: str = PASSWORD):
-        page.goto("/login")
-        page.get_by_label("E-mail").fill(live_server.users[role])
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
-        return page
+        return log_in(page, live_server.users[role], password)
 
     return _sign_in
+
+
+def log_in(page, email: str, password: str):
+    """Sign in through the login form; returns the page on the user's home."""
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    return page
 
 
 @pytest.fixture
@@ -214,3 +220,14 @@ def demo_page(browser, demo_server):
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def demo_sign_in(demo_page, demo_server):
+    """Sign the demo login of ``role`` in (demo password); returns the page on their home."""
+    _, logins = demo_server
+
+    def _sign_in(role: str):
+        return log_in(demo_page, logins[role], DEMO_PASSWORD)
+
+    return _sign_in

@@ -5,18 +5,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from adoption.demo import DEMO_PASSWORD
-
 
 @pytest.mark.browser
-def test_change_leader_sees_the_kpi_cards_and_the_unit_heatmap_on_the_demo(demo_page, demo_server):
-    _, logins = demo_server
-    page = demo_page
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(logins["change_leader"])
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+def test_change_leader_sees_the_kpi_cards_and_the_unit_heatmap_on_the_demo(demo_sign_in):
+    page = demo_sign_in("change_leader")
 
     page.goto("/dashboards/")
     page.get_by_role("navigation", name="Dashboards").get_by_role("link", name="Engagement").click()

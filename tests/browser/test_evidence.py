@@ -5,18 +5,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from adoption.demo import DEMO_PASSWORD
-
 
 @pytest.mark.browser
-def test_executive_reads_the_planted_relation_then_a_null_one(demo_page, demo_server):
-    _, logins = demo_server
-    page = demo_page
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(logins["executive"])
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+def test_executive_reads_the_planted_relation_then_a_null_one(demo_sign_in):
+    page = demo_sign_in("executive")
 
     page.goto("/dashboards/")
     page.get_by_role("navigation", name="Dashboards").get_by_role("link", name="Evidence").click()
