@@ -23,7 +23,7 @@ Month rules (docs/metrics.md, "Evidence panel"):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -410,29 +410,25 @@ def unit_period_panel(
     return panel.sort_values(["unit", "metric", "period"], ignore_index=True)[PANEL_COLUMNS]
 
 
-def _families(metrics: Iterable[str]) -> set[str]:
-    """Which stored tables the panel of ``metrics`` reads."""
-    families = set()
-    for metric in metrics:
-        if metric in ADOPTION_METRICS:
-            families.add("usage")
-        elif metric.startswith(KEY_BEHAVIOUR):
-            families.add("behaviours")
-        elif metric in SURVEY_METRICS:
-            families.add("surveys")
-        elif metric in (TRAINING_COMPLETION, COMMITMENT_KEPT):
-            families.add("training")
-        else:
-            families.add("outcomes")
-    return families
+def family(metric: str) -> str:
+    """Which stored tables metric ``metric`` is read from: usage, behaviours, surveys, training
+    or outcomes (any name that is not built in nor a key behaviour)."""
+    if metric in ADOPTION_METRICS:
+        return "usage"
+    if metric.startswith(KEY_BEHAVIOUR):
+        return "behaviours"
+    if metric in SURVEY_METRICS:
+        return "surveys"
+    if metric in (TRAINING_COMPLETION, COMMITMENT_KEPT):
+        return "training"
+    return "outcomes"
 
 
-def data_stamp(metrics: Iterable[str]) -> tuple:
-    """A cheap fingerprint of everything the panel of ``metrics`` is read from (a few aggregate
-    reads): it changes whenever a figure of the panel could, so a panel kept under it
+def data_stamp(families: set[str]) -> tuple:
+    """A cheap fingerprint of everything the metrics of ``families`` (see ``family``) are read
+    from (a few aggregate reads): it changes whenever a figure of the panel could, so a panel kept under it
     (``dashboards.cache``) is rebuilt after new usage rollups, prepared rounds, completions,
     answered follow-ups, roster imports or outcomes — and only then."""
-    families = _families(metrics)
     stamp: list = []
     if "usage" in families:
         stamp.append(tuple(_rows(select(func.count(WeeklyUnitUsage.unit_id), func.sum(WeeklyUnitUsage.active),

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adoption.extensions import db as _db
+from adoption.initiative import current_initiative
 from adoption.models import OrgUnit, OutcomeMeasure
 from adoption.outcomes import judge_outcomes, store_outcomes
 from adoption.timekeeping import utcnow
@@ -220,6 +221,19 @@ def test_a_new_months_outcomes_reach_the_page_at_once(login_as, run_callback):
         _db.session.execute(OutcomeMeasure.__table__.delete().where(
             OutcomeMeasure.period_start == dt.date(2026, 12, 1)))
         _db.session.commit()
+
+
+def test_one_question_about_a_key_behaviour_keeps_every_key_behaviour(app, login_as, run_callback):
+    behaviours = [f"key_behaviour:{b}" for b in current_initiative().key_behaviours]
+    assert len(behaviours) >= 2
+    app.extensions.pop(page.CACHE_KEY, None)  # this module's app is shared: start empty
+    login_as("change_leader", unit="Acme/HQ")
+    call(run_callback, f"{page.LINKAGE_FIGURE}.figure", x=behaviours[0])
+    cache, _ = app.extensions[page.CACHE_KEY]
+    kept = {key[2]: frame for key, (_stamp, frame) in cache.items()}
+    assert set(kept) == {"behaviours", "outcomes"}  # one entry per family asked about
+    assert set(kept["behaviours"]["metric"]) == set(behaviours)  # the sibling is already kept
+    assert set(kept["outcomes"]["metric"]) == {CSAT, NPS, RETENTION}
 
 
 def test_a_forged_metric_name_reads_nothing(login_as, run_callback):
