@@ -90,11 +90,12 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """Register the core blueprints and those of the feature packages."""
-    from adoption.views import admin, auth, errors, home
+    from adoption.views import admin, auth, errors, home, sponsors
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(sponsors.bp)
     errors.register(app)
 
     from adoption.extensions import csrf

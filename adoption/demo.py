@@ -189,6 +189,10 @@ _SHAPES = {
 }
 
 
+# The initiative's sponsors (see "the sponsors' stories" below).
+CEO_TITLE, CRO_TITLE, CCO_TITLE = "Chief Executive Officer", "Chief Revenue Officer", "Chief Customer Officer"
+
+
 # --- people -------------------------------------------------------------------------------------
 
 @dataclass(eq=False)
@@ -341,11 +345,11 @@ class _Generator:
     def build(self) -> None:
         """Generate headquarters, regions, (areas,) teams and their members."""
         root = ROOT_UNIT
-        ceo = self.person(_HQ_CULTURES, "Chief Executive Officer", root, min_tenure_years=9)
+        ceo = self.person(_HQ_CULTURES, CEO_TITLE, root, min_tenure_years=9)
         ceo.executive = True
         self.ceo = ceo
-        self.cro = self.person(_HQ_CULTURES, "Chief Revenue Officer", root, min_tenure_years=3, manager=ceo)
-        self.cco = self.person(_HQ_CULTURES, "Chief Customer Officer", root, min_tenure_years=2, manager=ceo)
+        self.cro = self.person(_HQ_CULTURES, CRO_TITLE, root, min_tenure_years=3, manager=ceo)
+        self.cco = self.person(_HQ_CULTURES, CCO_TITLE, root, min_tenure_years=2, manager=ceo)
         cfo = self.person(_HQ_CULTURES, "Chief Financial Officer", root, min_tenure_years=4, manager=ceo)
         cmo = self.person(_HQ_CULTURES, "Chief Marketing Officer", root, min_tenure_years=1.5, manager=ceo)
         for p in (self.cro, self.cco, cfo, cmo):
@@ -535,6 +539,58 @@ def build_roster(size: str = "small", seed: int = 7) -> DemoRoster:
         joiners=len(gen.people) - len(earlier_rows),
         hr_emails={p.hr_id: p.email for p in gen.people},
     )
+
+
+# --- the sponsors' stories ----------------------------------------------------------------------
+
+#: The three ways a sponsor shows up on the executive commitment dashboard (issue 7).
+VISIBLE, ABSENT, UNCOMMITTED = "visible", "absent", "uncommitted"
+
+
+@dataclass(frozen=True)
+class SponsorStory:
+    """One demo sponsor: who (by title), how they show up, and the regions they answer for."""
+
+    title: str
+    profile: str
+    regions: tuple[str, ...]
+
+
+#: Each story is planted where its evidence lives: the sponsors' activities and plans
+#: (``dashboards/demo_sponsors.py``), their own CRM use (``adoption.demo_telemetry``) and training
+#: (``training.demo``), and, in their regions, the pulse's leadership-commitment and trust answers
+#: (``surveys.demo``) and how soon comments get a reply (``surveys.demo_conversations``).
+#:
+#: - the CEO, visible and consistent: at or above plan, messages, uses the CRM, trained, and North
+#:   America's comments answered within days; North America sees a committed leadership;
+#: - the CRO, absent: few activities against plan, no CRM use of their own, training not done,
+#:   LATAM's comments answered late if at all; LATAM sees as little as there is;
+#: - the CCO, active but not seen as committed: at or above plan with many messages, uses the CRM,
+#:   trained, but EMEA and APAC answer the leadership items low (the say-do gap) and their comments
+#:   wait.
+SPONSOR_STORIES = (
+    SponsorStory(CEO_TITLE, VISIBLE, ("North America",)),
+    SponsorStory(CRO_TITLE, ABSENT, ("LATAM",)),
+    SponsorStory(CCO_TITLE, UNCOMMITTED, ("EMEA", "APAC")),
+)
+
+
+def region_story(path: str) -> SponsorStory | None:
+    """The story of the sponsor answering for the region of unit ``path`` (None at headquarters)."""
+    parts = path.split(UNIT_PATH_SEPARATOR)
+    if len(parts) < 2:
+        return None
+    return next((s for s in SPONSOR_STORIES if parts[1] in s.regions), None)
+
+
+def sponsor_stories() -> dict[int, SponsorStory]:
+    """The demo initiative's sponsors by employee id, with their story (matched by title); empty
+    when the demo initiative is not there."""
+    initiative = db.session.scalar(select(Initiative).where(Initiative.name == INITIATIVE_NAME))
+    if initiative is None:
+        return {}
+    by_title = {s.title: s for s in SPONSOR_STORIES}
+    return {e.id: by_title[e.title] for e in initiative.sponsors if e.title in by_title}
 
 
 # --- loading ------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ Sunday 22 November 2026 (``TELEMETRY_END``), the day before the product's "today
 adopts along its own S-curve (different floors, ceilings, midpoints and speeds); a few resistant
 teams stay low and flat; two front-line teams that had adopted early slip over the last five
 weeks, one person giving up after another (the dashboard's "units at risk"); within a team some licence holders are champions and some never log in.
-Nearly all use falls on weekdays, in the working hours of the person's region.
+Nearly all use falls on weekdays, in the working hours of the person's region. The initiative's
+three sponsors follow their stories (``adoption.demo.SPONSOR_STORIES``): the absent one never logs
+in, the other two use the CRM from the start of the window.
 
 The small demo gets six months of raw events, sent through the real ingest path
 (``judge_event`` then ``store_batch`` in batches of 1,000), so ``daily_usage`` is filled by the
@@ -35,7 +37,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Date, Integer, Text, bindparam, cast, func, insert, select
 from sqlalchemy.dialects import postgresql
 
-from adoption.demo import salesforce_id18
+from adoption.demo import ABSENT, salesforce_id18, sponsor_stories
 from adoption.extensions import db
 from adoption.models import DailyUsage, Employee, OrgUnit, UnitMembership, UsageEvent
 from adoption.models.org import UNIT_PATH_SEPARATOR
@@ -381,6 +383,7 @@ def generate_events(seed: int) -> Iterator[dict]:
 
     members = _licence_holders(first, last)
     lapses = lapse_schedule(members, profiles)
+    sponsors = sponsor_stories()
     for member in members:
         # Each person draws from their own generator, so one person's story (a lapse, say)
         # does not reshuffle everyone else's.
@@ -391,6 +394,13 @@ def generate_events(seed: int) -> Iterator[dict]:
         habit = person.uniform(*_HABIT_RANGE)
         tryout = 0.0 if person.random() < _NEVER_SHARE else _TRYOUT_RATE
         mobile = person.random() < 0.3
+        story = sponsors.get(member.employee_id)
+        if story is not None:
+            # A sponsor's own use is part of their story (adoption.demo.SPONSOR_STORIES): the
+            # absent one holds a licence and never logs in, the others use the CRM from the start.
+            if story.profile == ABSENT:
+                continue
+            quantile, tryout = 0.0, _TRYOUT_RATE
         for lo, hi, path in member.periods:
             profile = profiles[path]
             adopted_at = profile.adoption_point(quantile) * span
@@ -502,32 +512,49 @@ def load_large_rollups(seed: int) -> bool:
     chunks: list[np.ndarray] = []
     members = _licence_holders(first, last)
     lapses = lapse_schedule(members, profiles)
-    for member in members:
-        quantile = float(draws.random())
-        habit = float(draws.uniform(*_HABIT_RANGE))
-        tryout = 0.0 if draws.random() < _NEVER_SHARE else _TRYOUT_RATE
+
+    def member_rows(member: _Member, rng, quantile: float, habit: float, tryout: float) -> list[np.ndarray]:
+        """One licence holder's (day index, employee id, event type index, events) rows, drawn
+        from ``rng``."""
+        found = []
         for lo, hi, path in member.periods:
             profile = profiles[path]
             a, b = (lo - first).days, (hi - first).days + 1
             since = np.arange(a, b) - profile.adoption_point(quantile) * span
             chance = np.where(since >= 0, habit, tryout) * factors[profile.region][a:b]
             chance[np.arange(a, b) >= lapses.get((member.employee_id, path), math.inf) * span] = 0.0
-            active = np.nonzero(draws.random(b - a) < chance)[0]
+            active = np.nonzero(rng.random(b - a) < chance)[0]
             if not len(active):
                 continue
             ramp = np.minimum(1.0, since[active] / (7 * _RAMP_WEEKS))
             depth = np.where(ramp < 0, 0.3, 0.5 + 0.5 * ramp)
-            counts = [1 + (draws.random(len(active)) < _SECOND_LOGIN)]
+            counts = [1 + (rng.random(len(active)) < _SECOND_LOGIN)]
             kinds = [type_index["login"]]
             for event_type, mean in _ACTION_MEANS[profile.kind].items():
-                counts.append(draws.poisson(mean * depth))
+                counts.append(rng.poisson(mean * depth))
                 kinds.append(type_index[event_type])
             for kind, count in zip(kinds, counts):
                 keep = count > 0
                 n = int(keep.sum())
                 if n:
-                    chunks.append(np.stack([active[keep] + a, np.full(n, member.employee_id),
-                                            np.full(n, kind), count[keep]], axis=1))
+                    found.append(np.stack([active[keep] + a, np.full(n, member.employee_id),
+                                           np.full(n, kind), count[keep]], axis=1))
+        return found
+
+    sponsors = sponsor_stories()
+    for member in members:
+        quantile = float(draws.random())
+        habit = float(draws.uniform(*_HABIT_RANGE))
+        tryout = 0.0 if draws.random() < _NEVER_SHARE else _TRYOUT_RATE
+        mine = member_rows(member, draws, quantile, habit, tryout)
+        story = sponsors.get(member.employee_id)
+        if story is not None:
+            # A sponsor's own use is part of their story (adoption.demo.SPONSOR_STORIES): the
+            # absent one never logs in, the others use the CRM from the start. Their rows are
+            # drawn apart, after the shared draws above, so everyone else's usage stays as it was.
+            own = np.random.default_rng([seed, member.employee_id])
+            mine = [] if story.profile == ABSENT else member_rows(member, own, 0.0, habit, _TRYOUT_RATE)
+        chunks.extend(mine)
     if not chunks:
         return False
     rows = np.concatenate(chunks)

@@ -45,11 +45,14 @@ def init_app(server: Flask) -> None:
 
     from adoption.demo import register_demo_loader
     from adoption.extensions import csrf
+    from adoption.models import Role
     from adoption.signals import data_imported
-    from dashboards import api, cli, guard, shell, views
+    from adoption.views.auth import register_landing
+    from dashboards import api, cli, commitment_views, guard, shell, views
     from dashboards.demo import load_evidence_demo
+    from dashboards.demo_sponsors import load_sponsor_demo
     from dashboards.jobs import evaluate_after_import
-    from dashboards.pages import PAGES
+    from dashboards.pages import PAGES, executive
 
     # Installed before Dash adds its own before_request hooks, so a refused request never
     # reaches them.
@@ -57,9 +60,12 @@ def init_app(server: Flask) -> None:
     server.register_blueprint(api.bp)  # GET only, so nothing for CSRF to check
     cli.register(server)
     server.register_blueprint(views.bp)  # the hypotheses register: forms with CSRF tokens
+    server.register_blueprint(commitment_views.bp)  # the commitment board pack (read only)
+    register_landing(server, Role.EXECUTIVE.value, URL_BASE + executive.SLUG)
     # New outcomes or events re-evaluate the hypotheses, in a background job.
     data_imported.connect(evaluate_after_import, sender=server)
     register_demo_loader(server, load_evidence_demo)  # after the usage, survey and training demos
+    register_demo_loader(server, load_sponsor_demo)  # after the evidence demo
     # After the guard, so only callbacks of signed-in users with dashboards get here.
     server.before_request(_fresh_data)
     app = Dash(

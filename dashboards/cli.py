@@ -1,5 +1,6 @@
-"""``flask --app wsgi evidence``: the linkage of two metrics from the command line (issue 6,
-point 4), organization-wide; ``--json`` prints what ``GET /api/v1/evidence`` answers."""
+"""Dashboard commands: ``flask --app wsgi evidence`` (the linkage of two metrics, issue 6 point 4,
+organization-wide; ``--json`` prints what ``GET /api/v1/evidence`` answers),
+``evaluate-hypotheses`` (daily) and ``send-digests`` (the sponsors' weekly digest, issue 7)."""
 from __future__ import annotations
 
 import json
@@ -15,9 +16,10 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def register(app: Flask) -> None:
-    """Attach the evidence commands to ``app``."""
+    """Attach the dashboard commands to ``app``."""
     app.cli.add_command(evidence_command)
     app.cli.add_command(evaluate_hypotheses_command)
+    app.cli.add_command(send_digests_command)
 
 
 @click.command("evidence")
@@ -108,3 +110,18 @@ def _check_line(check) -> str:
                    f"{latest.n_units} units, {latest.n_observations} unit-months")
     return (f"#{h.id} {h.verdict} ({figures}), {'changed' if check.changed else 'unchanged'}: "
             f"{click.unstyle(h.statement)[:80]}")
+
+
+@click.command("send-digests")
+@click.option("--today", type=_DATE, default=None,
+              help="The day to send as of (YYYY-MM-DD; default: today in the organization's time zone).")
+@with_appcontext
+def send_digests_command(today) -> None:
+    """Send each sponsor this week's digest (run weekly; a second run the same week sends nothing)."""
+    from dashboards import bring_up_to_date, digest
+
+    day = today.date() if today else org_today(current_app.config["ORG_TIMEZONE"])
+    bring_up_to_date(day)
+    run = digest.send_digests(day, current_app.config)
+    db.session.commit()
+    click.echo(f"digests: sent={run.sent} already_sent={run.already_sent}")

@@ -11,36 +11,19 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.figures import empty_figure
+from dashboards.figures import empty_figure, plain_figure
 
 POINT_COLOUR = "#0d6efd"
 LINE_COLOUR = "#dc3545"
 BAND_COLOUR = "rgba(220, 53, 69, 0.15)"
 CLEAR_COLOUR = "#198754"  # interval excludes zero
 UNCLEAR_COLOUR = "#6c757d"
-GRID_COLOUR = "#ebf0f8"  # plotly_white's grid
 # Beyond this many points a scatter is drawn with WebGL and hovers show the values only: a
 # thousand teams over a year would otherwise send megabytes of hover text with every change.
 MAX_HOVER_POINTS = 3000
 # Beyond this many, a fixed random sample of the points is drawn (the title says so); r, the line
 # and the band always use every point, and the CSV download holds them all.
 MAX_DRAWN_POINTS = 4000
-
-
-def _figure(traces: list[dict], title: str, x_title: str, y_title: str, height: int = 380,
-            **layout) -> dict:
-    """A figure as plain plotly JSON with the look the evidence charts share (plotly_white's,
-    set directly). Plain data, not ``go.Figure``: building and validating graph objects and a
-    template took most of a callback's time on the large demo (measured, docs/performance.md)."""
-    axis = {"gridcolor": GRID_COLOUR, "zerolinecolor": GRID_COLOUR, "linecolor": GRID_COLOUR}
-    return {"data": traces, "layout": {
-        "paper_bgcolor": "white", "plot_bgcolor": "white", "height": height, "showlegend": False,
-        "title": {"text": title, "font": {"size": 13}, "x": 0, "xanchor": "left"},
-        "margin": {"l": 20, "r": 20, "t": 40, "b": 40},
-        "xaxis": {**axis, "automargin": True, "title": {"text": x_title}, **layout.pop("xaxis", {})},
-        "yaxis": {**axis, "automargin": True, "title": {"text": y_title}, **layout.pop("yaxis", {})},
-        **layout,
-    }}
 
 
 def _values(series) -> np.ndarray:
@@ -96,7 +79,7 @@ def linkage_figure(scatter: pd.DataFrame, band: pd.DataFrame, x_label: str, y_la
         + f"<br>{x_label}: " + scatter["x"].map("{:.3g}".format)
         + f"<br>{y_label} ({when}): " + scatter["y"].map("{:.3g}".format)
         + scatter["weight"].map(lambda w: "" if pd.isna(w) else f"<br>n = {w:.0f}")))
-    return _figure([*_band(band), points], title, f"{x_label} (vs. the month's mean)",
+    return plain_figure([*_band(band), points], title, f"{x_label} (vs. the month's mean)",
                    f"{y_label} {when} (vs. the month's mean)")
 
 
@@ -111,7 +94,7 @@ def change_figure(changes: pd.DataFrame, band: pd.DataFrame, x_label: str, y_lab
         changes["unit"].astype(str) + "<br>" + changes["period"].astype(str)
         + f"<br>change in {x_label}: " + changes["dx"].map("{:+.3g}".format)
         + f"<br>change in {y_label}: " + changes["dy"].map("{:+.3g}".format)))
-    return _figure([*_band(band), points], title, f"change in {x_label}", f"change in {y_label}")
+    return plain_figure([*_band(band), points], title, f"change in {x_label}", f"change in {y_label}")
 
 
 def profile_figure(profile: pd.DataFrame, chosen_lag: int, n_text: str) -> dict | go.Figure:
@@ -136,7 +119,7 @@ def profile_figure(profile: pd.DataFrame, chosen_lag: int, n_text: str) -> dict 
                    "size": [14 if lag == chosen_lag else 9 for lag in shown["lag"]]},
     }
     lags = [int(v) for v in profile["lag"]]
-    return _figure(
+    return plain_figure(
         [trace], n_text, "lag in months (x first → positive; y first → negative)", "r across units",
         height=340,
         xaxis={"tickmode": "array", "tickvals": lags, "ticktext": [f"{lag:+d}" for lag in lags]},

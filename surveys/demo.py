@@ -8,6 +8,11 @@ participation, the unit snapshot and the tenure band come out as they would in r
 demo (a year of monthly rounds for ~20,000 people) writes the same rows in bulk
 (``surveys/demo_bulk.py``).
 
+How a team answers follows its CRM adoption story, and its view of the leadership follows the
+story of the sponsor answering for its region (``adoption.demo.SPONSOR_STORIES``): the
+leadership-commitment item high where the sponsor is visible, low where the sponsor is absent or
+busy without being seen as committed; the trust-in-action item likewise, less strongly.
+
 Deterministic and idempotent like the rest of the demo: the survey is found by its title, a
 round that already has participations is left alone, and every random choice comes from a
 ``random.Random`` seeded with the demo seed and a person's (or team's) HR id or unit path.
@@ -16,11 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from adoption.demo import ROOT_UNIT
+from adoption.demo import ABSENT, ROOT_UNIT, UNCOMMITTED, VISIBLE, region_story
 from adoption.demo_telemetry import (
     LARGE_WEEKS,
     SMALL_WEEKS,
@@ -88,6 +93,16 @@ _CONSTRUCT_SHIFT = {
 _RESISTANT_SHIFT = {"readiness.desire": -0.8, "enablement.tools": -0.5}
 # Per round since the first: training and the "you said, we did" follow-ups slowly pay off.
 _CONSTRUCT_TREND = {"enablement.training": 0.12, "feedback_trust": 0.06}
+# What the employees of a sponsor's regions see of the leadership (adoption.demo.SPONSOR_STORIES):
+# a committed leadership where the sponsor is visible (about what the record shows), next to
+# nothing where the sponsor is absent (as little as the record shows), little where a busy
+# sponsor is not seen as committed (far less than the record: the say-do gap); trust that
+# feedback leads to action follows, less strongly.
+_PERCEIVED_SHIFT = {
+    VISIBLE: {"leadership_commitment": 0.7, "feedback_trust": 0.3},
+    ABSENT: {"leadership_commitment": -1.5, "feedback_trust": -0.6},
+    UNCOMMITTED: {"leadership_commitment": -1.0, "feedback_trust": -0.4},
+}
 
 COMMENT_THEMES = {
     "enablement.tools": "tools",
@@ -241,7 +256,8 @@ def _answer_round(survey_round: SurveyRound, profiles: dict[str, TeamProfile], s
             continue  # not yet answered on the demo's "today"
         mood = team.engagement + offset
         answers = {
-            rq.id: _answer(rng, construct, scale, allow_comment, mood, team.resistant, survey_round.number)
+            rq.id: _answer(rng, construct, scale, allow_comment, mood, team.resistant, survey_round.number,
+                           team.perceived)
             for rq, construct, scale, allow_comment in questions
         }
         try:
@@ -252,11 +268,13 @@ def _answer_round(survey_round: SurveyRound, profiles: dict[str, TeamProfile], s
 
 @dataclass(frozen=True)
 class _TeamTraits:
-    """How one team answers a round: its response rate and engagement (1-5)."""
+    """How one team answers a round: its response rate, engagement (1-5), and how its view of
+    the leadership stands against its engagement (construct -> shift, its sponsor's story)."""
 
     response_rate: float
     engagement: float
     resistant: bool
+    perceived: dict[str, float] = field(default_factory=dict)
 
 
 def _team_traits(path: str, profile: TeamProfile | None, progress: float, seed: int) -> _TeamTraits:
@@ -273,16 +291,19 @@ def _team_traits(path: str, profile: TeamProfile | None, progress: float, seed: 
         elif profile.lapse_from is not None and progress >= profile.lapse_from - 0.1:
             # A slipping team (its champion left) loses heart in the pulse before the CRM data shows it.
             rate, engagement = rate - 0.15, engagement - 0.7
-    return _TeamTraits(rate, engagement, resistant)
+    story = region_story(path)
+    return _TeamTraits(rate, engagement, resistant, _PERCEIVED_SHIFT[story.profile] if story else {})
 
 
 def _answer(rng: random.Random, construct: str, scale: str, allow_comment: bool, mood: float,
-            resistant: bool, number: int) -> dict:
-    """One person's answer to one question, with now and then a comment."""
+            resistant: bool, number: int, perceived: dict[str, float] | None = None) -> dict:
+    """One person's answer to one question, with now and then a comment (``perceived``: the
+    team's shift per construct, ``_TeamTraits.perceived``)."""
     if scale == Scale.NPS11.value:
         return {"value": max(0, min(10, round(2.7 * (mood - 1) + rng.gauss(0, 1.3))))}
     latent = (mood + _CONSTRUCT_SHIFT.get(construct, 0.0) + _CONSTRUCT_TREND.get(construct, 0.0) * (number - 1)
-              + (_RESISTANT_SHIFT.get(construct, 0.0) if resistant else 0.0) + rng.gauss(0, 0.6))
+              + (_RESISTANT_SHIFT.get(construct, 0.0) if resistant else 0.0)
+              + (perceived or {}).get(construct, 0.0) + rng.gauss(0, 0.6))
     value = max(1, min(5, round(latent)))
     answer: dict = {"value": value}
     theme = COMMENT_THEMES.get(construct)

@@ -107,7 +107,8 @@ def _answer_round(survey_round: SurveyRound, roster: _Roster, profiles: dict[str
         responses.append({"id": response_id, "round_id": survey_round.id, "unit_id": unit_id,
                           "tenure_band": tenure_band(person.start_date, day)})
         for rq_id, construct, scale, allow_comment in questions:
-            given = answer(rng, construct, scale, allow_comment, mood, team.resistant, survey_round.number)
+            given = answer(rng, construct, scale, allow_comment, mood, team.resistant, survey_round.number,
+                           team.perceived)
             answers.append({"response_id": response_id, "round_question_id": rq_id,
                             "value": given.get("value"), "choices": None})
             if "comment" in given:

@@ -1,8 +1,10 @@
 """The small demo's two-way conversations and "you said, we did" action plans, through the services.
 
 After each closed round of the demo pulse, the leaders answer part of the comments they may read:
-the demo manager in their own team, the change leader elsewhere. Some authors answer back (still
-anonymous), a few close their thread, and some replies are still awaited on the demo's "today".
+the demo manager in their own team, the change leader elsewhere: most of them within days in the
+region of the visible sponsor, few and late in the regions of the other two
+(``adoption.demo.SPONSOR_STORIES``). Some authors answer back (still anonymous), a few close their
+thread, and some replies are still awaited on the demo's "today".
 Leaders also turn the themes they heard into action plans: planned, in progress, done and one
 dropped, with public updates, and one that puts a follow-up item ("Has this action made a
 difference?") into the pulse's next round. Everything goes through ``surveys.conversations`` and
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from adoption.demo import ABSENT, UNCOMMITTED, VISIBLE, region_story
 from adoption.extensions import db
 from adoption.models import Employee, OrgUnit, Role, User
 from adoption.models.org import UNIT_PATH_SEPARATOR
@@ -67,6 +70,45 @@ _AUTHOR_ANSWERS = {
     "leadership": ("Appreciated. Let's see whether it changes in practice.",
                    "Thanks for answering. Seeing the review run from the CRM would convince people."),
 }
+
+
+# Leaders' answers to an author's answer, by theme.
+_FOLLOW_UPS = {
+    "tools": ("Thanks, that helps. The account screen is on the CRM team's list for the next release; "
+              "I will post here when it ships."),
+    "time": "Noted. We will check in a month whether Friday mornings are enough, and adjust if not.",
+    "training": "Good idea: it is now on the agenda of the first session. Thanks for suggesting it.",
+    "leadership": "Fair. Hold us to it: the next pulse will show whether it changed in practice.",
+}
+
+
+@dataclass(frozen=True)
+class _ReplyHabit:
+    """How a region's leaders answer comments: the share of teams the change leader takes up in
+    a round, the share of those teams' comments answered, the days after the round closes, and
+    whether they answer an author's answer too."""
+
+    teams: float
+    comments: float
+    days: tuple[int, int]
+    answers_back: bool = False
+
+
+# Where the sponsor is visible (adoption.demo.SPONSOR_STORIES) nearly every comment is answered
+# within days; where the sponsor is absent or not seen as committed, few are, and late. Days
+# start at 2: results come out the morning after a round closes.
+_USUAL_HABIT = _ReplyHabit(0.35, 0.6, (2, 9))
+_REPLY_HABITS = {
+    VISIBLE: _ReplyHabit(0.9, 0.9, (2, 4), answers_back=True),
+    ABSENT: _ReplyHabit(0.25, 0.5, (5, 10)),
+    UNCOMMITTED: _ReplyHabit(0.3, 0.5, (5, 10)),
+}
+
+
+def _reply_habit(path: str) -> _ReplyHabit:
+    """How comments of the team at ``path`` get answered."""
+    story = region_story(path)
+    return _REPLY_HABITS[story.profile] if story else _USUAL_HABIT
 
 
 @dataclass(frozen=True)
@@ -153,9 +195,10 @@ def converse(rounds: list[SurveyRound], today: dt.date, seed: int) -> tuple[int,
         for unit in teams:
             mine = team is not None and unit.path == team
             user, scope = (manager, manager_scope) if mine else (leader, leader_scope)
+            habit = _reply_habit(unit.path)
             rng = random.Random(f"{seed}:conversations:{survey_round.number}:{unit.path}")
-            # The change leader answers a few teams per round; the manager their own, always.
-            if not mine and rng.random() > 0.35:
+            # The change leader answers some teams per round; the manager their own, always.
+            if not mine and rng.random() > habit.teams:
                 continue
             comments = sorted(comments_for_group(scope, survey_round.id, unit.id),
                               key=lambda c: (c.round_question_id, c.body))
@@ -165,11 +208,11 @@ def converse(rounds: list[SurveyRound], today: dt.date, seed: int) -> tuple[int,
                 rng = random.Random(f"{seed}:conversation:{survey_round.number}:{unit.path}:{index}")
                 theme = _theme(comment)
                 # The demo manager answers every comment of their team, the change leader most.
-                if theme is None or (not mine and rng.random() > 0.6):
+                if theme is None or (not mine and rng.random() > habit.comments):
                     continue
                 if db.session.scalar(select(CommentThread.id).where(CommentThread.comment_id == comment.id)):
                     continue
-                replied_on = min(survey_round.closes_on + dt.timedelta(days=rng.randint(2, 9)),
+                replied_on = min(survey_round.closes_on + dt.timedelta(days=rng.randint(*habit.days)),
                                  today - dt.timedelta(days=1))
                 thread = reply_as_leader(user, scope, comment.id, rng.choice(_REPLIES[theme]),
                                          _at(replied_on, rng.randint(8, 17)), today=replied_on)
@@ -184,6 +227,12 @@ def converse(rounds: list[SurveyRound], today: dt.date, seed: int) -> tuple[int,
                     # The author is satisfied and closes the thread; otherwise the leader owes a reply.
                     close_thread(author, thread.id, answered_on)
                     closed += 1
+                elif habit.answers_back:
+                    # Where the sponsor is visible, leaders answer the author's answer too, within days.
+                    followed_on = answered_on + dt.timedelta(days=rng.randint(1, 3))
+                    if followed_on < today:
+                        reply_as_leader(user, scope, comment.id, _FOLLOW_UPS[theme],
+                                        _at(followed_on, rng.randint(8, 17)), today=followed_on)
     return threads, answers, closed
 
 
@@ -223,7 +272,14 @@ def plan_actions(rounds: list[SurveyRound], today: dt.date, seed: int) -> int:
             PlanStatus.DROPPED.value: (PlanStatus.DROPPED.value,),
             PlanStatus.PLANNED.value: (),
         }[spec.status]
-        for body, status in zip(spec.updates, statuses, strict=False):
-            add_update(user, scope, plan, body, status)
+        # Dated when they happen in the demo's story (made three days after the round closed,
+        # updated every nine days, all before the plan's due date and "today"), not when the demo
+        # is loaded: the commitment dashboard reads whether a plan was closed on time.
+        plan.created_at = plan.updated_at = _at(made_on, 9)
+        for step, (body, status) in enumerate(zip(spec.updates, statuses, strict=False), start=1):
+            update = add_update(user, scope, plan, body, status)
+            day = min(made_on + dt.timedelta(days=9 * step), plan.due_on - dt.timedelta(days=1),
+                      today - dt.timedelta(days=1))
+            update.created_at = plan.updated_at = _at(day, 9 + step)
         made += 1
     return made

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import func, select
 
-from adoption.demo import ROOT_UNIT
+from adoption.demo import ABSENT, ROOT_UNIT, UNCOMMITTED, VISIBLE, sponsor_stories
 from adoption.demo_telemetry import TELEMETRY_END, refresh_rollups, team_kind
 from adoption.extensions import db
 from adoption.models import DailyUsage, Employee, OrgUnit, Role, UsageEvent, User
@@ -112,13 +112,16 @@ _JOINER_DAYS = 30
 # What becomes of one person's assignment.
 ON_TIME, LATE, STALLED, NOT_STARTED = "on_time", "late", "stalled", "not_started"
 # The demo logins have a story of their own, so that whoever tries them finds something to do:
-# the employee has a module under way and follow-ups waiting, the CEO has not started his.
+# the employee has a module under way and follow-ups waiting.
 _CAST_OUTCOMES = {
     Role.EMPLOYEE.value: {STRATEGY: ON_TIME, INSIGHT: ON_TIME, PIPELINE: STALLED, SKEPTIC: NOT_STARTED},
     Role.MANAGER.value: {STRATEGY: ON_TIME, INSIGHT: LATE, PIPELINE: ON_TIME, SKEPTIC: STALLED},
     Role.CHANGE_LEADER.value: {STRATEGY: ON_TIME, INSIGHT: ON_TIME, PIPELINE: ON_TIME, SKEPTIC: ON_TIME},
-    Role.EXECUTIVE.value: {STRATEGY: LATE, SKEPTIC: NOT_STARTED},
 }
+# The sponsors' own training is part of their story (adoption.demo.SPONSOR_STORIES): the visible
+# and the busy sponsor complete every module on time (the CEO, with the executive login, among
+# them), the absent one never starts.
+_SPONSOR_OUTCOMES = {VISIBLE: ON_TIME, UNCOMMITTED: ON_TIME, ABSENT: NOT_STARTED}
 # Share of follow-ups answered when asked at 30, 60 and 90 days (interest fades).
 _ANSWER_SHARE = {30: 0.8, 60: 0.68, 90: 0.58}
 # Working hours in UTC by region, as in adoption.demo_telemetry: local dates stay the same.
@@ -360,6 +363,7 @@ class Learner:
     role: str | None
     assigned_on: dt.date
     due_on: dt.date
+    sponsor: str | None = None  # a sponsor's story (adoption.demo.SPONSOR_STORIES), else None
 
 
 @dataclass
@@ -454,7 +458,7 @@ def _person(seed: int, hr_id: str) -> _Person:
 
 def _outcome(rng: random.Random, learner: Learner, slug: str, seed: int) -> str:
     """What becomes of the assignment: teams differ in diligence, never by their CRM usage."""
-    forced = _CAST_OUTCOMES.get(learner.role or "", {}).get(slug)
+    forced = _SPONSOR_OUTCOMES.get(learner.sponsor or "") or _CAST_OUTCOMES.get(learner.role or "", {}).get(slug)
     if forced is not None:
         return forced
     diligence = random.Random(f"{seed}:training-team:{learner.team}").uniform(-0.12, 0.08)
@@ -683,9 +687,11 @@ def learners(module_ids: list[int]) -> dict[int, list[Learner]]:
         .group_by(Assignment.module_id, Employee.id, Employee.hr_id, OrgUnit.path, User.role)
         .order_by(Assignment.module_id, Employee.hr_id)
     )
+    sponsors = {employee_id: story.profile for employee_id, story in sponsor_stories().items()}
     found: dict[int, list[Learner]] = defaultdict(list)
     for module_id, employee_id, hr_id, path, role, assigned_on, due_on in rows:
-        found[module_id].append(Learner(employee_id, hr_id, path, _region(path), role, assigned_on, due_on))
+        found[module_id].append(Learner(employee_id, hr_id, path, _region(path), role, assigned_on, due_on,
+                                        sponsors.get(employee_id)))
     return found
 
 

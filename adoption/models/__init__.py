@@ -1,5 +1,5 @@
 """Core models: the organization (units, employees, membership history), the initiative, users,
-telemetry, customer outcomes and the hypotheses register."""
+telemetry, customer outcomes, the hypotheses register and sponsor commitment."""
 from adoption.models.hypotheses import (
     EVALUATION_TRIGGERS,
     HYPOTHESIS_VERDICTS,
@@ -10,6 +10,15 @@ from adoption.models.org import Employee, Initiative, OrgUnit, UnitMembership, i
 from adoption.models.outbox import OutboxMessage
 from adoption.models.outcomes import OUTCOME_SOURCES, OutcomeMeasure
 from adoption.models.roster import RosterImport
+from adoption.models.sponsors import (
+    ACTIVITY_KINDS,
+    ACTIVITY_LABELS,
+    SponsorActivity,
+    SponsorArea,
+    SponsorDigest,
+    SponsorPlan,
+    sponsor_activity_units,
+)
 from adoption.models.telemetry import (
     CrmAlias,
     DailyUsage,
@@ -23,6 +32,8 @@ from adoption.models.tokens import TOKEN_SCOPES, ApiToken
 from adoption.models.users import ROLES, Role, User
 
 __all__ = [
+    "ACTIVITY_KINDS",
+    "ACTIVITY_LABELS",
     "EVALUATION_TRIGGERS",
     "HYPOTHESIS_VERDICTS",
     "OUTCOME_SOURCES",
@@ -42,10 +53,15 @@ __all__ = [
     "Role",
     "RollupBacklog",
     "RosterImport",
+    "SponsorActivity",
+    "SponsorArea",
+    "SponsorDigest",
+    "SponsorPlan",
     "UnitMembership",
     "UsageEvent",
     "User",
     "WeeklyUnitBehaviour",
     "WeeklyUnitUsage",
     "initiative_sponsors",
+    "sponsor_activity_units",
 ]

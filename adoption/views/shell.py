@@ -65,6 +65,10 @@ NAVIGATION: tuple[NavItem, ...] = (
     # The hypotheses register (dashboards/views.py): organization-wide verdicts.
     NavItem("Hypotheses", "hypotheses.register",
             frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value})),
+    # The sponsor log (adoption/views/sponsors.py): an executive who is not a sponsor is told why
+    # it is empty for them.
+    NavItem("Sponsor log", "sponsors.log",
+            frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value})),
     NavItem("Conversations", "surveys.conversations", _UNIT_LEADERS),
     NavItem("Action plans", "surveys.actions", _UNIT_LEADERS),
     NavItem("Surveys", "surveys.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),

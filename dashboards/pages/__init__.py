@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dash import Dash
 from dash.development.base_component import Component
 
-from dashboards.pages import adoption, engagement, evidence, organization, training
+from dashboards.pages import adoption, engagement, evidence, executive, organization, training
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
+    # First: the executives' landing page (adoption.views.shell.register_landing).
+    PageSpec(executive.SLUG, executive.TITLE, executive.ROLES, executive.layout, executive.register),
     PageSpec(
         organization.SLUG,
         organization.TITLE,

@@ -42,6 +42,23 @@ def test_right_password_redirects_to_home_and_signs_in(client, user):
     assert user.email in client.get("/").get_data(as_text=True)
 
 
+def test_an_executive_lands_on_the_executive_dashboard(client, db):
+    executive = make_user("executive", make_employee("Acme", is_executive=True))
+    db.session.commit()
+    response = _sign_in(client, executive.email)
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/dashboards/executive"
+    # Signed in already: the login page sends them there too.
+    assert urlsplit(client.get("/login").headers["Location"]).path == "/dashboards/executive"
+
+
+def test_a_next_parameter_still_wins_over_the_executive_landing(client, db):
+    executive = make_user("executive", make_employee("Acme", is_executive=True))
+    db.session.commit()
+    response = _sign_in(client, executive.email, next_="/hypotheses")
+    assert urlsplit(response.headers["Location"]).path == "/hypotheses"
+
+
 def test_email_is_matched_case_insensitively(client, user):
     assert _sign_in(client, user.email.upper()).status_code == 302
 

@@ -120,7 +120,8 @@ def _names_in(value) -> str:
 def test_admin_navigation_has_roster_import_and_users(client, login_as):
     login_as("admin")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
-    assert labels == ["Home", "My surveys", "Dashboards", "Hypotheses", "Surveys", "Training modules",
+    assert labels == ["Home", "My surveys", "Dashboards", "Hypotheses", "Sponsor log", "Surveys",
+                      "Training modules",
                       "Training assignments",
                       "Event imports", "Roster import", "Users",
                       "API tokens", "Unmatched CRM users", "Outbox"]
@@ -143,14 +144,14 @@ def test_executives_get_dashboards_but_not_conversations_or_admin_entries(client
     login_as("executive")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
     assert labels == ["Home", "My surveys", "My training", "My conversations", "You said, we did", "Dashboards",
-                      "Hypotheses"]
+                      "Hypotheses", "Sponsor log"]
 
 
 def test_change_leader_gets_dashboards_and_event_imports_but_not_admin_entries(client, login_as):
     login_as("change_leader")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
     assert labels == ["Home", "My surveys", "My training", "My conversations", "You said, we did", "Dashboards",
-                      "Hypotheses", "Conversations", "Action plans", "Surveys", "Training modules",
+                      "Hypotheses", "Sponsor log", "Conversations", "Action plans", "Surveys", "Training modules",
                       "Training assignments", "Event imports"]
 
 

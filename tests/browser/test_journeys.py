@@ -17,13 +17,13 @@ HOME_BY_ROLE = {
                                          "Training assignments"]),
     "change_leader": ("Units with the lowest licence share", [
         "Home", "My surveys", "My training", "My conversations", "You said, we did", "Dashboards",
-        "Hypotheses", "Conversations", "Action plans", "Surveys", "Training modules", "Training assignments",
-        "Event imports"]),
+        "Hypotheses", "Sponsor log", "Conversations", "Action plans", "Surveys", "Training modules",
+        "Training assignments", "Event imports"]),
     "executive": ("Your visible commitment", ["Home", "My surveys", "My training", "My conversations",
-                                              "You said, we did", "Dashboards", "Hypotheses"]),
+                                              "You said, we did", "Dashboards", "Hypotheses", "Sponsor log"]),
     # The demo admin has no employee record: no pages about one's own answers or training.
-    "admin": ("Accounts by role", ["Home", "My surveys", "Dashboards", "Hypotheses", "Surveys", "Training modules",
-                                   "Training assignments", "Event imports", "Roster import", "Users",
+    "admin": ("Accounts by role", ["Home", "My surveys", "Dashboards", "Hypotheses", "Sponsor log", "Surveys",
+                                   "Training modules", "Training assignments", "Event imports", "Roster import", "Users",
                                    "API tokens", "Unmatched CRM users", "Outbox"]),
 }
 
@@ -38,6 +38,10 @@ def _nav_labels(page) -> list[str]:
 def test_each_role_signs_in_and_sees_its_home_and_navigation(sign_in, role):
     page = sign_in(role)
     marker, navigation = HOME_BY_ROLE[role]
+    if role == "executive":
+        # Executives land on their commitment dashboard; the home page is one click away.
+        expect(page).to_have_url(re.compile(r"/dashboards/executive$"))
+        page.goto("/")
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
     expect(page.get_by_text(marker, exact=False).first).to_be_visible()
@@ -59,6 +63,7 @@ def test_manager_home_shows_own_team_only(sign_in):
 @pytest.mark.browser
 def test_executive_home_names_no_one_but_the_sponsor(sign_in):
     page = sign_in("executive")
+    page.goto("/")
     main = page.locator("main")
     expect(main).to_contain_text("80% of licensed seats")
     for name in (

@@ -201,6 +201,7 @@ def test_router_landing_page_lists_the_dashboards(org, login_as, run_callback):
     )
     assert texts(response.get_json()["response"]["dashboards-content"]["children"]) == [
         "Dashboards",
+        "Commitment",
         "Organization",
         "Adoption",
         "Engagement",

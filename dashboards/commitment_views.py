@@ -1,0 +1,30 @@
+"""The executive dashboard's printable view: ``/commitment/print`` (a board pack page).
+
+The same report as the Dash page (``dashboards.commitment_report``), server-rendered as plain
+HTML tables that print on A4 without scripts; executives, change leaders and admins only, each
+seeing what their scope allows (the report checks it).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from adoption.access import current_scope, role_required
+from adoption.models import Role
+from adoption.scope import ScopeError
+from adoption.timekeeping import org_today
+from dashboards import commitment_report as cr
+
+bp = Blueprint("commitment", __name__, template_folder="templates")
+
+
+@bp.route("/commitment/print")
+@role_required(Role.EXECUTIVE, Role.CHANGE_LEADER, Role.ADMIN)
+def print_view():
+    """The quarter's commitment report (``?quarter=2026-Q4``, default the current one), for print."""
+    today = org_today(current_app.config["ORG_TIMEZONE"])
+    try:
+        report = cr.report(current_scope(), cr.parse_quarter(request.args.get("quarter"), today), today)
+    except ScopeError:
+        abort(403)
+    return render_template("dashboards/commitment_print.html", report=report, cr=cr, today=today,
+                           kinds=cr.kinds_rows)

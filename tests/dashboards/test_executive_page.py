@@ -1,0 +1,161 @@
+"""Issue 7 on the small demo: the executive commitment page, its printable view and its CSV, for
+a sponsoring executive (their own record and aggregates only), a change leader (every sponsor)
+and a manager (refused)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select
+
+from adoption.demo import DEMO_PASSWORD
+from adoption.extensions import db as _db
+from adoption.models import Employee, User
+from adoption.sponsors import all_sponsors
+from dashboards.pages import executive as page
+from tests.conftest import demo_loaded
+from tests.dashboards.conftest import texts
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The small demo with every feature's demo data (sponsors included)."""
+    with demo_loaded(tmp_path_factory.mktemp("executive_demo")) as (application, summary):
+        application.config["DEMO_LOGINS"] = dict(summary.logins)  # role -> e-mail
+        yield application
+
+
+@pytest.fixture
+def sign_in_demo(client, app):
+    """Sign the client in with the demo account of ``role``; returns the user."""
+
+    def _sign_in(role: str) -> User:
+        email = app.config["DEMO_LOGINS"][role]
+        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return _db.session.scalar(select(User).where(User.email == email))
+
+    return _sign_in
+
+
+def call(run_callback, output: str, quarter=None) -> dict:
+    """The response payload of the callback producing ``output`` for ``quarter`` (default: the
+    page's default, the current quarter)."""
+    values = {f"{page.QUARTER}.value": quarter}
+    response = run_callback(output, values)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["response"]
+
+
+def sponsor_names() -> list[str]:
+    """The demo sponsors' names."""
+    return [s.full_name for s in all_sponsors()]
+
+
+def everything_shown(run_callback) -> str:
+    """Every text of every section of the page, joined."""
+    shown = []
+    for output in (f"{page.SUMMARY}.children", f"{page.GAP_FIGURE}.figure", f"{page.SPONSORS_TABLE}.children",
+                   f"{page.ADOPTION_FIGURE}.figure"):
+        payload = call(run_callback, output)
+        for component in payload.values():
+            for value in component.values():
+                shown.append(" ".join(texts(value)) if not isinstance(value, dict) or "data" not in value
+                             else str(value))
+    return " ".join(shown)
+
+
+def test_the_executive_lands_on_the_commitment_page(client, app):
+    email = app.config["DEMO_LOGINS"]["executive"]
+    response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+    assert response.headers["Location"].endswith("/dashboards/executive")
+
+
+def test_the_summary_shows_adoption_score_perception_and_csat_each_with_n(sign_in_demo, run_callback):
+    sign_in_demo("executive")
+    payload = call(run_callback, f"{page.SUMMARY}.children")
+    shown = texts(payload[page.SUMMARY]["children"])
+    for title in ("Adoption", "Commitment score", "Perceived commitment", "CSAT"):
+        assert title in shown
+    joined = " ".join(shown)
+    assert "licensed" in joined and "respondents" in joined and "responses" in joined
+    assert "your objective score" in joined  # the CEO is a sponsor: the score is their own
+
+
+def test_a_sponsoring_executive_sees_their_own_record_and_no_other_sponsors(sign_in_demo, run_callback):
+    user = sign_in_demo("executive")
+    own = _db.session.get(Employee, user.employee_id).full_name
+    others = [name for name in sponsor_names() if name != own]
+    assert own in sponsor_names() and len(others) == 2
+    payload = call(run_callback, f"{page.SPONSORS_TABLE}.children")
+    table = " ".join(texts(payload[page.SPONSORS_TABLE]["children"]))
+    assert own in table
+    shown = everything_shown(run_callback)
+    for name in others:
+        assert name not in shown
+
+
+def test_a_forged_quarter_falls_back_to_the_current_one_and_still_shows_only_the_own_record(sign_in_demo,
+                                                                                          run_callback):
+    user = sign_in_demo("executive")
+    own = _db.session.get(Employee, user.employee_id).full_name
+    payload = call(run_callback, f"{page.SPONSORS_TABLE}.children", quarter="1999-Q1' OR 1=1")
+    table = " ".join(texts(payload[page.SPONSORS_TABLE]["children"]))
+    assert own in table and all(name not in table for name in sponsor_names() if name != own)
+
+
+def test_the_executive_csv_holds_their_own_row_and_the_team_only(sign_in_demo, run_callback):
+    user = sign_in_demo("executive")
+    own = _db.session.get(Employee, user.employee_id).full_name
+    values = {f"{page.QUARTER}.value": None, "executive-sponsors-csv.n_clicks": 1}
+    data = run_callback("executive-sponsors-download.data", values).get_json()["response"]
+    rows = list(csv.DictReader(io.StringIO(data["executive-sponsors-download"]["data"]["content"])))
+    assert [row["who"] for row in rows] == [own]
+
+
+def test_a_change_leader_sees_all_three_sponsors_and_the_gap_of_the_one_seen_as_uncommitted(sign_in_demo,
+                                                                                          run_callback):
+    sign_in_demo("change_leader")
+    payload = call(run_callback, f"{page.SPONSORS_TABLE}.children")
+    table = " ".join(texts(payload[page.SPONSORS_TABLE]["children"]))
+    assert all(name in table for name in sponsor_names())
+    gap = call(run_callback, f"{page.GAP_FIGURE}.figure")
+    assert "seen less than done" in " ".join(texts(gap[page.GAP_TABLE]["children"]))
+    assert "is highlighted:" in gap[page.GAP_N]["children"]
+    title = gap[page.GAP_FIGURE]["figure"]["layout"]["title"]["text"]
+    assert "3 sponsors (perceived from" in title and "the team (" in title
+
+
+def test_the_outcomes_show_adoption_against_target_and_csat_by_month(sign_in_demo, run_callback):
+    sign_in_demo("executive")
+    payload = call(run_callback, f"{page.ADOPTION_FIGURE}.figure")
+    adoption = payload[page.ADOPTION_FIGURE]["figure"]
+    assert [t["name"] for t in adoption["data"]] == ["adoption rate", "target"]
+    assert "active of" in adoption["layout"]["title"]["text"]
+    customer = payload[page.CUSTOMER_FIGURE]["figure"]
+    assert {t["name"] for t in customer["data"]} == {"CSAT", "NPS"}
+    assert "responses" in customer["layout"]["title"]["text"]
+    shown = " ".join(texts(payload[page.OUTCOMES_TABLE]["children"]))
+    assert "Hypotheses supported" in shown and "Key behaviour" in shown
+
+
+def test_a_manager_cannot_run_the_pages_callbacks(login_as, run_callback):
+    login_as("manager", unit="Acme/North America/Field Sales Northeast")
+    payload = call(run_callback, f"{page.SPONSORS_TABLE}.children")
+    assert payload[page.SPONSORS_N]["children"] == page.NOT_ALLOWED
+
+
+def test_the_printable_view_shows_the_executives_own_record_only(client, sign_in_demo):
+    user = sign_in_demo("executive")
+    own = _db.session.get(Employee, user.employee_id).full_name
+    html = client.get(page.PRINT_PATH).get_data(as_text=True)
+    assert "Executive commitment" in html and own in html
+    assert all(name not in html for name in sponsor_names() if name != own)
+    assert "@media print" in html
+
+
+def test_the_printable_view_is_refused_to_a_manager(client, login_as):
+    login_as("manager", unit="Acme/North America/Field Sales Northeast")
+    assert client.get(page.PRINT_PATH).status_code == 403
