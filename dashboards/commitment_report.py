@@ -45,7 +45,7 @@ class Report:
     sponsors: list[SponsorRecord]  # the records this user may read (all, or their own)
     team: LeadershipRecord
     outcomes: Outcomes
-    urgent: list[UrgentItem]
+    urgent: list[UrgentItem]  # the signed-in sponsor's areas, or the organization
     own_sponsor_id: int | None  # the signed-in executive's sponsor id, if they are one
 
 
@@ -96,7 +96,8 @@ def _build(scope: Scope, period: Period, today: dt.date) -> Report:
         sponsors=records,
         team=commitment.leadership_record(scope, period, today, config),
         outcomes=commitment.outcomes(scope, period, today),
-        urgent=commitment.urgent_items(scope, today),
+        # A sponsor is shown what needs them in their own areas; anyone else the organization's.
+        urgent=commitment.urgent_items(scope, today, sponsor_id=own),
         own_sponsor_id=own,
     )
 

@@ -84,6 +84,18 @@ def test_the_summary_shows_adoption_score_perception_and_csat_each_with_n(sign_i
     assert "your objective score" in joined  # the CEO is a sponsor: the score is their own
 
 
+def test_a_sponsor_is_shown_what_needs_them_in_their_areas_a_change_leader_the_organizations(
+        sign_in_demo, client, run_callback):
+    sign_in_demo("change_leader")
+    leader_items = " ".join(texts(call(run_callback, f"{page.URGENT}.children")[page.URGENT]["children"]))
+    assert "in the organization" in leader_items
+    client.post("/logout")
+    sign_in_demo("executive")
+    own_items = " ".join(texts(call(run_callback, f"{page.URGENT}.children")[page.URGENT]["children"]))
+    assert "in the organization" not in own_items
+    assert "in your units" in own_items
+
+
 def test_a_sponsoring_executive_sees_their_own_record_and_no_other_sponsors(sign_in_demo, run_callback):
     user = sign_in_demo("executive")
     own = _db.session.get(Employee, user.employee_id).full_name
