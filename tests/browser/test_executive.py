@@ -54,3 +54,27 @@ def test_a_change_leader_sees_the_busy_sponsor_seen_as_uncommitted_highlighted(d
     expect(flagged).to_contain_text("Sabine Müller")
     expect(flagged).to_contain_text("seen less than done")
     expect(page.locator("#executive-sponsors-table")).to_contain_text("Maximilian Müller")
+
+
+@pytest.mark.browser
+def test_the_ceo_records_a_team_visit_and_sends_a_message_from_the_sponsor_log(demo_sign_in):
+    page = demo_sign_in("executive")
+    page.goto("/sponsors/")
+    expect(page.get_by_role("heading", name="Sponsor log", level=1)).to_be_visible()
+
+    page.get_by_role("link", name="Record an activity").click()
+    page.get_by_label("What the sponsor did").select_option(label="Team visit")
+    # The date starts on today and the audience on the sponsor's areas: only the note is typed.
+    page.get_by_label("Note (optional)").fill("Pipeline review with Field Sales Northeast, in the CRM.")
+    page.get_by_role("button", name="Record the activity").click()
+    expect(page.locator("main")).to_contain_text("Pipeline review with Field Sales Northeast, in the CRM.")
+
+    page.get_by_role("link", name="Send a message").click()
+    page.get_by_label("Subject").fill("What changes after the November pulse")
+    page.get_by_label("Message").fill("Thank you for your answers. Three things change this month.")
+    page.get_by_role("button", name="Continue").click()
+    # Nothing is sent before the confirmation, which says to how many people it goes.
+    expect(page.locator("main")).to_contain_text("people")
+    page.get_by_role("button", name=re.compile(r"^Send")).click()
+    expect(page.locator("main")).to_contain_text("What changes after the November pulse")
+    expect(page.locator("main")).to_contain_text("Sent from Uptake to")
