@@ -619,6 +619,16 @@ def _perceived(scope: Scope, areas: Sequence[OrgUnit], period: Period,
                      label, suppressed)
 
 
+def perceived_by_unit(scope: Scope, period: Period, config: Mapping[str, Any] | None = None,
+                      depth: int = 1) -> list[tuple[str, Perceived]]:
+    """Perceived commitment of each unit at ``depth`` (1: the regions), by path, read as a
+    sponsor's areas are (``_perceived``: the disclosure rules apply, suppressed units say so)."""
+    _require_reader(scope)
+    units = db.session.scalars(select(OrgUnit).where(OrgUnit.depth == depth, scope.unit_filter(OrgUnit.id))
+                               .order_by(OrgUnit.path))
+    return [(unit.path, _perceived(scope, [unit], period, config)) for unit in units]
+
+
 # --- records -----------------------------------------------------------------------------------
 
 

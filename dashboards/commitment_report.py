@@ -27,7 +27,15 @@ from adoption.models import (
 )
 from adoption.scope import Scope
 from dashboards import cache, commitment, evidence_panel
-from dashboards.commitment import LeadershipRecord, Outcomes, Period, SponsorRecord, UrgentItem
+from dashboards.commitment import (
+    LeadershipRecord,
+    Outcomes,
+    Perceived,
+    Period,
+    SponsorRecord,
+    UrgentItem,
+)
+from surveys.disclosure import SUPPRESSED_MESSAGE
 from surveys.models import ActionPlan, ActionPlanUpdate, CommentThread
 
 CACHE_KEY = "uptake_commitment_reports"
@@ -46,6 +54,7 @@ class Report:
     team: LeadershipRecord
     outcomes: Outcomes
     urgent: list[UrgentItem]  # the signed-in sponsor's areas, or the organization
+    perceived_units: list[tuple[str, Perceived]]  # each region's perceived commitment
     own_sponsor_id: int | None  # the signed-in executive's sponsor id, if they are one
 
 
@@ -99,6 +108,7 @@ def _build(scope: Scope, period: Period, today: dt.date) -> Report:
         # A sponsor is shown what needs them in their own areas; anyone else the organization's.
         urgent=commitment.urgent_items(scope, today, sponsor_id=own),
         own_sponsor_id=own,
+        perceived_units=commitment.perceived_by_unit(scope, period, config),
     )
 
 
@@ -114,6 +124,9 @@ def report(scope: Scope, quarter: str | None, today: dt.date) -> Report:
 # --- shared wording ------------------------------------------------------------------------------
 
 #: What a group figure says when it is withheld from this user (it would reveal someone's own).
+#: What a region's perception says when the survey's anonymity rules hide it: the same words
+#: as everywhere else (docs/privacy.md).
+NOT_SHOWN = SUPPRESSED_MESSAGE
 WITHHELD = "withheld: too few others in the group to show it without revealing someone's own figure"
 
 

@@ -205,7 +205,21 @@ def team_table(report: cr.Report) -> html.Table:
         ["Perceived leadership commitment", f"{cr.points(t.perceived.leadership)} (n = {t.perceived.leadership_n})"],
         ["Trust that feedback leads to action", f"{cr.points(t.perceived.trust)} (n = {t.perceived.trust_n})"],
     ]
-    return _table(f"Leadership team, {report.period.label}", ["Indicator", "Value"], rows)
+    return html.Div([
+        _table(f"Leadership team, {report.period.label}", ["Indicator", "Value"], rows),
+        perceived_units_table(report),
+    ])
+
+
+def perceived_units_table(report: cr.Report) -> html.Table | html.P:
+    """Perceived leadership commitment and trust by region, with n (anonymity rules applied)."""
+    if not report.perceived_units:
+        return html.P("No region to show.", className="text-body-secondary")
+    rows = [[path, f"{cr.points(p.leadership)} (n = {p.leadership_n})", f"{cr.points(p.trust)} (n = {p.trust_n})",
+             cr.NOT_SHOWN if p.suppressed_units else (p.round_label or "no round")]
+            for path, p in report.perceived_units]
+    return _table(f"Perceived commitment by region, 0–100, as of {report.period.end:%d %b %Y}",
+                  ["Region", "Leadership commitment", "Trust that feedback leads to action", "Round"], rows)
 
 
 def outcomes_table(report: cr.Report) -> html.Table:

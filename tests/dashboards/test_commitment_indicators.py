@@ -36,6 +36,7 @@ from dashboards.commitment import (
     commitment_period,
     leadership_record,
     outcomes,
+    perceived_by_unit,
     sponsor_records,
     urgent_items,
 )
@@ -440,6 +441,18 @@ def test_a_round_older_than_the_lookback_does_not_stand_for_the_perception(app, 
     later = commitment_period(dt.date(2025, 12, 1), "2025-Q4")  # round 1's results: 11 March, > 183 days
     perceived = record_of(sponsor_records(org.leader_scope, later, dt.date(2025, 12, 1)), org.ana).perceived
     assert (perceived.leadership, perceived.round_label) == (None, None)
+
+
+def test_perceived_commitment_by_unit_gives_each_units_own_figure_and_n(db, org, pulse):
+    by_unit = dict(perceived_by_unit(org.leader_scope, PERIOD, depth=2))
+    assert (by_unit[EAST].leadership, by_unit[EAST].leadership_n) == (100.0, 5)  # all 5s
+    assert (by_unit[WEST].leadership, by_unit[WEST].leadership_n) == (25.0, 6)  # all 2s
+
+
+def test_perceived_commitment_by_unit_is_refused_to_a_manager(db, org):
+    manager = scope_for(make_user("manager", make_employee(EAST)))
+    with pytest.raises(ScopeError):
+        perceived_by_unit(manager, PERIOD)
 
 
 def test_the_leadership_team_is_perceived_by_the_whole_organization(db, org, pulse):

@@ -140,6 +140,18 @@ def test_a_change_leader_sees_all_three_sponsors_and_the_gap_of_the_one_seen_as_
     assert "3 sponsors (perceived from" in title and "the team (" in title
 
 
+def test_perceived_commitment_by_region_is_highest_in_the_visible_sponsors_region(sign_in_demo, run_callback):
+    sign_in_demo("executive")
+    payload = call(run_callback, f"{page.TEAM_TABLE}.children")
+    tables = payload[page.TEAM_TABLE]["children"]["props"]["children"]
+    rows = tables[1]["props"]["children"][2]["props"]["children"]  # the regions table's body rows
+    scores = {texts(row)[0]: float(texts(row)[1].split(" ")[0]) for row in rows}
+    assert set(scores) == {"Acme/APAC", "Acme/EMEA", "Acme/LATAM", "Acme/North America"}
+    # The CEO's region perceives their commitment; the absent CRO's LATAM the least.
+    assert max(scores, key=scores.get) == "Acme/North America"
+    assert min(scores, key=scores.get) == "Acme/LATAM"
+
+
 def test_the_outcomes_show_adoption_against_target_and_csat_by_month(sign_in_demo, run_callback):
     sign_in_demo("executive")
     payload = call(run_callback, f"{page.ADOPTION_FIGURE}.figure")
