@@ -16,6 +16,13 @@ from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, Val
 from adoption.models.tokens import TOKEN_SCOPES
 from adoption.telemetry.identity import KEY_KINDS, find_employee
 
+try:  # WTForms 3.3 deprecates (value, label) tuples and 3.4 drops them
+    from wtforms.fields.choices import SelectChoice as choice
+except ImportError:  # older WTForms: a tuple is the only way
+    def choice(value, label) -> tuple:
+        """A (value, label) option of a select field."""
+        return value, label
+
 
 def optional_int(value) -> int | None:
     """A ``SelectField`` coercion: an id from a select, or None for its empty option."""

@@ -78,6 +78,12 @@ class Scope:
         return own | in_units
 
 
+def executive_scope(user_id: int | None, employee_id: int | None) -> Scope:
+    """An executive's scope: every unit's aggregates, and only their own individual records
+    (also what a sponsor's weekly digest is built with, for a sponsor without an account)."""
+    return Scope(Role.EXECUTIVE, user_id, employee_id, None, False)
+
+
 def scope_for(user: User) -> Scope:
     """Build the scope of ``user`` from their role and, for a manager, their unit."""
     role = Role(user.role)
@@ -86,7 +92,7 @@ def scope_for(user: User) -> Scope:
     if role in (Role.CHANGE_LEADER, Role.ADMIN):
         return Scope(role, user.id, employee_id, None, True)
     if role is Role.EXECUTIVE:
-        return Scope(role, user.id, employee_id, None, False)
+        return executive_scope(user.id, employee_id)
     if role is Role.MANAGER and employee is not None and employee.active:
         # The relationship, not ``unit_id``: a move not yet flushed must already count.
         units = frozenset(subtree_unit_ids(employee.unit))

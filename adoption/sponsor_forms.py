@@ -23,17 +23,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from adoption.forms import optional_int
+from adoption.forms import choice, optional_int
 from adoption.models import ACTIVITY_KINDS, ACTIVITY_LABELS, Employee, OrgUnit
-from adoption.sponsor_log import quarter_label
-from adoption.sponsors import BODY_LENGTH, MAX_PLANNED, NOTE_LENGTH, SUBJECT_LENGTH, SponsorError
-
-try:  # WTForms 3.3 deprecates (value, label) tuples and 3.4 drops them
-    from wtforms.fields.choices import SelectChoice as _choice
-except ImportError:  # older WTForms: a tuple is the only way
-    def _choice(value, label) -> tuple:
-        """A (value, label) option."""
-        return value, label
+from adoption.sponsors import (
+    BODY_LENGTH,
+    MAX_PLANNED,
+    NOTE_LENGTH,
+    SUBJECT_LENGTH,
+    SponsorError,
+    quarter_label,
+)
 
 
 def optional_quarter(value) -> dt.date | None:
@@ -50,14 +49,14 @@ def optional_quarter(value) -> dt.date | None:
 
 def _unit_choices(units: Iterable[OrgUnit]) -> list:
     """Every unit by its path (a path says where a unit sits, also read aloud)."""
-    return [_choice(u.id, u.path) for u in units]
+    return [choice(u.id, u.path) for u in units]
 
 
 def _sponsor_choices(sponsors: Iterable[Employee], first: str | None) -> list:
     """The sponsors by name, after an empty ``first`` option when there is a choice to make."""
     sponsors = list(sponsors)
-    options = [_choice(s.id, s.full_name) for s in sponsors]
-    return options if len(sponsors) == 1 or first is None else [_choice("", first), *options]
+    options = [choice(s.id, s.full_name) for s in sponsors]
+    return options if len(sponsors) == 1 or first is None else [choice("", first), *options]
 
 
 def _unit_ids(data) -> list[int]:
@@ -83,7 +82,7 @@ class ActivityForm(_ServiceErrors, FlaskForm):
 
     sponsor = SelectField("Sponsor", coerce=optional_int, validate_choice=False,
                           validators=[DataRequired("Choose the sponsor.")])
-    kind = SelectField("What the sponsor did", choices=[_choice(k, ACTIVITY_LABELS[k]) for k in ACTIVITY_KINDS],
+    kind = SelectField("What the sponsor did", choices=[choice(k, ACTIVITY_LABELS[k]) for k in ACTIVITY_KINDS],
                        validate_choice=False, validators=[DataRequired("Choose what the sponsor did.")])
     occurred_on = DateField("Date", validators=[DataRequired("Give the date it happened.")])
     units = SelectMultipleField("Audience units (each with every unit below it)", coerce=int,
@@ -141,7 +140,7 @@ class PlanForm(_ServiceErrors, FlaskForm):
     def set_choices(self, sponsors: Iterable[Employee], quarters: Iterable[dt.date]) -> None:
         """Offer the sponsors the user may plan for, and the quarters."""
         self.sponsor.choices = _sponsor_choices(sponsors, "Choose the sponsor")
-        self.quarter.choices = [_choice(q.isoformat(), quarter_label(q)) for q in quarters]
+        self.quarter.choices = [choice(q.isoformat(), quarter_label(q)) for q in quarters]
 
     def kind_fields(self) -> list:
         """The count fields, in the order of ``ACTIVITY_KINDS``."""
@@ -192,7 +191,7 @@ class LogFilterForm(FlaskForm):
     def set_choices(self, sponsors: Iterable[Employee], quarters: Iterable[dt.date]) -> None:
         """Offer the readable sponsors (with "All sponsors" when there are several) and the quarters."""
         self.sponsor_id.choices = _sponsor_choices(sponsors, "All sponsors")
-        self.quarter.choices = [_choice(q.isoformat(), quarter_label(q)) for q in quarters]
+        self.quarter.choices = [choice(q.isoformat(), quarter_label(q)) for q in quarters]
 
 
 class DeleteActivityForm(FlaskForm):

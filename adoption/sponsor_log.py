@@ -16,20 +16,13 @@ from sqlalchemy import select
 from adoption.extensions import db
 from adoption.models import ACTIVITY_KINDS, ACTIVITY_LABELS, SponsorActivity, User
 from adoption.scope import Scope
-from adoption.sponsors import activities, plan_counts, quarter_bounds, readable_sponsors
-
-
-def quarter_label(quarter_start: dt.date) -> str:
-    """A quarter as people say it: "2026 Q4"."""
-    return f"{quarter_start.year} Q{(quarter_start.month - 1) // 3 + 1}"
-
-
-def quarter_starts(today: dt.date, *, back: int, ahead: int = 0) -> list[dt.date]:
-    """First days of the quarters from ``ahead`` quarters after today's to ``back`` before it,
-    newest first."""
-    current = quarter_bounds(today)[0]
-    index = current.year * 4 + (current.month - 1) // 3
-    return [dt.date(i // 4, 3 * (i % 4) + 1, 1) for i in range(index + ahead, index - back - 1, -1)]
+from adoption.sponsors import (
+    activities,
+    plan_counts,
+    quarter_bounds,
+    quarter_label,
+    readable_sponsors,
+)
 
 
 @dataclass(frozen=True)

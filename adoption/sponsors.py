@@ -54,6 +54,19 @@ def quarter_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
     return first, following - dt.timedelta(days=1)
 
 
+def quarter_label(quarter_start: dt.date) -> str:
+    """A quarter as people say it: "2026 Q4"."""
+    return f"{quarter_start.year} Q{(quarter_start.month - 1) // 3 + 1}"
+
+
+def quarter_starts(today: dt.date, *, back: int, ahead: int = 0) -> list[dt.date]:
+    """First days of the quarters from ``ahead`` quarters after today's to ``back`` before it,
+    newest first."""
+    current = quarter_bounds(today)[0]
+    index = current.year * 4 + (current.month - 1) // 3
+    return [dt.date(i // 4, 3 * (i % 4) + 1, 1) for i in range(index + ahead, index - back - 1, -1)]
+
+
 def _runs_program(scope: Scope) -> bool:
     return scope.role in (Role.CHANGE_LEADER, Role.ADMIN)
 

@@ -46,6 +46,7 @@ from adoption.sponsors import (
     areas_of,
     plan_counts,
     quarter_bounds,
+    quarter_label,
     readable_sponsors,
     require_sponsor,
 )
@@ -54,6 +55,7 @@ from dashboards import queries
 from dashboards.metrics import adoption as adoption_metrics
 from dashboards.metrics import commitment as metrics
 from dashboards.metrics.commitment import GAP_THRESHOLD, Score
+from surveys.metrics import rate
 from surveys.models import (
     ALL_BANDS,
     ActionPlan,
@@ -132,12 +134,13 @@ class Visibility:
     @property
     def plan_share(self) -> float | None:
         """Done / planned (0–1, may pass 1); None without a plan."""
-        return None if not self.planned else self.done / self.planned
+        return rate(self.done, self.planned or 0)
 
     @property
     def reach_share(self) -> float | None:
         """Reached / employees (0–1); None without employees."""
-        return None if not self.employees else min(self.reached / self.employees, 1.0)
+        share = rate(self.reached, self.employees)
+        return None if share is None else min(share, 1.0)
 
     @property
     def pace_share(self) -> float | None:
@@ -162,12 +165,12 @@ class Communication:
     @property
     def reply_share(self) -> float | None:
         """Replied / comments (0–1); None without comments."""
-        return None if not self.comments else self.replied / self.comments
+        return rate(self.replied, self.comments)
 
     @property
     def on_time_share(self) -> float | None:
         """Closed on time / due (0–1); None when nothing was due."""
-        return None if not self.actions_due else self.actions_closed_on_time / self.actions_due
+        return rate(self.actions_closed_on_time, self.actions_due)
 
 
 @dataclass(frozen=True)
@@ -187,17 +190,17 @@ class RoleModelling:
     @property
     def active_share(self) -> float | None:
         """Active weeks / weeks (0–1)."""
-        return None if not self.weeks else self.active_weeks / self.weeks
+        return rate(self.active_weeks, self.weeks)
 
     @property
     def key_behaviour_share(self) -> float | None:
         """Key-behaviour weeks / weeks (0–1)."""
-        return None if not self.weeks else self.key_behaviour_weeks / self.weeks
+        return rate(self.key_behaviour_weeks, self.weeks)
 
     @property
     def completion_share(self) -> float | None:
         """Completed / assigned training (0–1); None when nothing was assigned."""
-        return None if not self.trainings_assigned else self.trainings_completed / self.trainings_assigned
+        return rate(self.trainings_completed, self.trainings_assigned)
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,8 @@ class LeadershipRecord:
     objective: Score
     gap: float | None
     flag: str | None
+    #: How the team is named wherever it stands beside the sponsors (tables, figures, CSV).
+    name: str = "Leadership team"
 
 
 @dataclass(frozen=True)
@@ -331,7 +336,7 @@ def commitment_period(today: dt.date, quarter: str | None = None) -> Period:
     if first > today:
         raise ValueError(f"the quarter starting on {first} has not begun")
     end = min(last, today)
-    label = f"{first.year} Q{(first.month - 1) // 3 + 1} ({_day_month(first)} – {_day_month(end)} {end.year})"
+    label = f"{quarter_label(first)} ({_day_month(first)} – {_day_month(end)} {end.year})"
     return Period(first, end, label)
 
 

@@ -26,6 +26,7 @@ from adoption.models import (
     SponsorPlan,
 )
 from adoption.scope import Scope
+from adoption.sponsors import quarter_label, quarter_starts
 from dashboards import cache, commitment, evidence_panel
 from dashboards.commitment import (
     LeadershipRecord,
@@ -59,14 +60,10 @@ class Report:
 
 
 def quarter_choices(today: dt.date) -> list[tuple[str, str]]:
-    """(value, label) of the current quarter and the ``QUARTERS_OFFERED - 1`` before it."""
-    choices = []
-    year, quarter = today.year, (today.month - 1) // 3 + 1
-    for index in range(QUARTERS_OFFERED):
-        value = f"{year}-Q{quarter}"
-        choices.append((value, f"{year} Q{quarter}" + (" (to date)" if index == 0 else "")))
-        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
-    return choices
+    """(value, label) of the current quarter and the ``QUARTERS_OFFERED - 1`` before it: values
+    as ``commitment.commitment_period`` reads them ("2026-Q4"), labels as people say them."""
+    return [(f"{q.year}-Q{(q.month - 1) // 3 + 1}", quarter_label(q) + (" (to date)" if index == 0 else ""))
+            for index, q in enumerate(quarter_starts(today, back=QUARTERS_OFFERED - 1))]
 
 
 def parse_quarter(value: object, today: dt.date) -> str | None:
@@ -172,7 +169,7 @@ def indicator_frame(sponsors: Sequence[SponsorRecord], team: LeadershipRecord | 
     entries: list[tuple[str, str, SponsorRecord | LeadershipRecord]] = [
         (r.name, "; ".join(r.areas), r) for r in sponsors]
     if team is not None:
-        entries.append(("Leadership team", "organization", team))
+        entries.append((team.name, "organization", team))
     for who, areas, r in entries:
         v, c, m, p = r.visibility, r.communication, r.role_modelling, r.perceived
         rows.append({
@@ -186,6 +183,19 @@ def indicator_frame(sponsors: Sequence[SponsorRecord], team: LeadershipRecord | 
             "perceived_trust": p.trust, "perceived_trust_n": p.trust_n, "gap": r.gap, "flag": r.flag,
         })
     return pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
+
+
+OUTCOME_COLUMNS = ["series", "period", "value", "units", "n"]
+
+
+def outcomes_frame(outcomes: Outcomes) -> pd.DataFrame:
+    """The period's adoption rate by week and CSAT/NPS by month, one row per point (units and n
+    where the series has them)."""
+    rows = [{"series": "adoption_rate", "period": week, "value": rate, "units": None, "n": None}
+            for week, rate in outcomes.adoption_trend]
+    rows += [{"series": name, "period": p.month, "value": p.value, "units": p.units, "n": p.n}
+             for name, series in (("csat", outcomes.csat), ("nps", outcomes.nps)) for p in series]
+    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS).astype({"units": "Int64", "n": "Int64"})
 
 
 def kinds_rows(record: SponsorRecord | LeadershipRecord) -> list[tuple[str, int, int | None]]:

@@ -6,12 +6,12 @@ seeing what their scope allows (the report checks it).
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 
 from adoption.access import current_scope, role_required
 from adoption.models import Role
 from adoption.scope import ScopeError
-from adoption.timekeeping import org_today
+from dashboards import clock
 from dashboards import commitment_report as cr
 
 bp = Blueprint("commitment", __name__, template_folder="templates")
@@ -21,7 +21,7 @@ bp = Blueprint("commitment", __name__, template_folder="templates")
 @role_required(Role.EXECUTIVE, Role.CHANGE_LEADER, Role.ADMIN)
 def print_view():
     """The quarter's commitment report (``?quarter=2026-Q4``, default the current one), for print."""
-    today = org_today(current_app.config["ORG_TIMEZONE"])
+    today = clock.org_today()
     try:
         report = cr.report(current_scope(), cr.parse_quarter(request.args.get("quarter"), today), today)
     except ScopeError:

@@ -60,7 +60,14 @@ from adoption.models import (
 from adoption.models.org import UNIT_PATH_SEPARATOR
 from adoption.org import subtree_filter
 from adoption.scope import Scope, scope_for
-from adoption.sponsors import quarter_bounds, record_activity, send_message, set_areas, set_plan
+from adoption.sponsors import (
+    quarter_bounds,
+    quarter_starts,
+    record_activity,
+    send_message,
+    set_areas,
+    set_plan,
+)
 
 #: The demo's "today", as for the pulse and training demos: the day after its CRM usage ends.
 REFERENCE_DATE = TELEMETRY_END + dt.timedelta(days=1)
@@ -184,14 +191,6 @@ class _Sponsor:
     teams: list[OrgUnit]
 
 
-def _quarter_starts(today: dt.date, count: int) -> list[dt.date]:
-    """First days of the last ``count`` calendar quarters up to ``today``, oldest first."""
-    starts = [quarter_bounds(today)[0]]
-    while len(starts) < count:
-        starts.insert(0, quarter_bounds(starts[0] - dt.timedelta(days=1))[0])
-    return starts
-
-
 def _steering_days(first: dt.date, last: dt.date) -> list[dt.date]:
     """The monthly steering meetings between two days: the second Tuesday of each month."""
     days = []
@@ -251,7 +250,7 @@ def load_sponsor_demo(size: str, seed: int) -> str | None:
     present = (db.session.scalar(select(SponsorActivity.id).limit(1)) is not None
                or db.session.scalar(select(SponsorPlan.id).limit(1)) is not None)
     if not present:
-        quarters = _quarter_starts(REFERENCE_DATE, QUARTERS)
+        quarters = quarter_starts(REFERENCE_DATE, back=QUARTERS - 1)[::-1]  # oldest first
         for sponsor in sponsors:
             # Each sponsor's notes of a kind come round in a shuffled order, none twice in a row.
             rng = random.Random(f"{seed}:sponsors:{sponsor.story.title}")

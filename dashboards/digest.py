@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from adoption.extensions import db
 from adoption.mail import send_mail
-from adoption.models import Employee, Role, SponsorDigest
-from adoption.scope import Scope
+from adoption.models import Employee, SponsorDigest
+from adoption.scope import executive_scope
 from adoption.sponsors import all_sponsors
 from adoption.timekeeping import utcnow
 from dashboards import commitment
@@ -53,14 +53,9 @@ def week_start(today: dt.date, first_weekday: int = 0) -> dt.date:
     return today - dt.timedelta(days=(today.weekday() - first_weekday) % 7)
 
 
-def sponsor_scope(sponsor: Employee) -> Scope:
-    """The scope the sponsor has on the dashboard: an executive's, for their own record."""
-    return Scope(Role.EXECUTIVE, None, sponsor.id, None, False)
-
-
 def compose(sponsor: Employee, today: dt.date, config: Mapping[str, Any]) -> Digest:
     """The sponsor's digest for the week of ``today``: their quarter so far and what needs them."""
-    scope = sponsor_scope(sponsor)
+    scope = executive_scope(None, sponsor.id)  # as the sponsor would see the dashboard
     period = commitment.commitment_period(today)
     record = next(r for r in commitment.sponsor_records(scope, period, today, config) if r.sponsor_id == sponsor.id)
     needs = commitment.urgent_items(scope, today, sponsor_id=sponsor.id, limit=NEEDS_LISTED)

@@ -28,7 +28,7 @@ def gap_figure(records: Sequence[SponsorRecord], team: LeadershipRecord | None, 
     rows = [(r.name, r.objective.value, r.perceived.leadership, r.perceived.leadership_n, r.visibility.done, r.flag)
             for r in records]
     if team is not None:
-        rows.append(("Leadership team", team.objective.value, team.perceived.leadership,
+        rows.append((team.name, team.objective.value, team.perceived.leadership,
                      team.perceived.leadership_n, team.visibility.done, team.flag))
     rows = [row for row in rows if row[1] is not None or row[2] is not None]
     if not rows:

@@ -13,17 +13,9 @@ from flask_wtf import FlaskForm
 from wtforms import FloatField, IntegerField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from adoption.forms import optional_int
+from adoption.forms import choice, optional_int
 from adoption.models.hypotheses import MAX_HYPOTHESIS_LAG
 from dashboards.hypotheses import MAX_STATEMENT_LENGTH, HypothesisError
-
-try:  # WTForms 3.3 deprecates (value, label) tuples and 3.4 drops them
-    from wtforms.fields.choices import SelectChoice as _choice
-except ImportError:  # older WTForms: a tuple is the only way
-    def _choice(value: str, label: str) -> tuple[str, str]:
-        """A (value, label) option."""
-        return value, label
-
 
 DIRECTIONS = ((1, "Positive: more x goes with more y"), (-1, "Negative: more x goes with less y"))
 LEVELS = (("team", "Teams (units without sub-units)"), ("region", "Regions"), ("company", "Companies"))
@@ -38,7 +30,7 @@ class HypothesisForm(FlaskForm):
                     validators=[DataRequired("Choose the metric x.")])
     y = SelectField("y: the metric it should move", validate_choice=False,
                     validators=[DataRequired("Choose the metric y.")])
-    expected_direction = SelectField("Expected direction", choices=[_choice(v, t) for v, t in DIRECTIONS],
+    expected_direction = SelectField("Expected direction", choices=[choice(v, t) for v, t in DIRECTIONS],
                                      coerce=int, default=1, validate_choice=False,
                                      validators=[InputRequired("Choose the expected direction.")])
     lag = IntegerField("Lag in months (y this many months after x; negative: y first)", default=1,
@@ -47,7 +39,7 @@ class HypothesisForm(FlaskForm):
     smallest_effect = FloatField("Smallest effect that would matter (a correlation, 0 to 1)", default=0.1,
                                  validators=[InputRequired("Give the smallest effect that would matter."),
                                              NumberRange(0, 0.999)])
-    level = SelectField("Units compared", choices=[_choice(v, t) for v, t in LEVELS], validate_choice=False,
+    level = SelectField("Units compared", choices=[choice(v, t) for v, t in LEVELS], validate_choice=False,
                         default="team", validators=[DataRequired()])
     owner = SelectField("Owner (accountable for it)", coerce=optional_int, validate_choice=False,
                         validators=[DataRequired("Choose the owner.")])
@@ -55,10 +47,10 @@ class HypothesisForm(FlaskForm):
 
     def set_choices(self, metrics: Iterable[tuple[str, str]], owners: Iterable[tuple[int, str]]) -> None:
         """Offer the known metrics and the possible owners."""
-        metric_options = [_choice(name, text) for name, text in metrics]
-        self.x.choices = [_choice("", "Choose a metric"), *metric_options]
-        self.y.choices = [_choice("", "Choose a metric"), *metric_options]
-        self.owner.choices = [_choice("", "Choose the owner")] + [_choice(uid, name) for uid, name in owners]
+        metric_options = [choice(name, text) for name, text in metrics]
+        self.x.choices = [choice("", "Choose a metric"), *metric_options]
+        self.y.choices = [choice("", "Choose a metric"), *metric_options]
+        self.owner.choices = [choice("", "Choose the owner")] + [choice(uid, name) for uid, name in owners]
 
     def hypothesis_args(self) -> dict:
         """The form's values as ``create_hypothesis`` / ``update_hypothesis`` arguments (the

@@ -20,17 +20,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from adoption.forms import optional_int
+from adoption.forms import choice, optional_int
 from adoption.models import OrgUnit
 from surveys.actions import MAX_TEXT_LENGTH, MAX_TITLE_LENGTH, STATUS_LABELS, next_statuses
 from surveys.models import PLAN_STATUSES, SurveyItemVersion, SurveyRound
-
-try:  # WTForms 3.3 deprecates (value, label) tuples and 3.4 drops them
-    from wtforms.fields.choices import SelectChoice as _choice
-except ImportError:  # older WTForms: a tuple is the only way
-    def _choice(value: str, label: str) -> tuple[str, str]:
-        """A (value, label) option."""
-        return value, label
 
 
 def round_label(survey_round: SurveyRound) -> str:
@@ -73,11 +66,11 @@ class ActionPlanForm(_ServiceErrors, FlaskForm):
     def set_choices(self, units: Iterable[OrgUnit], rounds: Iterable[SurveyRound], owners: Iterable[tuple[int, str]],
                     items: Iterable[SurveyItemVersion]) -> None:
         """Offer the units in scope, the rounds, the possible owners and the bank items of those rounds."""
-        self.unit.choices = [_choice("", "Choose a unit")] + [_choice(u.id, u.path) for u in units]
-        self.round.choices = [_choice("", "Choose a round")] + [_choice(r.id, round_label(r)) for r in rounds]
-        self.owner.choices = [_choice("", "Choose the owner")] + [_choice(uid, name) for uid, name in owners]
-        self.item.choices = [_choice("", "None: the plan is about the results as a whole")] + [
-            _choice(v.id, v.wording) for v in items
+        self.unit.choices = [choice("", "Choose a unit")] + [choice(u.id, u.path) for u in units]
+        self.round.choices = [choice("", "Choose a round")] + [choice(r.id, round_label(r)) for r in rounds]
+        self.owner.choices = [choice("", "Choose the owner")] + [choice(uid, name) for uid, name in owners]
+        self.item.choices = [choice("", "None: the plan is about the results as a whole")] + [
+            choice(v.id, v.wording) for v in items
         ]
 
     def plan_args(self) -> dict:
@@ -100,8 +93,8 @@ class PlanUpdateForm(_ServiceErrors, FlaskForm):
 
     def set_status_choices(self, current: str) -> None:
         """Keep the status, or move it where ``current`` may go."""
-        self.status.choices = [_choice("", f"Keep: {STATUS_LABELS[current]}")] + [
-            _choice(s, STATUS_LABELS[s]) for s in next_statuses(current)
+        self.status.choices = [choice("", f"Keep: {STATUS_LABELS[current]}")] + [
+            choice(s, STATUS_LABELS[s]) for s in next_statuses(current)
         ]
 
 
@@ -112,10 +105,10 @@ class PlanFilterForm(FlaskForm):
         csrf = False
 
     status = SelectField("Status", validate_choice=False, validators=[Optional()],
-                         choices=[_choice("", "Any status")] + [_choice(s, STATUS_LABELS[s]) for s in PLAN_STATUSES])
+                         choices=[choice("", "Any status")] + [choice(s, STATUS_LABELS[s]) for s in PLAN_STATUSES])
     unit = SelectField("Unit (with the units below it)", coerce=optional_int, validate_choice=False,
                        validators=[Optional()])
 
     def set_units(self, units: Iterable[OrgUnit]) -> None:
         """Offer the units in scope."""
-        self.unit.choices = [_choice("", "All my units")] + [_choice(u.id, u.path) for u in units]
+        self.unit.choices = [choice("", "All my units")] + [choice(u.id, u.path) for u in units]

@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from adoption.forms import choice
 from adoption.models import OrgUnit, Role
 from surveys.models import (
     CHOICE_SCALES,
@@ -30,13 +31,6 @@ from surveys.models import (
     SurveyQuestion,
 )
 from surveys.services import QuestionSpec
-
-try:  # WTForms 3.3 deprecates (value, label) tuples and 3.4 drops them
-    from wtforms.fields.choices import SelectChoice as _choice
-except ImportError:  # older WTForms: a tuple is the only way
-    def _choice(value: str, label: str) -> tuple[str, str]:
-        """A (value, label) option."""
-        return value, label
 
 
 class AnswerForm(FlaskForm):
@@ -94,7 +88,7 @@ class CustomQuestionForm(Form):
     """One custom question row; a row left without wording is ignored."""
 
     wording = TextAreaField("Question", validators=[Optional(), Length(max=500)])
-    scale = SelectField("Answer scale", choices=[_choice(v, label) for v, label in SCALE_LABELS.items()], default=Scale.LIKERT5.value)
+    scale = SelectField("Answer scale", choices=[choice(v, label) for v, label in SCALE_LABELS.items()], default=Scale.LIKERT5.value)
     options = TextAreaField("Options, one per line (single and multiple choice only)", validators=[Optional()])
     allow_comment = BooleanField("Offer a comment box")
     required = BooleanField("Answer required", default=True)
@@ -116,8 +110,8 @@ class SurveyBuilderForm(FlaskForm):
     units = SelectMultipleField("Audience units (each with its whole subtree)", coerce=int,
                                 validators=[DataRequired("Choose at least one unit.")])
     roles = SelectMultipleField("Only these roles (none ticked: everyone)", validators=[Optional()],
-                                choices=[_choice(r.value, r.value) for r in Role])
-    recurrence = SelectField("Recurrence", choices=[_choice(v, label) for v, label in RECURRENCE_LABELS.items()], default=Recurrence.NONE.value)
+                                choices=[choice(r.value, r.value) for r in Role])
+    recurrence = SelectField("Recurrence", choices=[choice(v, label) for v, label in RECURRENCE_LABELS.items()], default=Recurrence.NONE.value)
     first_opens_on = DateField("First round opens on", validators=[DataRequired("Give the first opening date.")])
     round_length_days = IntegerField("Each round stays open (days)", default=7,
                                      validators=[DataRequired("Give the round length in days."), NumberRange(min=1)])
@@ -134,8 +128,8 @@ class SurveyBuilderForm(FlaskForm):
 
     def set_choices(self, units: list[OrgUnit], versions: list[SurveyItemVersion]) -> None:
         """Offer ``units`` for the audience and the bank ``versions`` as questions."""
-        self.units.choices = [_choice(u.id, u.path) for u in units]
-        self.items.choices = [_choice(v.id, v.wording) for v in versions]
+        self.units.choices = [choice(u.id, u.path) for u in units]
+        self.items.choices = [choice(v.id, v.wording) for v in versions]
         self.item_comments.choices = list(self.items.choices)
         self._item_order = [v.id for v in versions]
 

@@ -20,18 +20,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from adoption.forms import choice
 from adoption.models import OrgUnit
 from adoption.views.shell import ROLE_LABELS
 from training.assignments import MAX_JOINER_DAYS
 from training.followups import MAX_NOTE_LENGTH, STATUS_LABELS
 from training.models import Module
-
-try:  # WTForms 3.3 deprecates (value, label) tuples and 3.4 drops them
-    from wtforms.fields.choices import SelectChoice as _choice
-except ImportError:  # older WTForms: a tuple is the only way
-    def _choice(value, label) -> tuple:
-        """A (value, label) option."""
-        return value, label
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -48,7 +42,7 @@ class AssignmentForm(FlaskForm):
     units = SelectMultipleField("Units (each with every unit below it)", coerce=int,
                                 validators=[DataRequired("Choose at least one unit.")])
     roles = MultiCheckboxField("Only these roles (none ticked: everyone)",
-                               choices=[_choice(v, label) for v, label in ROLE_LABELS.items()], validators=[Optional()])
+                               choices=[choice(v, label) for v, label in ROLE_LABELS.items()], validators=[Optional()])
     due_on = DateField("Due date", validators=[DataRequired("Give a due date.")])
     joiner_days = IntegerField("Days given to new joiners", default=30,
                                validators=[InputRequired("Say how many days new joiners get."),
@@ -57,8 +51,8 @@ class AssignmentForm(FlaskForm):
 
     def set_choices(self, modules: Iterable[Module], units: Iterable[OrgUnit]) -> None:
         """Offer the published modules and every unit (indented by depth)."""
-        self.module.choices = [_choice(m.id, f"{m.title} (v{m.version}, {m.estimated_minutes} min)") for m in modules]
-        self.units.choices = [_choice(u.id, "\u2003" * u.depth + u.name) for u in units]
+        self.module.choices = [choice(m.id, f"{m.title} (v{m.version}, {m.estimated_minutes} min)") for m in modules]
+        self.units.choices = [choice(u.id, "\u2003" * u.depth + u.name) for u in units]
 
 
 class WithdrawForm(FlaskForm):
@@ -70,7 +64,7 @@ class WithdrawForm(FlaskForm):
 class FollowUpAnswerForm(FlaskForm):
     """The learner's answer to "did you do it?"."""
 
-    status = RadioField("Did you do it?", choices=[_choice(v, label) for v, label in STATUS_LABELS.items()],
+    status = RadioField("Did you do it?", choices=[choice(v, label) for v, label in STATUS_LABELS.items()],
                         validators=[InputRequired("Choose done, partly or not yet.")])
     note = TextAreaField("A note (optional): what helped, what got in the way",
                          validators=[Optional(), Length(max=MAX_NOTE_LENGTH)])

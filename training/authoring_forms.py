@@ -15,15 +15,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from adoption.forms import choice
 from training.authoring import QuestionSpec
 from training.models import ModuleStep, StepKind
-
-try:  # WTForms 3.3 deprecates (value, label) tuples and 3.4 drops them
-    from wtforms.fields.choices import SelectChoice as _choice
-except ImportError:  # older WTForms: a tuple is the only way
-    def _choice(value: str, label: str) -> tuple[str, str]:
-        """A (value, label) option."""
-        return value, label
 
 STEP_KIND_LABELS = {
     StepKind.LESSON.value: "Lesson",
@@ -104,8 +98,8 @@ class QuestionRowForm(Form):
     """One question; a row without a prompt is ignored."""
 
     prompt = TextAreaField("Question", validators=[Optional()])
-    kind = SelectField("Answer", choices=[_choice("single", "Single choice (one right answer)"),
-                                          _choice("multiple", "Multiple choice (all the right answers)")],
+    kind = SelectField("Answer", choices=[choice("single", "Single choice (one right answer)"),
+                                          choice("multiple", "Multiple choice (all the right answers)")],
                        default="single")
     options = TextAreaField("Options, one per line", validators=[Optional()])
     correct = StringField("Right answers: their line numbers, e.g. 2 or 1, 3", validators=[Optional()])
@@ -161,6 +155,6 @@ class ImportModuleForm(FlaskForm):
     """A module folder uploaded as a .zip file."""
 
     archive = FileField("Module folder as a .zip file", validators=[FileRequired(), FileAllowed(["zip"], "A .zip file.")])
-    publish = SelectField("After importing", choices=[_choice("", "Keep its status (a new module is a draft)"),
-                                                      _choice("publish", "Publish it")], default="")
+    publish = SelectField("After importing", choices=[choice("", "Keep its status (a new module is a draft)"),
+                                                      choice("publish", "Publish it")], default="")
     submit = SubmitField("Import")

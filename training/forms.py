@@ -8,15 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from adoption.forms import choice
 from training.models import CheckQuestion
 from training.services import MAX_CASE_ANSWER_LENGTH, MAX_COMMENT_LENGTH, MAX_COMMITMENT_LENGTH
-
-try:  # WTForms 3.3 deprecates (value, label) tuples and 3.4 drops them
-    from wtforms.fields.choices import SelectChoice as _choice
-except ImportError:  # older WTForms: a tuple is the only way
-    def _choice(value: Any, label: str) -> tuple[Any, str]:
-        """A (value, label) option."""
-        return value, label
 
 #: The reaction scale; the page explains its ends ("1 = not useful, 5 = very useful").
 USEFULNESS_LABELS = {n: str(n) for n in range(1, 6)}
@@ -75,15 +69,15 @@ class CommitmentForm(FlaskForm):
 
     def set_behaviours(self, behaviours: Iterable[str]) -> None:
         """Offer ``behaviours`` (and "none")."""
-        self.key_behaviour.choices = [_choice("", "None of these")] + [
-            _choice(b, behaviour_label(b)) for b in behaviours]
+        self.key_behaviour.choices = [choice("", "None of these")] + [
+            choice(b, behaviour_label(b)) for b in behaviours]
 
 
 class ReactionForm(FlaskForm):
     """The reaction question (usefulness 1-5) and an optional comment."""
 
     score = RadioField("How useful was this module?", coerce=int,
-                       choices=[_choice(n, label) for n, label in USEFULNESS_LABELS.items()],
+                       choices=[choice(n, label) for n, label in USEFULNESS_LABELS.items()],
                        validators=[InputRequired("Please choose a number from 1 to 5.")])
     comment = TextAreaField("Comment (optional)", validators=[Optional(), Length(max=MAX_COMMENT_LENGTH)])
     submit = SubmitField("Finish the module")

@@ -6,14 +6,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
+from adoption.forms import choice
 from adoption.telemetry.formats import FORMATS, NEEDS_EVENT_TYPE
-
-try:  # WTForms 3.3 deprecates (value, label) tuples and 3.4 drops them
-    from wtforms.fields.choices import SelectChoice as _choice
-except ImportError:  # older WTForms: a tuple is the only way
-    def _choice(value: str, label: str) -> tuple[str, str]:
-        """A (value, label) option."""
-        return value, label
 
 # How the upload page names each format (see docs/telemetry.md).
 FORMAT_LABELS = {
@@ -22,7 +16,7 @@ FORMAT_LABELS = {
     "salesforce-login": "Salesforce EventLogFile, Login",
     "salesforce-records": "Salesforce records export",
 }
-FORMAT_CHOICES = [_choice(fmt, FORMAT_LABELS.get(fmt, fmt)) for fmt in FORMATS]
+FORMAT_CHOICES = [choice(fmt, FORMAT_LABELS.get(fmt, fmt)) for fmt in FORMATS]
 
 
 class EventImportForm(FlaskForm):

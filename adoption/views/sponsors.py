@@ -11,6 +11,8 @@ Each POST validates its form, calls one service, commits once and redirects. See
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -29,10 +31,12 @@ from adoption.sponsor_forms import (
     MessageForm,
     PlanForm,
 )
-from adoption.sponsor_log import quarter_label, quarter_starts, sponsor_log
+from adoption.sponsor_log import sponsor_log
+from adoption.sponsors import quarter_label, quarter_starts
 from adoption.timekeeping import org_today
 
 bp = Blueprint("sponsors", __name__, url_prefix="/sponsors")
+T = TypeVar("T")
 
 READERS = (Role.EXECUTIVE, Role.CHANGE_LEADER, Role.ADMIN)
 PROGRAM = (Role.CHANGE_LEADER, Role.ADMIN)
@@ -93,6 +97,38 @@ def _require(sponsor_id: int) -> Employee:
         abort(404)
 
 
+def _prefill(form, readable: list[Employee]) -> int | None:
+    """On a GET, start ``form`` on the sponsor asked for (or the only one) and, when it has an
+    audience, on their areas; returns that sponsor's id (403 when the user may not act for them)."""
+    chosen = _chosen_sponsor(readable)
+    if chosen is not None:
+        form.sponsor.data = _require(chosen).id
+        if "units" in form:
+            form.units.data = [u.id for u in sponsors.areas_of(chosen)]
+    return chosen
+
+
+def _attempt(call: Callable[[], T], refused: Callable[[sponsors.SponsorError], Any]) -> tuple[T | None, Any]:
+    """Run one service call: ``(result, None)``, or ``(None, refused(error))`` after a rollback
+    when the service refuses it with a reason; a ``ScopeError`` is rolled back and answered 403."""
+    try:
+        return call(), None
+    except ScopeError:
+        db.session.rollback()
+        abort(403)
+    except sponsors.SponsorError as exc:
+        db.session.rollback()
+        return None, refused(exc)
+
+
+def _shown_on(form, page: Callable[..., Any]) -> Callable[[sponsors.SponsorError], Any]:
+    """A refusal shown under the form's field it is about, on ``page`` (422)."""
+    def show(error: sponsors.SponsorError):
+        form.add_service_error(error)
+        return page(form, 422)
+    return show
+
+
 def _log_url(sponsor_id: int | None, day: dt.date | None) -> str:
     """The log filtered to a sponsor and the quarter holding ``day``."""
     quarter = sponsors.quarter_bounds(day)[0].isoformat() if day else None
@@ -146,24 +182,17 @@ def record():
     form = ActivityForm()
     form.set_choices(readable, units_in_scope(scope))
     if request.method == "GET":
-        chosen = _chosen_sponsor(readable)
-        if chosen is not None:
-            form.sponsor.data = _require(chosen).id
-            form.units.data = [u.id for u in sponsors.areas_of(chosen)]
+        _prefill(form, readable)
         form.occurred_on.data = today
         return _activity_page(form)
     if not form.validate_on_submit():
         return _activity_page(form, 422)
-    try:
-        activity = sponsors.record_activity(current_user._get_current_object(), scope, **form.activity_args(),
-                                            today=today)
-    except ScopeError:
-        db.session.rollback()
-        abort(403)
-    except sponsors.SponsorError as exc:
-        db.session.rollback()
-        form.add_service_error(exc)
-        return _activity_page(form, 422)
+    activity, refusal = _attempt(
+        lambda: sponsors.record_activity(current_user._get_current_object(), scope, **form.activity_args(),
+                                         today=today),
+        _shown_on(form, _activity_page))
+    if refusal is not None:
+        return refusal
     target = _log_url(activity.sponsor_id, activity.occurred_on)
     db.session.commit()
     flash("Activity recorded.", "success")
@@ -194,32 +223,28 @@ def message():
     units = units_in_scope(scope)
     form.set_choices(readable, units)
     if request.method == "GET":
-        chosen = _chosen_sponsor(readable)
-        if chosen is not None:
-            form.sponsor.data = _require(chosen).id
-            form.units.data = [u.id for u in sponsors.areas_of(chosen)]
+        _prefill(form, readable)
         return _message_page(form)
     if not form.validate_on_submit():
         return _message_page(form, 422)
     if form.edit.data:
         return _message_page(form)
-    try:
-        if not form.send.data:
-            audience = sponsors.message_audience(scope, **form.message_args())
-            paths = {u.id: u.path for u in units}
-            sponsor_name = next(s.full_name for s in readable if s.id == form.sponsor.data)
-            return render_template("sponsors/message_confirm.html", form=form, recipients=len(audience),
-                                   sponsor_name=sponsor_name,
-                                   unit_paths=[paths[i] for i in sorted(set(form.units.data), key=paths.get)])
-        activity = sponsors.send_message(current_user._get_current_object(), scope, **form.message_args(),
-                                         today=_today())
-    except ScopeError:
-        db.session.rollback()
-        abort(403)
-    except sponsors.SponsorError as exc:
-        db.session.rollback()
-        form.add_service_error(exc)
-        return _message_page(form, 422)
+    refused = _shown_on(form, _message_page)
+    if not form.send.data:
+        audience, refusal = _attempt(lambda: sponsors.message_audience(scope, **form.message_args()), refused)
+        if refusal is not None:
+            return refusal
+        paths = {u.id: u.path for u in units}
+        sponsor_name = next(s.full_name for s in readable if s.id == form.sponsor.data)
+        return render_template("sponsors/message_confirm.html", form=form, recipients=len(audience),
+                               sponsor_name=sponsor_name,
+                               unit_paths=[paths[i] for i in sorted(set(form.units.data), key=paths.get)])
+    activity, refusal = _attempt(
+        lambda: sponsors.send_message(current_user._get_current_object(), scope, **form.message_args(),
+                                      today=_today()),
+        refused)
+    if refusal is not None:
+        return refusal
     sent = activity.recipients
     target = _log_url(activity.sponsor_id, activity.occurred_on)
     db.session.commit()
@@ -248,11 +273,8 @@ def plan():
         quarter = _asked_quarter(today)
         form.set_choices(readable, _quarters(today, quarter, ahead=QUARTERS_AHEAD))
         form.quarter.data = quarter
-        chosen = _chosen_sponsor(readable)
-        form.fill_counts({})
-        if chosen is not None:
-            form.sponsor.data = _require(chosen).id
-            form.fill_counts(sponsors.plan_counts(chosen, quarter))
+        chosen = _prefill(form, readable)
+        form.fill_counts(sponsors.plan_counts(chosen, quarter) if chosen is not None else {})
         return _plan_page(form)
     valid = form.validate_on_submit()  # the choices are set below: they are not checked
     form.set_choices(readable, _quarters(today, form.quarter.data or sponsors.quarter_bounds(today)[0],
@@ -260,15 +282,11 @@ def plan():
     if not valid:
         return _plan_page(form, 422)
     args = form.plan_args()
-    try:
-        sponsors.set_plan(current_user._get_current_object(), current_scope(), **args)
-    except ScopeError:
-        db.session.rollback()
-        abort(403)
-    except sponsors.SponsorError as exc:
-        db.session.rollback()
-        form.add_service_error(exc)
-        return _plan_page(form, 422)
+    _plans, refusal = _attempt(
+        lambda: sponsors.set_plan(current_user._get_current_object(), current_scope(), **args),
+        _shown_on(form, _plan_page))
+    if refusal is not None:
+        return refusal
     db.session.commit()
     flash(f"Plan for {quarter_label(args['quarter_start'])} saved.", "success")
     return redirect(_log_url(args["sponsor_id"], args["quarter_start"]))
@@ -293,23 +311,16 @@ def areas():
     form = AreasForm()
     form.set_choices(readable, units_in_scope(current_scope()))
     if request.method == "GET":
-        chosen = _chosen_sponsor(readable)
-        if chosen is not None:
-            form.sponsor.data = _require(chosen).id
-            form.units.data = [u.id for u in sponsors.areas_of(chosen)]
+        _prefill(form, readable)
         return _areas_page(form, readable)
     if not form.validate_on_submit():
         return _areas_page(form, readable, 422)
-    try:
-        sponsors.set_areas(current_user._get_current_object(), current_scope(), sponsor_id=form.sponsor.data,
-                           unit_ids=form.units.data)
-    except ScopeError:
-        db.session.rollback()
-        abort(403)
-    except sponsors.SponsorError as exc:
-        db.session.rollback()
-        form.add_service_error(exc)
-        return _areas_page(form, readable, 422)
+    _units, refusal = _attempt(
+        lambda: sponsors.set_areas(current_user._get_current_object(), current_scope(),
+                                   sponsor_id=form.sponsor.data, unit_ids=form.units.data),
+        _shown_on(form, lambda f, status: _areas_page(f, readable, status)))
+    if refusal is not None:
+        return refusal
     db.session.commit()
     flash("Areas saved.", "success")
     return redirect(url_for("sponsors.areas", sponsor_id=form.sponsor.data))
@@ -328,15 +339,14 @@ def delete(activity_id: int):
         abort(400)
     back = url_for("sponsors.log", sponsor_id=request.args.get("sponsor_id", type=int),
                    quarter=_asked_quarter(_today()).isoformat())
-    try:
-        sponsors.delete_activity(current_user._get_current_object(), current_scope(), activity_id)
-    except ScopeError:
-        db.session.rollback()
-        abort(403)
-    except sponsors.SponsorError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
+    def refused(error: sponsors.SponsorError):
+        flash(str(error), "danger")
         return redirect(back)
+
+    _none, refusal = _attempt(
+        lambda: sponsors.delete_activity(current_user._get_current_object(), current_scope(), activity_id), refused)
+    if refusal is not None:
+        return refusal
     db.session.commit()
     flash("Activity removed from the log.", "success")
     return redirect(back)

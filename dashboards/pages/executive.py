@@ -10,7 +10,9 @@ gets the leadership team's aggregates and their own sponsor record only.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
+import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
@@ -44,6 +46,9 @@ OUTCOMES_N = "executive-outcomes-n"
 OUTCOMES_TABLE = "executive-outcomes-table"
 PRINT_PATH = "/commitment/print"
 NOT_ALLOWED = "Your role does not give access to this dashboard."
+#: The say–do gap section's CSV: both sides and the n behind them.
+GAP_COLUMNS = ["who", "objective_score", "activities", "comments", "perceived_leadership",
+               "perceived_leadership_n", "gap", "flag"]
 
 
 def layout(today: dt.date) -> html.Section:
@@ -156,8 +161,7 @@ def gap_table(report: cr.Report) -> html.Table | html.P:
     entries = [*report.sponsors, report.team]
     rows, classes = [], []
     for r in entries:
-        name = getattr(r, "name", "Leadership team")
-        rows.append([name, cr.points(r.objective.value), f"{r.visibility.done} activities, {r.communication.comments} comments",
+        rows.append([r.name, cr.points(r.objective.value), f"{r.visibility.done} activities, {r.communication.comments} comments",
                      cr.points(r.perceived.leadership), f"{r.perceived.leadership_n} respondents",
                      cr.gap_text(r.gap, r.flag)])
         classes.append("table-danger" if r.flag else "")
@@ -263,7 +267,7 @@ def register(app: Dash) -> None:
         report, problem = _report(quarter)
         if report is None:
             return empty_figure(problem), problem, ""
-        flagged = [getattr(r, "name", "Leadership team") for r in [*report.sponsors, report.team] if r.flag]
+        flagged = [r.name for r in [*report.sponsors, report.team] if r.flag]
         n_line = (f"{report.period.label}. Gap = objective − perceived, in points; |gap| ≥ 20 is highlighted"
                   + (f": {', '.join(flagged)}." if flagged else "; none passes it."))
         return figures.gap_figure(report.sponsors, report.team, report.period), n_line, gap_table(report)
@@ -290,37 +294,24 @@ def register(app: Dash) -> None:
         return (figures.adoption_figure(o, report.period), figures.customer_figure(o, report.period),
                 outcomes_table(report), f"{report.period.label}: {o.licensed:,} licensed people.")
 
-    for key, columns in (("gap", ["who", "objective_score", "activities", "comments", "perceived_leadership",
-                                  "perceived_leadership_n", "gap", "flag"]),
-                         ("sponsors", cr.INDICATOR_COLUMNS), ("team", cr.INDICATOR_COLUMNS)):
-        _register_download(app, key, columns)
-
-    @app.callback(Output(f"{PAGE}-outcomes-download", "data"), Input(f"{PAGE}-outcomes-csv", "n_clicks"),
-                  State(QUARTER, "value"), prevent_initial_call=True)
-    def download_outcomes(_clicks, quarter):
-        """The adoption and customer series of the period as CSV."""
-        report, _problem = _report(quarter)
-        if report is None:
-            raise PreventUpdate
-        o = report.outcomes
-        lines = ["series,period,value,units,n"]
-        lines += [f"adoption_rate,{week},{rate:.2f},," for week, rate in o.adoption_trend]
-        lines += [f"{name},{p.month},{p.value:.2f},{p.units},{p.n}" for name, series in (("csat", o.csat), ("nps", o.nps))
-                  for p in series]
-        return {"content": "\n".join(lines) + "\n", "filename": f"outcomes-{report.period.start}.csv"}
+    sections: dict[str, Callable[[cr.Report], pd.DataFrame]] = {
+        "gap": lambda report: cr.indicator_frame(report.sponsors, report.team)[GAP_COLUMNS],
+        "sponsors": lambda report: cr.indicator_frame(report.sponsors, None),
+        "team": lambda report: cr.indicator_frame([], report.team),
+        "outcomes": lambda report: cr.outcomes_frame(report.outcomes),
+    }
+    for key, build in sections.items():
+        _register_download(app, key, build)
 
 
-def _register_download(app: Dash, key: str, columns: list[str]) -> None:
-    """The CSV download of section ``key``: the indicator rows it shows."""
+def _register_download(app: Dash, key: str, build: Callable[[cr.Report], pd.DataFrame]) -> None:
+    """The CSV download of section ``key``: the rows it shows (what this user may read)."""
 
     @app.callback(Output(f"{PAGE}-{key}-download", "data"), Input(f"{PAGE}-{key}-csv", "n_clicks"),
                   State(QUARTER, "value"), prevent_initial_call=True)
     def download_csv(_clicks, quarter):
-        """The section's indicators as CSV (what this user may read, nothing more)."""
+        """The section's rows of the user's report as CSV."""
         report, _problem = _report(quarter)
         if report is None:
             raise PreventUpdate
-        sponsors = [] if key == "team" else report.sponsors
-        team = report.team if key in ("team", "gap") else None
-        frame = cr.indicator_frame(sponsors, team)[columns]
-        return {"content": frame.to_csv(index=False), "filename": f"commitment-{key}-{report.period.start}.csv"}
+        return dcc.send_data_frame(build(report).to_csv, f"commitment-{key}-{report.period.start}.csv", index=False)

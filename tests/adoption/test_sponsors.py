@@ -21,7 +21,7 @@ from adoption.models import (
     sponsor_activity_units,
 )
 from adoption.scope import ScopeError, scope_for
-from adoption.sponsor_log import quarter_label, quarter_starts, sponsor_log
+from adoption.sponsor_log import sponsor_log
 from adoption.sponsors import (
     NOTE_LENGTH,
     OLDEST_DAYS,
@@ -32,6 +32,8 @@ from adoption.sponsors import (
     message_audience,
     plan_counts,
     quarter_bounds,
+    quarter_label,
+    quarter_starts,
     readable_sponsors,
     record_activity,
     require_sponsor,

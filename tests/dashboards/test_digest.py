@@ -109,3 +109,14 @@ def test_an_inactive_sponsor_gets_no_digest(db, org):
 ])
 def test_week_start_follows_the_organizations_first_weekday(day, first_weekday, expected):
     assert digest.week_start(day, first_weekday) == expected
+
+
+def test_the_send_digests_command_sends_once_a_week_and_says_so(app, db, org):
+    db.session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["send-digests", "--today", "2025-04-15"])
+    assert first.exit_code == 0, first.output
+    assert first.output.strip().endswith("digests: sent=2 already_sent=0")
+    again = runner.invoke(args=["send-digests", "--today", "2025-04-17"])
+    assert again.output.strip().endswith("digests: sent=0 already_sent=2")
+    assert len(digests(db)) == 2

@@ -127,6 +127,17 @@ def test_the_executive_csv_holds_their_own_row_and_the_team_only(sign_in_demo, r
     assert [row["who"] for row in rows] == [own]
 
 
+def test_the_outcomes_csv_holds_weekly_adoption_and_monthly_csat_and_nps_with_their_n(sign_in_demo, run_callback):
+    sign_in_demo("executive")
+    values = {f"{page.QUARTER}.value": None, "executive-outcomes-csv.n_clicks": 1}
+    data = run_callback("executive-outcomes-download.data", values).get_json()["response"]
+    rows = list(csv.DictReader(io.StringIO(data["executive-outcomes-download"]["data"]["content"])))
+    assert {row["series"] for row in rows} == {"adoption_rate", "csat", "nps"}
+    csat = [row for row in rows if row["series"] == "csat"]
+    assert csat and all(row["units"] == "40" and int(row["n"]) > 0 for row in csat)
+    assert all(row["units"] == "" for row in rows if row["series"] == "adoption_rate")
+
+
 def test_a_change_leader_sees_all_three_sponsors_and_the_gap_of_the_one_seen_as_uncommitted(sign_in_demo,
                                                                                           run_callback):
     sign_in_demo("change_leader")
