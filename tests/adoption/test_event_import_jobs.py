@@ -389,7 +389,11 @@ def test_import_runs_on_a_real_celery_worker(app, client, db, login_as, celery_w
     assert record.task_id and not record.task_id.startswith(jobs.LOCAL_PREFIX)
 
     status = _wait_done(client, db, record.id)
-    log = (Path(app.instance_path).parent / "worker.log").read_text()
+    # The task commits "done" before the worker logs that it succeeded: wait for that line too.
+    log_path = Path(app.instance_path).parent / "worker.log"
+    deadline = time.monotonic() + 15
+    while "succeeded" not in (log := log_path.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert celery_worker.poll() is None, log
     assert {k: status[k] for k in ("status", "rows", "accepted", "duplicates", "rejected")} == {
         "status": "done", "rows": 5, "accepted": 3, "duplicates": 1, "rejected": 1}, log
