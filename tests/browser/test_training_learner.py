@@ -27,6 +27,9 @@ def _overflow(page) -> int:
 
 
 def _tall_enough(locator) -> None:
+    # Measure once the page's stylesheets have loaded: a heading can be found before they are
+    # applied, and a busy CI machine then measured a 24 px label.
+    locator.page.wait_for_load_state("load")
     box = locator.bounding_box()
     assert box is not None and box["height"] >= 44, box
 
