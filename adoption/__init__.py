@@ -75,6 +75,8 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
+    from sqlalchemy.orm import joinedload
+
     # The feature packages' tables join the shared metadata here (never at adoption's import),
     # so create_all and Flask-Migrate see them.
     import surveys.models  # noqa: F401
@@ -84,7 +86,8 @@ def _init_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         """Load the signed-in user; a disabled account or a leaver loses a live session at once."""
-        user = db.session.get(User, int(user_id))
+        # With its employee in the same statement: is_active and nearly every page read it.
+        user = db.session.get(User, int(user_id), options=[joinedload(User.employee)])
         return user if user is not None and user.is_active else None
 
 

@@ -10,28 +10,30 @@
 dropped and re-created; the database is created first if it does not exist).
 
 Setup (untimed): a fresh database migrated with ``flask_migrate.upgrade``; an organization of
-``--clients`` employees in 10 teams, each with an employee account (``adoption.accounts``); and
+``--clients`` x ``--accounts`` employees in 10 teams, each with an employee account
+(``adoption.accounts``); and
 ``--rounds`` one-off surveys of the same 12 questions (nine 1-5 agreement scales, two of them with a
 comment box, a 0-10, a single choice, a free text) built, activated and scheduled with the survey
-services, all open today. One response per employee per round is the rule, so each simulated
-employee needs a round for every submission: the survey budget (``UPTAKE_SURVEY_BUDGET_ROUNDS``) is
-raised so all the rounds are offered to everyone.
+services, all open today. One response per employee per round is the rule, so each submission
+needs a fresh (employee, round): every client plays ``--accounts`` employees in turn, and the
+survey budget (``UPTAKE_SURVEY_BUDGET_ROUNDS``) is raised so all the rounds are offered to everyone.
 
 Phases, each served by gunicorn on 127.0.0.1 with the same settings (``gthread`` workers,
 ``--workers`` x ``--threads``) and driven by the same client: a warm-up (at least ``--warmup``
-seconds, and until every employee has gone round the loop once, so the closed loop is in its
+seconds, and until every client has gone round the loop once, so the closed loop is in its
 steady state), then ``--duration`` measured seconds, after which every client finishes the
 submission it is in. By default baseline, survey, baseline again (the machine's load drifts: the ratio is taken
 against the mean of the two baselines, both printed):
 
 1. **baseline** -- bench/_baseline_app.py: a minimal Flask app whose Flask-WTF form of 12 fields
    (CSRF token in the session cookie) is fetched with a GET and posted back, then redirects;
-2. **survey** -- the app: each simulated employee signs in once (before the clock starts), then
-   loops over the rounds: GET ``/surveys/rounds/<id>`` (the answer form; its CSRF token is read
-   from the page), POST the answers, expect the redirect to the round's "submitted" page.
+2. **survey** -- the app: each client signs in as each of its employees once (before the clock
+   starts), then loops over the rounds, and within a round over its employees: GET
+   ``/surveys/rounds/<id>`` (the answer form; its CSRF token is read from the page), POST the
+   answers, expect the redirect to the round's "submitted" page.
 
-The client is ``--client-processes`` processes of threads, one ``requests.Session`` (one
-keep-alive connection) per simulated employee, no pause between requests; redirects are not
+The client is ``--client-processes`` processes of threads (one per client), one
+``requests.Session`` per employee, no pause between requests; redirects are not
 followed. Any exception or unexpected status is an error. Per phase it prints the submissions
 answered per second in the measured window, the latency of those POSTs (p50/p95/p99) and of
 their GETs, errors, and the CPU seconds of each gunicorn worker, of the client and of the whole
@@ -40,7 +42,7 @@ ratio computed from the server CPU per submission (what the rate ratio would be 
 alone on the cores). Afterwards it checks the database: responses and participations match the
 successful submissions one for one, nobody has two participations in a round, every response has
 its 11 scored answers, and the 3 free texts per response are in ``comments``. It exits with 1 when
-a check fails or an employee ran out of rounds before the end. Results: docs/performance.md.
+a check fails or a client ran out of (employee, round) pairs before the end. Results: docs/performance.md.
 """
 from __future__ import annotations
 
@@ -357,11 +359,12 @@ class Clock:
             self.round_trips.value += 1
 
 
-def survey_employee(session, base: str, email: str, rounds, clock: Clock, tally: Tally, seed: int) -> None:
-    """Answer the rounds one after the other until the window closes: GET the form, POST the answers."""
+def survey_employee(sessions, base: str, emails: list[str], rounds, clock: Clock, tally: Tally, seed: int) -> None:
+    """One client answering the rounds one after the other as each of its signed-in employees in
+    turn, until the window closes: GET the form, POST the answers."""
     rng = random.Random(seed)
 
-    def submit(round_id: int, fields) -> None:
+    def submit(session, email: str, round_id: int, fields) -> None:
         url = f"{base}/surveys/rounds/{round_id}"
         try:
             get_ms, page = timed(session.get, url, allow_redirects=False, timeout=300)
@@ -381,12 +384,15 @@ def survey_employee(session, base: str, email: str, rounds, clock: Clock, tally:
             return
         tally.success((email, round_id), get_ms, post_ms)
 
-    for n, (round_id, fields) in enumerate(rounds):
-        if clock.over():
-            return
-        submit(round_id, fields)
-        if n == 0:
-            clock.went_round()
+    first = True
+    for round_id, fields in rounds:
+        for session, email in zip(sessions, emails):
+            if clock.over():
+                return
+            submit(session, email, round_id, fields)
+            if first:
+                clock.went_round()
+                first = False
     if not clock.over():
         with tally.lock:
             tally.ran_out += 1
@@ -424,25 +430,27 @@ def baseline_employee(session, base: str, clock: Clock, tally: Tally, seed: int)
             first = False
 
 
-def client_process(kind: str, port: int, emails: list[str], rounds, clock: Clock, seed: int,
+def client_process(kind: str, port: int, people: list[list[str]], rounds, clock: Clock, seed: int,
                    ready, go, results) -> None:
-    """(Child process) one thread per employee: prepare (sign in), wait for the start, run, report."""
+    """(Child process) one thread per client, with a session per employee it plays: prepare (sign
+    in), wait for the start, run, report."""
     import requests
 
     base = f"http://127.0.0.1:{port}"
     tally = Tally()
-    sessions = [requests.Session() for _ in emails]
+    sessions = [[requests.Session() for _ in emails] for emails in people]
 
     def prepare(i: int) -> None:
-        try:
-            if kind == "survey":
-                sign_in(sessions[i], base, emails[i])
-            else:
-                sessions[i].get(f"{base}/form", timeout=300)
-        except Exception as exc:  # noqa: BLE001
-            tally.error(f"prepare {emails[i]}: {type(exc).__name__}: {exc}")
+        for session, email in zip(sessions[i], people[i]):
+            try:
+                if kind == "survey":
+                    sign_in(session, base, email)
+                else:
+                    session.get(f"{base}/form", timeout=300)
+            except Exception as exc:  # noqa: BLE001
+                tally.error(f"prepare {email}: {type(exc).__name__}: {exc}")
 
-    threads = [threading.Thread(target=prepare, args=(i,)) for i in range(len(emails))]
+    threads = [threading.Thread(target=prepare, args=(i,)) for i in range(len(people))]
     for t in threads:
         t.start()
     for t in threads:
@@ -461,13 +469,13 @@ def client_process(kind: str, port: int, emails: list[str], rounds, clock: Clock
 
     def run(i: int) -> None:
         if kind == "survey":
-            survey_employee(sessions[i], base, emails[i], rounds, clock, tally, seed + i)
+            survey_employee(sessions[i], base, people[i], rounds, clock, tally, seed + i)
         else:
-            baseline_employee(sessions[i], base, clock, tally, seed + i)
+            baseline_employee(sessions[i][0], base, clock, tally, seed + i)
         with tally.lock:
             tally.last_end = max(tally.last_end, time.monotonic())
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(emails))]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(people))]
     threads.append(threading.Thread(target=measure_cpu))
     for t in threads:
         t.start()
@@ -486,11 +494,11 @@ class ServerSample:
         self.busy, self.total = machine_busy()
 
 
-def run_load(kind: str, port: int, server_pid: int, emails: list[str], rounds, warmup: float, duration: float,
-             processes: int, spy: Path | None = None) -> dict:
-    """Run the clients against the server on ``port``: a warm-up until every employee has tried to
-    submit once (and at least ``warmup`` seconds), then the measured ``duration``, after which each client
-    finishes the submission it is in. Returns the tallies.
+def run_load(kind: str, port: int, server_pid: int, people: list[list[str]], rounds, warmup: float,
+             duration: float, processes: int, spy: Path | None = None) -> dict:
+    """Run the clients (one per list of employees in ``people``) against the server on ``port``: a
+    warm-up until every client has tried to submit once (and at least ``warmup`` seconds), then the
+    measured ``duration``, after which each client finishes the submission it is in. Returns the tallies.
 
     With ``spy`` (a folder), py-spy samples every worker during the measured window, writing
     one file of collapsed stacks per worker there.
@@ -498,7 +506,7 @@ def run_load(kind: str, port: int, server_pid: int, emails: list[str], rounds, w
     context = mp.get_context("spawn")
     ready, results, go = context.Queue(), context.Queue(), context.Event()
     clock = Clock(context, duration)
-    groups = [emails[i::processes] for i in range(processes)]
+    groups = [people[i::processes] for i in range(processes)]
     clients = [context.Process(target=client_process,
                                args=(kind, port, group, rounds, clock, 1000 * n, ready, go, results))
                for n, group in enumerate(groups) if group]
@@ -509,9 +517,9 @@ def run_load(kind: str, port: int, server_pid: int, emails: list[str], rounds, w
     started = time.monotonic()
     go.set()
     # A closed loop reaches its steady state once every client has gone round once.
-    while time.monotonic() < started + warmup or clock.round_trips.value < len(emails):
+    while time.monotonic() < started + warmup or clock.round_trips.value < len(people):
         if time.monotonic() > started + 900:
-            raise RuntimeError(f"after 15 minutes only {clock.round_trips.value} of {len(emails)} employees "
+            raise RuntimeError(f"after 15 minutes only {clock.round_trips.value} of {len(people)} clients "
                                "had tried to submit once")
         time.sleep(0.2)
     before = ServerSample(pids)
@@ -731,7 +739,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=20,
                         help="least seconds of load before the measured ones; the warm-up lasts until every "
                              "employee has gone round once (default 20)")
-    parser.add_argument("--clients", type=int, default=200, help="simulated employees (default 200)")
+    parser.add_argument("--clients", type=int, default=200,
+                        help="simulated clients, each a closed loop without pauses (default 200)")
+    parser.add_argument("--accounts", type=int, default=4,
+                        help="employees each client signs in as and submits for in turn (default 4): the "
+                             "one-response rule needs a fresh (employee, round) per submission, and more "
+                             "people rather than more rounds keeps each person's year of rounds realistic")
     parser.add_argument("--database-url", default=None,
                         help="PostgreSQL URL (the database is WIPED); default: a fresh SQLite file")
     parser.add_argument("--workers", type=int, default=2,
@@ -770,19 +783,21 @@ def main() -> int:
         if database == "PostgreSQL":
             ensure_postgres_database(url)
         started = time.perf_counter()
-        logins, rounds = setup_database(url, instance, args.clients, args.rounds)
+        logins, rounds = setup_database(url, instance, args.clients * args.accounts, args.rounds)
         if database == "PostgreSQL":
             import psycopg
 
             with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
                 print(f"PostgreSQL {conn.info.server_version // 10000}.{conn.info.server_version % 10000}")
-        print(f"{database}: {args.clients} employees with accounts in {TEAMS} teams, {len(rounds)} open rounds "
+        print(f"{database}: {args.clients * args.accounts:,} employees with accounts in {TEAMS} teams, {len(rounds)} open rounds "
               f"of 12 questions (set up in {time.perf_counter() - started:.0f} s)")
         keep_alive = f"keep-alive {args.keep_alive} s" if args.keep_alive else "no keep-alive"
         print(f"Server: gunicorn {args.workers} gthread workers x {args.threads} threads, {keep_alive}, 127.0.0.1; "
-              f"client: {args.clients} requests sessions in {args.client_processes} processes; "
+              f"client: {args.clients} threads in {args.client_processes} processes, each signed in as "
+              f"{args.accounts} employees (a requests session each); "
               f"warm-up of at least {args.warmup:.0f} s, then {args.duration:.0f} s measured per phase")
         emails = sorted(logins)
+        people = [emails[i * args.accounts:(i + 1) * args.accounts] for i in range(args.clients)]
         if args.profile:
             profile(url, instance, emails, rounds, len(rounds))
             return 0
@@ -791,7 +806,7 @@ def main() -> int:
             if phase == "baseline":
                 with gunicorn("_baseline_app:app", BENCH, {"BASELINE_SECRET_KEY": "bench"}, args.workers,
                               args.threads, args.keep_alive, work / f"baseline{n}.log", "/form") as (port, process):
-                    result = run_load("baseline", port, process.pid, emails, None, args.warmup, args.duration,
+                    result = run_load("baseline", port, process.pid, people, None, args.warmup, args.duration,
                                       args.client_processes)
                 baselines.append(report(f"{n}. baseline (minimal Flask-WTF form, 12 fields)", result))
                 if result["errors"] or result["prepare_errors"]:
@@ -805,7 +820,7 @@ def main() -> int:
                 spy = work / "py-spy" if args.py_spy else None
                 if spy:
                     spy.mkdir()
-                result = run_load("survey", port, process.pid, emails, rounds, args.warmup, args.duration,
+                result = run_load("survey", port, process.pid, people, rounds, args.warmup, args.duration,
                                   args.client_processes, spy)
             survey = report(f"{n}. survey (the app, {database})", result)
             errors = len(result["errors"]) + result["prepare_errors"]
@@ -815,8 +830,8 @@ def main() -> int:
                 print(f"    'database is locked': {locked} client errors, "
                       f"{log_text.count('database is locked')} mentions in the server log")
             if result["ran_out"]:
-                print(f"    {result['ran_out']} employees answered all {len(rounds)} rounds before the end: "
-                      f"raise --rounds")
+                print(f"    {result['ran_out']} clients answered all {len(rounds)} rounds as each of their "
+                      f"employees before the end: raise --accounts")
                 failed.append("ran out of rounds")
             if errors:
                 failed.append(f"{errors} errors")

@@ -22,7 +22,7 @@ the same day) people get one message, and both kinds are recorded so neither goe
 
 The recipients are computed when the reminder is sent: the round's audience (``eligible_employees``),
 still active, with an e-mail address, to whom the survey budget offers the round
-(``offered_rounds``), and who have not submitted. The message is the same for everyone (the
+(``offered_rounds``, ``is_offered``), and who have not submitted. The message is the same for everyone (the
 survey's title, its closing date, the path of My surveys), says nothing about who or how many
 have answered, and goes to each person alone (``send_mail(..., hide_recipients=True)``): in the
 outbox that is one row per recipient, whose address the Outbox page never shows.
@@ -47,7 +47,7 @@ from surveys.models import (
     SurveyRound,
     SurveyStatus,
 )
-from surveys.services import eligible_employees, offered_rounds
+from surveys.services import eligible_employees, is_offered
 
 #: The ``kind`` of the outbox messages and e-mails reminders produce.
 REMINDER_MAIL_KIND = "survey_reminder"
@@ -138,7 +138,7 @@ def reminder_recipients(survey_round: SurveyRound, today: dt.date, *, budget_rou
     return [
         person for person in eligible_employees(survey_round)
         if person.active and person.email and person.id not in answered
-        and survey_round in offered_rounds(person, today, budget_rounds=budget_rounds, budget_days=budget_days)
+        and is_offered(person, survey_round, today, budget_rounds=budget_rounds, budget_days=budget_days)
     ]
 
 

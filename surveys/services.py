@@ -9,11 +9,12 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
-from sqlalchemy import or_, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
@@ -42,6 +43,7 @@ from surveys.models import (
     SurveyQuestion,
     SurveyRound,
     SurveyStatus,
+    survey_audience_units,
 )
 
 ITEM_BANK_FILE = Path(__file__).with_name("item_bank.yaml")
@@ -557,37 +559,59 @@ def _in_subtree(path: str, roots: Iterable[str]) -> bool:
     return any(path == r or path.startswith(r + UNIT_PATH_SEPARATOR) for r in roots)
 
 
-def _eligible_rounds(employee: Employee, since: dt.date, until: dt.date) -> list[SurveyRound]:
-    """Rounds of active surveys opening in [since, until] whose audience includes the employee."""
-    rounds = list(db.session.scalars(
-        select(SurveyRound)
+class _Slot(NamedTuple):
+    """A round as the budget walk sees it (plain values: the walk runs on every form view and
+    submission, and building ORM objects for a year of rounds was a fifth of a submission)."""
+
+    id: int
+    opens_on: dt.date
+    closes_on: dt.date
+
+
+def _eligible_slots(employee: Employee, since: dt.date, until: dt.date) -> list[_Slot]:
+    """Rounds of active surveys opening in [since, until] whose audience includes the employee,
+    in the walk's order (opening day, survey, round number)."""
+    rows = db.session.execute(
+        select(SurveyRound.id, SurveyRound.opens_on, SurveyRound.closes_on, Survey.audience_roles, OrgUnit.path)
         .join(Survey, Survey.id == SurveyRound.survey_id)
+        .join(survey_audience_units, survey_audience_units.c.survey_id == Survey.id)
+        .join(OrgUnit, OrgUnit.id == survey_audience_units.c.unit_id)
         .where(Survey.status == SurveyStatus.ACTIVE.value,
                SurveyRound.opens_on >= since, SurveyRound.opens_on <= until)
         .order_by(SurveyRound.opens_on, SurveyRound.survey_id, SurveyRound.number)
-        # The loop below reads each round's survey and audience: load them with the rounds (this
-        # walk runs on every form view and submission; lazily it was 2 queries per survey).
-        .options(contains_eager(SurveyRound.survey).selectinload(Survey.audience_units))
-    ))
-    if not rounds:
+    ).all()
+    if not rows:
         return []
+    # The account's role comes with the memberships (one row each; no account means "employee").
     memberships = db.session.execute(
-        select(UnitMembership.valid_from, UnitMembership.valid_to, OrgUnit.path)
+        select(UnitMembership.valid_from, UnitMembership.valid_to, OrgUnit.path, User.role)
         .join(OrgUnit, OrgUnit.id == UnitMembership.unit_id)
+        .outerjoin(User, User.employee_id == UnitMembership.employee_id)
         .where(UnitMembership.employee_id == employee.id)
     ).all()
-    user_role = db.session.scalar(select(User.role).where(User.employee_id == employee.id))
-    role = _role_of(user_role)
+    role = _role_of(memberships[0].role if memberships else None)
     result = []
-    for r in rounds:
-        survey = r.survey
-        if survey.audience_roles and role not in survey.audience_roles:
+    # One row per round and audience unit, a round's rows together (ordered by round).
+    for round_id, group in groupby(rows, key=lambda row: row.id):
+        first, *rest = group
+        if first.audience_roles and role not in first.audience_roles:
             continue
-        path = next((p for start, end, p in memberships
-                     if start <= r.opens_on and (end is None or end > r.opens_on)), None)
-        if path is not None and _in_subtree(path, [u.path for u in survey.audience_units]):
-            result.append(r)
+        path = next((m.path for m in memberships
+                     if m.valid_from <= first.opens_on and (m.valid_to is None or m.valid_to > first.opens_on)), None)
+        if path is not None and _in_subtree(path, [first.path, *(row.path for row in rest)]):
+            result.append(_Slot(round_id, first.opens_on, first.closes_on))
     return result
+
+
+def _rounds(ids: Sequence[int]) -> list[SurveyRound]:
+    """The rounds ``ids`` name, in that order, with their surveys."""
+    if not ids:
+        return []
+    by_id = {r.id: r for r in db.session.scalars(
+        select(SurveyRound).join(Survey, Survey.id == SurveyRound.survey_id)
+        .where(SurveyRound.id.in_(ids)).options(contains_eager(SurveyRound.survey))
+    )}
+    return [by_id[i] for i in ids]
 
 
 def offered_rounds(employee: Employee, today: dt.date, *, budget_rounds: int, budget_days: int) -> list[SurveyRound]:
@@ -600,17 +624,31 @@ def offered_rounds(employee: Employee, today: dt.date, *, budget_rounds: int, bu
     ``budget_days`` days before it (its own day included). A round the employee submitted in
     counts as offered whatever the walk says. The walk starts ``BUDGET_LOOKBACK_DAYS`` back.
     """
-    rounds = _eligible_rounds(employee, today - dt.timedelta(days=BUDGET_LOOKBACK_DAYS), today)
+    return _rounds([slot.id for slot in _offer(employee, today, budget_rounds, budget_days)[0]])
+
+
+def is_offered(employee: Employee, survey_round: SurveyRound, today: dt.date, *, budget_rounds: int,
+               budget_days: int) -> bool:
+    """True when ``survey_round`` is among ``offered_rounds`` (without loading them)."""
+    offered, _answered = _offer(employee, today, budget_rounds, budget_days)
+    return any(slot.id == survey_round.id for slot in offered)
+
+
+def _offer(employee: Employee, today: dt.date, budget_rounds: int,
+           budget_days: int) -> tuple[list[_Slot], set[int]]:
+    """(the offered rounds' slots, ids of every round the employee submitted in): the walk needs
+    the second, and the answer form's checks read both from this one pass."""
+    slots = _eligible_slots(employee, today - dt.timedelta(days=BUDGET_LOOKBACK_DAYS), today)
     answered = set(db.session.scalars(
         select(Participation.round_id).where(Participation.employee_id == employee.id)
     ))
-    offered: list[SurveyRound] = []
-    for r in rounds:
-        window_start = r.opens_on - dt.timedelta(days=budget_days - 1)
+    offered: list[_Slot] = []
+    for slot in slots:
+        window_start = slot.opens_on - dt.timedelta(days=budget_days - 1)
         in_window = sum(1 for o in offered if o.opens_on >= window_start)
-        if r.id in answered or in_window < budget_rounds:
-            offered.append(r)
-    return offered
+        if slot.id in answered or in_window < budget_rounds:
+            offered.append(slot)
+    return offered, answered
 
 
 def _budget(config: Mapping[str, Any] | None) -> tuple[int, int]:
@@ -622,14 +660,21 @@ def _budget(config: Mapping[str, Any] | None) -> tuple[int, int]:
     return int(config["SURVEY_BUDGET_ROUNDS"]), int(config["SURVEY_BUDGET_DAYS"])
 
 
+def _open_slots(employee: Employee, today: dt.date, config: Mapping[str, Any] | None) -> list[_Slot]:
+    """The slots of ``my_open_rounds``."""
+    offered, answered = _offer(employee, today, *_budget(config))
+    return [slot for slot in offered if slot.opens_on <= today <= slot.closes_on and slot.id not in answered]
+
+
 def my_open_rounds(employee: Employee, today: dt.date, config: Mapping[str, Any] | None = None) -> list[SurveyRound]:
     """Rounds the employee can answer today: open, offered within the budget, not yet submitted."""
-    budget_rounds, budget_days = _budget(config)
-    offered = offered_rounds(employee, today, budget_rounds=budget_rounds, budget_days=budget_days)
-    answered = set(db.session.scalars(
-        select(Participation.round_id).where(Participation.employee_id == employee.id)
-    ))
-    return [r for r in offered if r.is_open(today) and r.id not in answered]
+    return _rounds([slot.id for slot in _open_slots(employee, today, config)])
+
+
+def can_answer(employee: Employee, survey_round: SurveyRound, today: dt.date,
+               config: Mapping[str, Any] | None = None) -> bool:
+    """True when ``survey_round`` is among ``my_open_rounds`` (without loading them)."""
+    return any(slot.id == survey_round.id for slot in _open_slots(employee, today, config))
 
 
 def has_submitted(employee: Employee, survey_round: SurveyRound) -> bool:
@@ -649,11 +694,10 @@ def _check_can_answer(employee: Employee, survey_round: SurveyRound, today: dt.d
         raise SurveyError(f"This survey opens on {survey_round.opens_on:%d %b %Y}.")
     if today > survey_round.closes_on:
         raise SurveyError(f"This survey closed on {survey_round.closes_on:%d %b %Y}.")
-    if has_submitted(employee, survey_round):
+    offered, answered = _offer(employee, today, *_budget(config))
+    if survey_round.id in answered:
         raise SurveyError("You have already answered this survey. Thank you: each person answers once per round.")
-    budget_rounds, budget_days = _budget(config)
-    offered = offered_rounds(employee, today, budget_rounds=budget_rounds, budget_days=budget_days)
-    if survey_round.id not in {r.id for r in offered}:
+    if not any(slot.id == survey_round.id for slot in offered):
         raise SurveyError("This survey is not addressed to you.")
 
 
@@ -796,46 +840,52 @@ def submit_response(employee: Employee, survey_round: SurveyRound, answers: Mapp
                     config: Mapping[str, Any] | None = None) -> Response:
     """Record the employee's answers as an anonymous response; once per round.
 
-    In one flush: the response (unit and tenure band as of ``today``, no employee, no time),
-    its scored answers, its free text as separate comments (unit, and the author only as a keyed
-    hash: surveys/authorship.py), the participation (employee, round, date; nothing pointing at the response),
-    and the deletion of the employee's draft.
+    In the caller's transaction: the participation (employee, round, date; nothing pointing at
+    the response), the deletion of the employee's draft, the response (unit and tenure band as of
+    ``today``, no employee, no time), its scored answers, and its free text as separate comments
+    (unit, and the author only as a keyed hash: surveys/authorship.py).
     """
     _check_can_answer(employee, survey_round, today, config)
     cleaned = _clean_answers(questions_for(employee, survey_round, today), answers, partial=False)
     unit = unit_on(employee, today)
     if unit is None:
         raise SurveyError("This survey is not addressed to you.")
-    draft = get_draft(employee, survey_round)
-    if draft is not None:
-        db.session.delete(draft)
+    try:
+        # The participation first: of two submissions racing, its primary key lets only one
+        # through before anything else is written. The caller rolls the session back.
+        db.session.execute(insert(Participation), [
+            {"employee_id": employee.id, "round_id": survey_round.id, "submitted_on": today}])
+    except IntegrityError as exc:
+        raise SurveyError(
+            "You have already answered this survey. Thank you: each person answers once per round."
+        ) from exc
+    db.session.execute(delete(ResponseDraft).where(ResponseDraft.employee_id == employee.id,
+                                                   ResponseDraft.round_id == survey_round.id))
     response = Response(
         id=uuid.uuid4(), round_id=survey_round.id, unit_id=unit.id,
         tenure_band=tenure_band(employee.start_date, today),
     )
     db.session.add(response)
+    db.session.flush()
+    # The answers and comments as one multi-row INSERT each (this runs for every submission).
+    scored, texts = [], []
     for rq_id, answer in cleaned.items():
-        scored = {k: answer[k] for k in ("value", "choices") if k in answer}
-        if scored:
-            db.session.add(Answer(response=response, round_question_id=rq_id, **scored))
+        if "value" in answer or "choices" in answer:
+            scored.append({"response_id": response.id, "round_question_id": rq_id,
+                           "value": answer.get("value"), "choices": answer.get("choices")})
         # Free text goes to `comments`, which does not reference the response.
         for key, kind in (("text", CommentKind.ANSWER), ("comment", CommentKind.COMMENT)):
             if key in answer:
                 comment_id = uuid.uuid4()
-                db.session.add(Comment(
-                    id=comment_id, round_id=survey_round.id, round_question_id=rq_id, unit_id=unit.id,
-                    kind=kind.value, body=answer[key],
-                    author_key=author_key(employee.id, survey_round.id, comment_id),
-                ))
-    db.session.add(Participation(employee_id=employee.id, round_id=survey_round.id, submitted_on=today))
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        # Two submissions racing: the participation's primary key lets only one through. The
-        # session must be rolled back by the caller, which drops the response with it.
-        raise SurveyError(
-            "You have already answered this survey. Thank you: each person answers once per round."
-        ) from exc
+                texts.append({
+                    "id": comment_id, "round_id": survey_round.id, "round_question_id": rq_id,
+                    "unit_id": unit.id, "kind": kind.value, "body": answer[key], "group_unit_id": None,
+                    "author_key": author_key(employee.id, survey_round.id, comment_id),
+                })
+    if scored:
+        db.session.execute(insert(Answer), scored)
+    if texts:
+        db.session.execute(insert(Comment), texts)
     return response
 
 

@@ -28,23 +28,19 @@ class NavItem:
         """The link target."""
         return self.path if self.path else url_for(self.endpoint)
 
-    def is_current(self, path: str) -> bool:
-        """True when ``path`` is this entry's page or lies below it (Home only matches itself),
-        and no entry deeper in the same tree matches it (Surveys under My surveys)."""
-        target = self.href()
-        if not self._covers(target, path):
-            return False
-        return not any(
-            len(other) > len(target) and self._covers(other, path) and other.startswith(target)
-            for other in (item.href() for item in NAVIGATION if item is not self)
-        )
-
     @staticmethod
     def _covers(target: str, path: str) -> bool:
         """True when ``path`` is ``target`` or lies below it (``/`` covers only itself)."""
         if target == "/":
             return path == "/"
         return path == target or path.startswith(target.rstrip("/") + "/")
+
+
+def current_entry(hrefs: dict[NavItem, str], path: str) -> NavItem | None:
+    """The entry of ``hrefs`` (entry → link) whose page is ``path`` or lies above it most closely
+    (Surveys under My surveys; Home only matches itself)."""
+    covering = [(len(href), item) for item, href in hrefs.items() if NavItem._covers(href, path)]
+    return max(covering, key=lambda pair: pair[0])[1] if covering else None
 
 
 _ALL = frozenset(r.value for r in Role)
@@ -113,9 +109,13 @@ def register(app: Flask) -> None:
         signed_in = current_user.is_authenticated
         role = current_user.role if signed_in else None
         badges = app.extensions.get("uptake_nav_badges", {})
+        path = request.path if request else ""
+        # Every link is built once per page: which entry is current depends on all of them.
+        hrefs = {item: item.href() for item in NAVIGATION}
         return {
             "navigation": navigation_for(role, signed_in and current_user.employee_id is not None),
+            "nav_href": hrefs,
+            "nav_current": current_entry(hrefs, path),
             "nav_badge": lambda name: badges[name]() if name in badges else 0,
             "role_labels": ROLE_LABELS,
-            "current_path": request.path if request else "",
         }

@@ -27,6 +27,7 @@ from surveys.services import (
     AnswerError,
     SurveyError,
     activate_survey,
+    can_answer,
     close_survey,
     create_survey,
     get_draft,
@@ -91,7 +92,8 @@ def _answer_page(survey_round: SurveyRound, questions: list, form: AnswerForm, v
 def answer(round_id: int):
     """Show the round's questions; save a draft or submit the response."""
     employee, survey_round = _employee(), _round(round_id)
-    if has_submitted(employee, survey_round):
+    # A submission is checked by the service (a second one is refused there, in the same words).
+    if request.method == "GET" and has_submitted(employee, survey_round):
         flash("You have already answered this survey. Thank you: each person answers once per round.", "info")
         return redirect(url_for("surveys.mine"))
     form = AnswerForm()
@@ -112,13 +114,14 @@ def answer(round_id: int):
             flash(str(exc), "warning")
             return redirect(url_for("surveys.mine"))
         db.session.commit()
+        # round_id, not survey_round.id: the commit expired the round, and reading it costs a query.
         if form.send.data:
-            return redirect(url_for("surveys.submitted", round_id=survey_round.id))
+            return redirect(url_for("surveys.submitted", round_id=round_id))
         flash("Draft saved. Only you can see it until you submit.", "success")
-        return redirect(url_for("surveys.answer", round_id=survey_round.id))
+        return redirect(url_for("surveys.answer", round_id=round_id))
     if request.method == "POST":
         abort(400)  # a missing or stale CSRF token
-    if survey_round not in my_open_rounds(employee, _today()):
+    if not can_answer(employee, survey_round, _today()):
         flash("This survey is not open for you.", "warning")
         return redirect(url_for("surveys.mine"))
     draft = get_draft(employee, survey_round)

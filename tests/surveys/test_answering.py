@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adoption.org import move_employee
+from surveys import services
 from surveys.models import Answer, Comment, Participation, Response, ResponseDraft
 from surveys.services import (
     AnswerError,
@@ -69,6 +70,21 @@ def test_submission_stores_answers_and_participation(db, survey_round, person):
 def test_skipped_optional_questions_store_no_answer(survey_round, person):
     response = submit_response(person, survey_round, _answers(survey_round, screens=()), OPENS, BUDGET)
     assert len(response.answers) == 2
+
+
+def test_a_submission_that_loses_a_race_is_refused_and_writes_nothing(db, survey_round, person, monkeypatch):
+    # Another request of the same person committed its participation after this one's checks
+    # read the participations: the insert meets the primary key and the submission is refused.
+    db.session.add(Participation(employee_id=person.id, round_id=survey_round.id, submitted_on=OPENS))
+    db.session.flush()
+    offer = services._offer
+    monkeypatch.setattr(services, "_offer", lambda *args: (offer(*args)[0], set()))  # the stale read
+    savepoint = db.session.begin_nested()
+    with pytest.raises(SurveyError, match="already answered"):
+        submit_response(person, survey_round, _answers(survey_round, comment="Busy"), OPENS, BUDGET)
+    savepoint.rollback()
+    assert _count(db, Participation) == 1
+    assert _count(db, Response) == _count(db, Answer) == _count(db, Comment) == 0
 
 
 def test_second_submission_is_refused_with_a_clear_message(db, survey_round, person):
