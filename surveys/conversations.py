@@ -273,13 +273,15 @@ def _my_thread_ids(employee: Employee, *conditions) -> list[int]:
     """Ids of the threads the employee wrote the comment of, among those matching ``conditions``.
 
     One query: the threads (with their comment's round, id and key) of every round the employee
-    took part in; the HMAC is tested in Python, as only the app holds the secret.
+    took part in; the HMAC is tested in Python, as only the app holds the secret. The rounds are
+    matched on the thread's own column, so the query reads the few threads rather than every
+    comment of those rounds (it runs on every page, for the navigation's badge).
     """
     rounds = select(Participation.round_id).where(Participation.employee_id == employee.id)
     rows = db.session.execute(
         select(CommentThread.id, Comment.round_id, Comment.id, Comment.author_key)
         .join(Comment, Comment.id == CommentThread.comment_id)
-        .where(Comment.round_id.in_(rounds), *conditions)
+        .where(CommentThread.round_id.in_(rounds), *conditions)
     )
     return [thread_id for thread_id, round_id, comment_id, key in rows
             if is_author(employee.id, round_id, comment_id, key)]

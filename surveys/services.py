@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import enum
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -671,10 +672,24 @@ def my_open_rounds(employee: Employee, today: dt.date, config: Mapping[str, Any]
     return _rounds([slot.id for slot in _open_slots(employee, today, config)])
 
 
-def can_answer(employee: Employee, survey_round: SurveyRound, today: dt.date,
-               config: Mapping[str, Any] | None = None) -> bool:
-    """True when ``survey_round`` is among ``my_open_rounds`` (without loading them)."""
-    return any(slot.id == survey_round.id for slot in _open_slots(employee, today, config))
+class RoundAccess(enum.Enum):
+    """Where an employee stands with a round today (``round_access``)."""
+
+    SUBMITTED = "submitted"  # they answered it
+    OPEN = "open"  # it is among ``my_open_rounds``
+    UNAVAILABLE = "unavailable"  # not open, not addressed to them, or beyond their survey budget
+
+
+def round_access(employee: Employee, survey_round: SurveyRound, today: dt.date,
+                 config: Mapping[str, Any] | None = None) -> RoundAccess:
+    """Whether the employee answered ``survey_round``, can answer it today, or neither; one pass
+    of the budget walk (the answer form asks this on every view)."""
+    offered, answered = _offer(employee, today, *_budget(config))
+    if survey_round.id in answered:
+        return RoundAccess.SUBMITTED
+    if any(slot.id == survey_round.id and slot.opens_on <= today <= slot.closes_on for slot in offered):
+        return RoundAccess.OPEN
+    return RoundAccess.UNAVAILABLE
 
 
 def has_submitted(employee: Employee, survey_round: SurveyRound) -> bool:

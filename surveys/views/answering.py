@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from adoption.access import current_scope, role_required
 from adoption.extensions import db
@@ -25,9 +25,9 @@ from surveys.forms import (
 from surveys.models import RoundQuestion, Scale, Survey, SurveyQuestion, SurveyRound, SurveyStatus
 from surveys.services import (
     AnswerError,
+    RoundAccess,
     SurveyError,
     activate_survey,
-    can_answer,
     close_survey,
     create_survey,
     get_draft,
@@ -36,6 +36,7 @@ from surveys.services import (
     my_open_rounds,
     next_round_dates,
     questions_for,
+    round_access,
     save_draft,
     schedule_rounds,
     submit_response,
@@ -53,12 +54,14 @@ def _employee():
     return current_user.employee
 
 
-def _round(round_id: int) -> SurveyRound:
-    """The round with its questions (the form and the answer check read them all), or 404."""
-    survey_round = db.session.get(SurveyRound, round_id, options=[
-        selectinload(SurveyRound.questions).joinedload(RoundQuestion.question)
-        .joinedload(SurveyQuestion.item_version)
-    ])
+def _round(round_id: int, with_questions: bool = True) -> SurveyRound:
+    """The round with its survey, and its questions unless told otherwise, in one statement (the
+    form and the answer check read them all), or 404."""
+    options = [joinedload(SurveyRound.survey)]
+    if with_questions:
+        options.append(joinedload(SurveyRound.questions).joinedload(RoundQuestion.question)
+                       .joinedload(SurveyQuestion.item_version))
+    survey_round = db.session.get(SurveyRound, round_id, options=options)
     if survey_round is None:
         abort(404)
     return survey_round
@@ -93,7 +96,8 @@ def answer(round_id: int):
     """Show the round's questions; save a draft or submit the response."""
     employee, survey_round = _employee(), _round(round_id)
     # A submission is checked by the service (a second one is refused there, in the same words).
-    if request.method == "GET" and has_submitted(employee, survey_round):
+    access = round_access(employee, survey_round, _today()) if request.method == "GET" else None
+    if access is RoundAccess.SUBMITTED:
         flash("You have already answered this survey. Thank you: each person answers once per round.", "info")
         return redirect(url_for("surveys.mine"))
     form = AnswerForm()
@@ -121,7 +125,7 @@ def answer(round_id: int):
         return redirect(url_for("surveys.answer", round_id=round_id))
     if request.method == "POST":
         abort(400)  # a missing or stale CSRF token
-    if not can_answer(employee, survey_round, _today()):
+    if access is not RoundAccess.OPEN:
         flash("This survey is not open for you.", "warning")
         return redirect(url_for("surveys.mine"))
     draft = get_draft(employee, survey_round)
@@ -133,7 +137,7 @@ def answer(round_id: int):
 @login_required
 def submitted(round_id: int):
     """Confirm the submission and say exactly who can see what."""
-    employee, survey_round = _employee(), _round(round_id)
+    employee, survey_round = _employee(), _round(round_id, with_questions=False)
     if not has_submitted(employee, survey_round):
         return redirect(url_for("surveys.answer", round_id=round_id))
     return render_template("surveys/submitted.html", survey_round=survey_round,
