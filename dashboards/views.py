@@ -13,8 +13,7 @@ from adoption.access import current_scope, role_required
 from adoption.extensions import db
 from adoption.models import Role, User
 from adoption.scope import ScopeError
-from adoption.timekeeping import org_today
-from dashboards import bring_up_to_date, hypotheses
+from dashboards import bring_up_to_date, clock, hypotheses
 from dashboards.forms import ActionForm, HypothesisForm
 
 bp = Blueprint("hypotheses", __name__, template_folder="templates")
@@ -22,11 +21,6 @@ bp = Blueprint("hypotheses", __name__, template_folder="templates")
 READERS = (Role.CHANGE_LEADER, Role.ADMIN, Role.EXECUTIVE)
 VERDICT_WORDS = {"supported": "supported", "contradicted": "contradicted", "inconclusive": "not yet decidable"}
 MANAGERS = (Role.CHANGE_LEADER, Role.ADMIN)
-
-
-def _today():
-    """Today in the organization's time zone."""
-    return org_today(current_app.config["ORG_TIMEZONE"])
 
 
 def _hypothesis(hypothesis_id: int):
@@ -86,7 +80,7 @@ def new():
         return _form_page(form)
     if not form.validate_on_submit():
         return _form_page(form, status=422)
-    today = _today()
+    today = clock.org_today()
     bring_up_to_date(today)  # committed apart, as before the evidence API answers
     try:
         hypothesis = hypotheses.create_hypothesis(
@@ -120,7 +114,7 @@ def edit(hypothesis_id: int):
     if owner is None:  # (None would keep the current owner)
         form.owner.errors = ["Choose the owner among the people offered."]
         return _form_page(form, hypothesis, status=422)
-    today = _today()
+    today = clock.org_today()
     bring_up_to_date(today)
     try:
         hypotheses.update_hypothesis(hypothesis, current_user._get_current_object(), **form.hypothesis_args(),
@@ -161,7 +155,7 @@ def evaluate(hypothesis_id: int):
     hypothesis = _hypothesis(hypothesis_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    today = _today()
+    today = clock.org_today()
     bring_up_to_date(today)
     try:
         check = hypotheses.reevaluate(hypothesis, current_user._get_current_object(), today=today,
