@@ -4,7 +4,7 @@
     python bench/survey_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test_f
     python bench/survey_load.py --duration 20 --clients 50 --workers 4 --threads 4 --keep-alive 75
     python bench/survey_load.py --phases survey --py-spy    # where the workers spend their time
-    python bench/survey_load.py --clients 12 --profile      # cProfile in-process, SQL statements counted
+    python bench/survey_load.py --clients 12 --profile      # in-process: CPU per submission, cProfile, SQL statements
 
 **PostgreSQL: the database named by ``--database-url`` is wiped** (its ``public`` schema is
 dropped and re-created; the database is created first if it does not exist).
@@ -398,6 +398,14 @@ def survey_employee(sessions, base: str, emails: list[str], rounds, clock: Clock
             tally.ran_out += 1
 
 
+def baseline_answers(rng: random.Random) -> dict[str, str]:
+    """Random answers to the baseline form's 12 fields."""
+    data = {f"q{i}": str(rng.randint(1, 5)) for i in range(1, 10)}
+    data.update(q10=str(rng.randint(0, 10)), q11=rng.choice(("Daily", "Weekly", "Monthly", "Never")),
+                q12="More time for updates.")
+    return data
+
+
 def baseline_employee(session, base: str, clock: Clock, tally: Tally, seed: int) -> None:
     """GET the baseline form, POST 12 answers, until the window closes."""
     rng = random.Random(seed)
@@ -410,9 +418,8 @@ def baseline_employee(session, base: str, clock: Clock, tally: Tally, seed: int)
             if token is None:
                 tally.error(f"GET {url}: HTTP {page.status_code}")
                 return
-            data = {f"q{i}": str(rng.randint(1, 5)) for i in range(1, 10)}
-            data.update(q10=str(rng.randint(0, 10)), q11=rng.choice(("Daily", "Weekly", "Monthly", "Never")),
-                        q12="More time for updates.", csrf_token=token, send="Submit")
+            data = baseline_answers(rng)
+            data.update(csrf_token=token, send="Submit")
             post_ms, response = timed(session.post, url, data=data, allow_redirects=False, timeout=300)
         except Exception as exc:  # noqa: BLE001 - every failure counts as an error
             tally.error(f"{url}: {type(exc).__name__}: {exc}")
@@ -672,7 +679,10 @@ def check_database(url: str, instance: Path, submitted: list[tuple[str, int]], l
 # --- profiling ---------------------------------------------------------------------------------
 
 def profile(url: str, instance: Path, emails: list[str], rounds, budget_rounds: int) -> None:
-    """cProfile employees answering every round in-process (test client: GET form, POST); print the top."""
+    """In-process, with Flask's test client (GET form, POST): first the CPU per submission of the
+    app and of the baseline app without a profiler (medians over employees: steadier than the load's
+    rates on a shared machine), then cProfile over 10 employees answering every round; prints
+    the figures, the SQL statements per request and the profile's top."""
     import cProfile
     import pstats
 
@@ -694,7 +704,46 @@ def profile(url: str, instance: Path, emails: list[str], rounds, budget_rounds: 
         response = client.post(url, data=data)
         assert response.status_code == 302 and response.location.endswith("/submitted"), response.status_code
 
+    def per_employee_cpu(submit_all) -> float:
+        """Median over calls of ``submit_all()`` (one employee's submissions) of the CPU ms per submission."""
+        samples = []
+        for _ in range(20):
+            cpu = time.process_time()
+            n = submit_all()
+            samples.append(1000 * (time.process_time() - cpu) / n)
+        return statistics.median(samples)
+
+    if len(emails) < 31:
+        raise SystemExit("--profile needs at least 31 employees (--clients x --accounts)")
     answer(signed_in(emails[-1]), *rounds[0])  # warm-up: imports, templates, caches
+    unprofiled = iter([signed_in(email) for email in emails[10:30]])
+
+    def one_employee() -> int:
+        client = next(unprofiled)
+        for survey_round in rounds:
+            answer(client, *survey_round)
+        return len(rounds)
+
+    app_ms = per_employee_cpu(one_employee)
+    os.environ.setdefault("BASELINE_SECRET_KEY", "bench")
+    from _baseline_app import app as baseline
+
+    baseline_client = baseline.test_client()
+
+    def baseline_rounds() -> int:
+        for _ in rounds:
+            page = baseline_client.get("/form")
+            data = baseline_answers(rng)
+            data.update(csrf_token=token_of(page.get_data(as_text=True)), send="Submit")
+            assert baseline_client.post("/form", data=data).status_code == 302
+        return len(rounds)
+
+    baseline_rounds()
+    baseline_ms = per_employee_cpu(baseline_rounds)
+    print(f"In-process CPU per submission (GET form + POST), without a profiler, median of 20 employees x "
+          f"{len(rounds)} rounds: app {app_ms:.2f} ms, baseline {baseline_ms:.2f} ms (baseline/app = "
+          f"{baseline_ms / app_ms:.3f})")
+
     statements = {"GET": 0, "POST": 0}
     with app.app_context():
         from sqlalchemy import event
@@ -765,8 +814,9 @@ def main() -> int:
     parser.add_argument("--py-spy", action="store_true",
                         help="sample the app's workers with py-spy during the measured window (pip install py-spy)")
     parser.add_argument("--profile", action="store_true",
-                        help="instead of the load, cProfile 10 employees answering every round in-process, "
-                             "and count SQL statements per request")
+                        help="instead of the load, in-process: CPU per submission of the app and the baseline "
+                             "without a profiler, then cProfile 10 employees answering every round, and count "
+                             "SQL statements per request")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, logs)")
     args = parser.parse_args()
     phases = args.phases.split(",")
