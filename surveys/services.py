@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import yaml
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, make_transient_to_detached
 
 from adoption.extensions import db
 from adoption.models import Employee, OrgUnit, Role, UnitMembership, User
@@ -865,6 +865,24 @@ def submit_response(employee: Employee, survey_round: SurveyRound, answers: Mapp
     unit = unit_on(employee, today)
     if unit is None:
         raise SurveyError("This survey is not addressed to you.")
+    # Every row is built before the first write: on SQLite that write takes the database's one
+    # write lock, held until the caller commits, and other requests wait for it.
+    response = {"id": uuid.uuid4(), "round_id": survey_round.id, "unit_id": unit.id,
+                "tenure_band": tenure_band(employee.start_date, today)}
+    scored, texts = [], []
+    for rq_id, answer in cleaned.items():
+        if "value" in answer or "choices" in answer:
+            scored.append({"response_id": response["id"], "round_question_id": rq_id,
+                           "value": answer.get("value"), "choices": answer.get("choices")})
+        # Free text goes to `comments`, which does not reference the response.
+        for key, kind in (("text", CommentKind.ANSWER), ("comment", CommentKind.COMMENT)):
+            if key in answer:
+                comment_id = uuid.uuid4()
+                texts.append({
+                    "id": comment_id, "round_id": survey_round.id, "round_question_id": rq_id,
+                    "unit_id": unit.id, "kind": kind.value, "body": answer[key], "group_unit_id": None,
+                    "author_key": author_key(employee.id, survey_round.id, comment_id),
+                })
     try:
         # The participation first: of two submissions racing, its primary key lets only one
         # through before anything else is written. The caller rolls the session back.
@@ -876,32 +894,17 @@ def submit_response(employee: Employee, survey_round: SurveyRound, answers: Mapp
         ) from exc
     db.session.execute(delete(ResponseDraft).where(ResponseDraft.employee_id == employee.id,
                                                    ResponseDraft.round_id == survey_round.id))
-    response = Response(
-        id=uuid.uuid4(), round_id=survey_round.id, unit_id=unit.id,
-        tenure_band=tenure_band(employee.start_date, today),
-    )
-    db.session.add(response)
-    db.session.flush()
-    # The answers and comments as one multi-row INSERT each (this runs for every submission).
-    scored, texts = [], []
-    for rq_id, answer in cleaned.items():
-        if "value" in answer or "choices" in answer:
-            scored.append({"response_id": response.id, "round_question_id": rq_id,
-                           "value": answer.get("value"), "choices": answer.get("choices")})
-        # Free text goes to `comments`, which does not reference the response.
-        for key, kind in (("text", CommentKind.ANSWER), ("comment", CommentKind.COMMENT)):
-            if key in answer:
-                comment_id = uuid.uuid4()
-                texts.append({
-                    "id": comment_id, "round_id": survey_round.id, "round_question_id": rq_id,
-                    "unit_id": unit.id, "kind": kind.value, "body": answer[key], "group_unit_id": None,
-                    "author_key": author_key(employee.id, survey_round.id, comment_id),
-                })
+    # One multi-row INSERT per table rather than the unit of work (this runs for every submission).
+    db.session.execute(insert(Response), [response])
     if scored:
         db.session.execute(insert(Answer), scored)
     if texts:
         db.session.execute(insert(Comment), texts)
-    return response
+    # The stored response as a persistent object, without reading it back.
+    stored = Response(**response)
+    make_transient_to_detached(stored)
+    db.session.add(stored)
+    return stored
 
 
 # ------------------------------------------------------------------ builder helpers
