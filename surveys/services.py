@@ -568,6 +568,10 @@ class _Slot(NamedTuple):
     opens_on: dt.date
     closes_on: dt.date
 
+    def is_open(self, today: dt.date) -> bool:
+        """True when answers are accepted on ``today`` (as ``SurveyRound.is_open``)."""
+        return self.opens_on <= today <= self.closes_on
+
 
 def _eligible_slots(employee: Employee, since: dt.date, until: dt.date) -> list[_Slot]:
     """Rounds of active surveys opening in [since, until] whose audience includes the employee,
@@ -664,7 +668,7 @@ def _budget(config: Mapping[str, Any] | None) -> tuple[int, int]:
 def _open_slots(employee: Employee, today: dt.date, config: Mapping[str, Any] | None) -> list[_Slot]:
     """The slots of ``my_open_rounds``."""
     offered, answered = _offer(employee, today, *_budget(config))
-    return [slot for slot in offered if slot.opens_on <= today <= slot.closes_on and slot.id not in answered]
+    return [slot for slot in offered if slot.is_open(today) and slot.id not in answered]
 
 
 def my_open_rounds(employee: Employee, today: dt.date, config: Mapping[str, Any] | None = None) -> list[SurveyRound]:
@@ -687,7 +691,7 @@ def round_access(employee: Employee, survey_round: SurveyRound, today: dt.date,
     offered, answered = _offer(employee, today, *_budget(config))
     if survey_round.id in answered:
         return RoundAccess.SUBMITTED
-    if any(slot.id == survey_round.id and slot.opens_on <= today <= slot.closes_on for slot in offered):
+    if any(slot.id == survey_round.id and slot.is_open(today) for slot in offered):
         return RoundAccess.OPEN
     return RoundAccess.UNAVAILABLE
 

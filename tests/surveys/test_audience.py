@@ -4,7 +4,15 @@ from __future__ import annotations
 import datetime as dt
 
 from adoption.org import end_membership, move_employee
-from surveys.services import eligible_employees, my_open_rounds, offered_rounds
+from surveys.services import (
+    RoundAccess,
+    eligible_employees,
+    is_offered,
+    my_open_rounds,
+    offered_rounds,
+    round_access,
+    submit_response,
+)
 from tests.factories import make_employee, make_unit, make_user
 from tests.surveys.conftest import BUDGET, OPENS
 
@@ -112,6 +120,27 @@ def test_budget_counts_rounds_across_surveys(build_survey):
     # id goes first, which fills the budget of two: the one-off is not offered.
     assert listed == [weekly.rounds[1]]
     assert one_off.rounds[0] not in listed
+
+
+def test_round_access_tells_open_submitted_and_unavailable_apart(build_survey):
+    person = make_employee()
+    outsider = make_employee("Acme/Americas/Service")
+    survey_round = build_survey(units=("Acme/EMEA",)).rounds[0]
+    assert round_access(person, survey_round, OPENS, BUDGET) is RoundAccess.OPEN
+    assert round_access(outsider, survey_round, OPENS, BUDGET) is RoundAccess.UNAVAILABLE
+    assert round_access(person, survey_round, survey_round.closes_on + DAY, BUDGET) is RoundAccess.UNAVAILABLE
+    answers = {rq.id: {"value": 3} for rq in survey_round.questions if rq.question.scale == "likert5"}
+    answers.update({rq.id: {"value": 7} for rq in survey_round.questions if rq.question.scale == "nps11"})
+    submit_response(person, survey_round, answers, OPENS, BUDGET)
+    assert round_access(person, survey_round, OPENS, BUDGET) is RoundAccess.SUBMITTED
+
+
+def test_round_beyond_the_budget_is_neither_offered_nor_open(build_survey):
+    person = make_employee()
+    rounds = [build_survey(title=f"Pulse {i}").rounds[0] for i in range(3)]
+    budget = {"SURVEY_BUDGET_ROUNDS": 2, "SURVEY_BUDGET_DAYS": 28}
+    assert [is_offered(person, r, OPENS, budget_rounds=2, budget_days=28) for r in rounds] == [True, True, False]
+    assert round_access(person, rounds[2], OPENS, budget) is RoundAccess.UNAVAILABLE
 
 
 def test_budget_defaults_are_settings(app):
