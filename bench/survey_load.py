@@ -354,7 +354,7 @@ class Clock:
         return self.opened.is_set() and time.monotonic() >= self.window_start.value + self.duration
 
     def went_round(self) -> None:
-        """Count an employee's first submission attempt, whatever came of it."""
+        """Count a client's first submission attempt, whatever came of it."""
         with self.round_trips.get_lock():
             self.round_trips.value += 1
 
@@ -787,7 +787,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60, help="measured seconds per phase (default 60)")
     parser.add_argument("--warmup", type=float, default=20,
                         help="least seconds of load before the measured ones; the warm-up lasts until every "
-                             "employee has gone round once (default 20)")
+                             "client has gone round once (default 20)")
     parser.add_argument("--clients", type=int, default=200,
                         help="simulated clients, each a closed loop without pauses (default 200)")
     parser.add_argument("--accounts", type=int, default=4,
@@ -807,7 +807,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=12,
                         help="open rounds, i.e. the most submissions one employee can make (default 12)")
     parser.add_argument("--client-processes", type=int, default=4,
-                        help="client processes the simulated employees are spread over (default 4)")
+                        help="client processes the simulated clients are spread over (default 4)")
     parser.add_argument("--phases", default="baseline,survey,baseline",
                         help="phases in order (default baseline,survey,baseline: the baseline is measured "
                              "before and after, and the ratio taken against their mean)")

@@ -713,10 +713,11 @@ def _check_can_answer(employee: Employee, survey_round: SurveyRound, today: dt.d
         raise SurveyError(f"This survey opens on {survey_round.opens_on:%d %b %Y}.")
     if today > survey_round.closes_on:
         raise SurveyError(f"This survey closed on {survey_round.closes_on:%d %b %Y}.")
-    offered, answered = _offer(employee, today, *_budget(config))
-    if survey_round.id in answered:
+    # Open today and active (checked above), so "unavailable" can only mean not offered to them.
+    access = round_access(employee, survey_round, today, config)
+    if access is RoundAccess.SUBMITTED:
         raise SurveyError("You have already answered this survey. Thank you: each person answers once per round.")
-    if not any(slot.id == survey_round.id for slot in offered):
+    if access is RoundAccess.UNAVAILABLE:
         raise SurveyError("This survey is not addressed to you.")
 
 

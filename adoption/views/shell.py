@@ -28,18 +28,18 @@ class NavItem:
         """The link target."""
         return self.path if self.path else url_for(self.endpoint)
 
-    @staticmethod
-    def _covers(target: str, path: str) -> bool:
-        """True when ``path`` is ``target`` or lies below it (``/`` covers only itself)."""
-        if target == "/":
-            return path == "/"
-        return path == target or path.startswith(target.rstrip("/") + "/")
+
+def _covers(target: str, path: str) -> bool:
+    """True when ``path`` is ``target`` or lies below it (``/`` covers only itself)."""
+    if target == "/":
+        return path == "/"
+    return path == target or path.startswith(target.rstrip("/") + "/")
 
 
 def current_entry(hrefs: dict[NavItem, str], path: str) -> NavItem | None:
     """The entry of ``hrefs`` (entry → link) whose page is ``path`` or lies above it most closely
     (Surveys under My surveys; Home only matches itself)."""
-    covering = [(len(href), item) for item, href in hrefs.items() if NavItem._covers(href, path)]
+    covering = [(len(href), item) for item, href in hrefs.items() if _covers(href, path)]
     return max(covering, key=lambda pair: pair[0])[1] if covering else None
 
 

@@ -339,6 +339,7 @@ def delete(activity_id: int):
         abort(400)
     back = url_for("sponsors.log", sponsor_id=request.args.get("sponsor_id", type=int),
                    quarter=_asked_quarter(_today()).isoformat())
+
     def refused(error: sponsors.SponsorError):
         flash(str(error), "danger")
         return redirect(back)

@@ -16,6 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from dashboards.metrics.organization import UNIT_PATH_SEPARATOR
+
 #: A gap of at least this many points (either way) between the objective and the perceived
 #: commitment is highlighted.
 GAP_THRESHOLD = 20.0
@@ -23,8 +25,6 @@ GAP_THRESHOLD = 20.0
 REPLY_DAYS_FULL = 2.0
 #: ... falling linearly to 0 at this many days and beyond.
 REPLY_DAYS_ZERO = 14.0
-#: Repeated from ``adoption.models.org`` so metrics import neither Flask nor the models.
-UNIT_PATH_SEPARATOR = "/"
 #: The flags of a large gap: employees perceive less commitment than the record shows, or more.
 SEEN_LESS = "seen less than done"
 SEEN_MORE = "seen more than done"
