@@ -236,6 +236,10 @@ def _answer_round(survey_round: SurveyRound, profiles: dict[str, TeamProfile], s
     still_open = survey_round.closes_on >= REFERENCE_DATE
     # People with a demo login answer an open round themselves, when they try the app.
     with_login = set(db.session.scalars(select(User.employee_id).where(User.employee_id.isnot(None))))
+    # The person behind the demo's employee login speaks up in every round they answered, so
+    # that signing in with it shows their own conversations (surveys.demo_conversations).
+    speaking_up = set(db.session.scalars(
+        select(User.employee_id).where(User.role == Role.EMPLOYEE.value, User.employee_id.isnot(None))))
     first, last = window(SMALL_WEEKS)
     progress = (survey_round.opens_on - first).days / (last - first).days
     questions = [(rq, rq.question.item_version.item.construct, rq.question.scale, rq.question.allow_comment)
@@ -260,6 +264,9 @@ def _answer_round(survey_round: SurveyRound, profiles: dict[str, TeamProfile], s
                            team.perceived)
             for rq, construct, scale, allow_comment in questions
         }
+        if employee.id in speaking_up:
+            # A generator of its own: the answers' values stay what they would be without it.
+            _speak_up(answers, questions, random.Random(f"{seed}:{employee.hr_id}:{survey_round.number}:comment"))
         try:
             submit_response(employee, survey_round, answers, today=day)
         except SurveyError:
@@ -293,6 +300,20 @@ def _team_traits(path: str, profile: TeamProfile | None, progress: float, seed: 
             rate, engagement = rate - 0.15, engagement - 0.7
     story = region_story(path)
     return _TeamTraits(rate, engagement, resistant, _PERCEIVED_SHIFT[story.profile] if story else {})
+
+
+def _speak_up(answers: dict, questions: list, rng: random.Random) -> None:
+    """Give ``answers`` a comment when they have none: on the question open to comments that was
+    rated lowest (the first of equals), fitting the rating like ``_answer``'s comments."""
+    if any("comment" in answer for answer in answers.values()):
+        return
+    open_to_comment = [(rq.id, COMMENT_THEMES[construct]) for rq, construct, _scale, allow_comment in questions
+                       if allow_comment and construct in COMMENT_THEMES]
+    if not open_to_comment:
+        return
+    rq_id, theme = min(open_to_comment, key=lambda question: answers[question[0]]["value"])
+    unfavourable, favourable = _COMMENTS[theme]
+    answers[rq_id]["comment"] = rng.choice(unfavourable if answers[rq_id]["value"] <= 3 else favourable)
 
 
 def _answer(rng: random.Random, construct: str, scale: str, allow_comment: bool, mood: float,

@@ -4,7 +4,11 @@ After each closed round of the demo pulse, the leaders answer part of the commen
 the demo manager in their own team, the change leader elsewhere: most of them within days in the
 region of the visible sponsor, few and late in the regions of the other two
 (``adoption.demo.SPONSOR_STORIES``). Some authors answer back (still anonymous), a few close their
-thread, and some replies are still awaited on the demo's "today".
+thread, and some replies are still awaited on the demo's "today". The person behind the demo's
+employee login (who comments in every round they answer, ``surveys.demo``) has conversations of
+their own with the demo manager: each older one answered back and closed by them, the latest with
+the manager's answer to their answer still unread, so signing in with that login shows "My
+conversations" and its badge.
 Leaders also turn the themes they heard into action plans: planned, in progress, done and one
 dropped, with public updates, and one that puts a follow-up item ("Has this action made a
 difference?") into the pulse's next round. Everything goes through ``surveys.conversations`` and
@@ -33,6 +37,7 @@ from surveys.conversations import (
     close_thread,
     comment_units,
     comments_for_group,
+    mark_read,
     reply_as_author,
     reply_as_leader,
 )
@@ -79,6 +84,18 @@ _FOLLOW_UPS = {
     "time": "Noted. We will check in a month whether Friday mornings are enough, and adjust if not.",
     "training": "Good idea: it is now on the agenda of the first session. Thanks for suggesting it.",
     "leadership": "Fair. Hold us to it: the next pulse will show whether it changed in practice.",
+}
+
+
+# The demo employee's conversations, by theme: the leader's reply, the employee's answer to it and
+# the leader's answer to that, each following from the one before.
+_EMPLOYEE_CONVERSATIONS = {
+    "tools": (_REPLIES["tools"][1], _AUTHOR_ANSWERS["tools"][1],
+              ("Thank you, you are in the test group. I will post here what the group finds before the "
+               "release reaches everyone.")),
+    "time": (_REPLIES["time"][1], _AUTHOR_ANSWERS["time"][0], _FOLLOW_UPS["time"]),
+    "training": (_REPLIES["training"][0], _AUTHOR_ANSWERS["training"][0], _FOLLOW_UPS["training"]),
+    "leadership": (_REPLIES["leadership"][1], _AUTHOR_ANSWERS["leadership"][0], _FOLLOW_UPS["leadership"]),
 }
 
 
@@ -178,10 +195,68 @@ def _leaders() -> tuple[User, Scope, User | None, Scope | None, str | None]:
     return (leader, scope_for(leader), manager, scope_for(manager) if manager else None, team)
 
 
+def _demo_employee() -> Employee | None:
+    """The person behind the demo's employee login."""
+    return db.session.scalar(
+        select(Employee).join(User, User.employee_id == Employee.id)
+        .where(User.role == Role.EMPLOYEE.value).order_by(User.id).limit(1))
+
+
+def _written_by(employee: Employee | None, comment: Comment) -> bool:
+    """True when ``employee`` wrote ``comment``."""
+    return employee is not None and is_author(employee.id, comment.round_id, comment.id, comment.author_key)
+
+
+def _converse_with_the_employee(rounds: list[SurveyRound], today: dt.date, seed: int, employee: Employee | None,
+                                manager: User | None, scope: Scope | None) -> tuple[int, int, int]:
+    """The demo manager's conversations on the demo employee's comments (their own team's) in the
+    prepared ``rounds``: reply, the employee reads and answers back, the manager answers that;
+    each older one is then closed by the employee, the latest is left with the manager's last
+    reply unread. Returns (threads, author answers, closed); a comment with a thread is left alone."""
+    if employee is None or manager is None or scope is None:
+        return 0, 0, 0
+    theirs = [
+        (survey_round, comment)
+        for survey_round in rounds
+        for comment in sorted(comments_for_group(scope, survey_round.id, employee.unit_id),
+                              key=lambda c: (c.round_question_id, c.body))
+        if _written_by(employee, comment) and _theme(comment) is not None
+    ]
+    habit = _reply_habit(employee.unit.path)
+    threads = answers = closed = 0
+    for index, (survey_round, comment) in enumerate(theirs):
+        if db.session.scalar(select(CommentThread.id).where(CommentThread.comment_id == comment.id)):
+            continue
+        rng = random.Random(f"{seed}:employee-conversation:{survey_round.number}:{index}")
+        reply, answer, follow_up = _EMPLOYEE_CONVERSATIONS[_theme(comment)]
+        replied_on = min(survey_round.closes_on + dt.timedelta(days=rng.randint(*habit.days)),
+                         today - dt.timedelta(days=1))
+        thread = reply_as_leader(manager, scope, comment.id, reply, _at(replied_on, rng.randint(8, 17)),
+                                 today=replied_on)
+        threads += 1
+        answered_on = replied_on + dt.timedelta(days=rng.randint(1, 3))
+        if answered_on >= today:
+            continue
+        mark_read(employee, [thread])  # they read the reply before answering it
+        reply_as_author(employee, thread.id, answer, answered_on)
+        answers += 1
+        followed_on = answered_on + dt.timedelta(days=rng.randint(1, 3))
+        if followed_on >= today:
+            continue
+        reply_as_leader(manager, scope, comment.id, follow_up, _at(followed_on, rng.randint(8, 17)),
+                        today=followed_on)
+        closed_on = followed_on + dt.timedelta(days=rng.randint(1, 3))
+        if index < len(theirs) - 1 and closed_on < today:
+            close_thread(employee, thread.id, closed_on)
+            closed += 1
+    return threads, answers, closed
+
+
 def converse(rounds: list[SurveyRound], today: dt.date, seed: int) -> tuple[int, int, int]:
     """Replies, author answers and closings on the comments of the closed, prepared ``rounds``;
     returns (threads, author answers, closed). Idempotent: a comment with a thread is left alone."""
     leader, leader_scope, manager, manager_scope, team = _leaders()
+    employee = _demo_employee()
     threads = answers = closed = 0
     for survey_round in rounds:
         if survey_round.closes_on >= today or survey_round.results_ready_at is None:
@@ -202,6 +277,9 @@ def converse(rounds: list[SurveyRound], today: dt.date, seed: int) -> tuple[int,
                 continue
             comments = sorted(comments_for_group(scope, survey_round.id, unit.id),
                               key=lambda c: (c.round_question_id, c.body))
+            # The demo employee's comments get their own conversations (below); left out here,
+            # they change none of the choices made for the other comments.
+            comments = [c for c in comments if not _written_by(employee, c)]
             for index, comment in enumerate(comments):
                 # One generator per comment: a second load makes the same choices for the
                 # comments it skips as the first load made for them.
@@ -233,7 +311,9 @@ def converse(rounds: list[SurveyRound], today: dt.date, seed: int) -> tuple[int,
                     if followed_on < today:
                         reply_as_leader(user, scope, comment.id, _FOLLOW_UPS[theme],
                                         _at(followed_on, rng.randint(8, 17)), today=followed_on)
-    return threads, answers, closed
+    prepared = [r for r in rounds if r.closes_on < today and r.results_ready_at is not None]
+    own = _converse_with_the_employee(prepared, today, seed, employee, manager, manager_scope)
+    return threads + own[0], answers + own[1], closed + own[2]
 
 
 def plan_actions(rounds: list[SurveyRound], today: dt.date, seed: int) -> int:
