@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -90,14 +91,15 @@ def import_roster_command(file, dry_run: bool, partial: bool, force: bool, effec
     """Import an HR roster CSV: report every rejected row, stop on risky changes unless --force."""
     from flask import current_app
 
-    from adoption.roster import RosterFileError, SafetyStop, import_roster
-    from adoption.timekeeping import org_today
+    from adoption.roster import RosterFileError, SafetyStop, import_roster_text
+    from adoption.timekeeping import org_today, utcnow
 
     config = current_app.config
     day = effective.date() if effective else org_today(config["ORG_TIMEZONE"])
     try:
-        plan = import_roster(
-            file, effective=day, full=not partial, force=force, dry_run=dry_run,
+        _record, plan = import_roster_text(
+            file.read(), Path(file.name).name, effective=day, now=utcnow(), full=not partial, force=force,
+            dry_run=dry_run,
             max_deactivation_share=config["ROSTER_MAX_DEACTIVATION_SHARE"],
             max_email_change_share=config["ROSTER_MAX_EMAIL_CHANGE_SHARE"],
         )

@@ -32,6 +32,7 @@ from adoption.extensions import db
 from adoption.initiative import save_initiative
 from adoption.models import Employee, Initiative, OrgUnit, Role, User
 from adoption.models.org import UNIT_PATH_SEPARATOR
+from adoption.timekeeping import utcnow
 
 if TYPE_CHECKING:
     from adoption.demo_telemetry import TelemetrySummary
@@ -656,11 +657,18 @@ class DemoSummary:
         return "\n".join(lines)
 
 
-def _import(text: str, effective: dt.date, label: str) -> None:
-    """Import one demo roster; the demo is meant to be valid data, so any row error is a bug."""
-    from adoption.roster import import_roster
+def _import(text: str, effective: dt.date, label: str, record: bool = True) -> None:
+    """Import one demo roster; the demo is meant to be valid data, so any row error is a bug.
 
-    plan = import_roster(io.StringIO(text), effective=effective, full=True, force=True)
+    With ``record`` it joins the import history, as a file imported with ``flask import-roster``
+    would (not when a second run only confirms the roster is already there)."""
+    from adoption.roster import import_roster, import_roster_text
+
+    if record:
+        _record, plan = import_roster_text(text, f"acme-hr-export-{effective.isoformat()}.csv", effective=effective,
+                                           now=utcnow(), full=True, force=True)
+    else:
+        plan = import_roster(io.StringIO(text), effective=effective, full=True, force=True)
     if plan.errors:
         shown = "; ".join(f"line {e.line} ({e.employee_id}): {e.reason}" for e in plan.errors[:5])
         raise DemoError(f"the {label} demo roster has {len(plan.errors)} import errors: {shown}")
@@ -744,7 +752,7 @@ def load_demo(size: str = "small", seed: int = 7) -> DemoSummary:
         # Never replay the earlier roster over the current one: that would move people back.
         _check_same_demo(roster)
     # On a second run this is a no-op: the current roster is already applied.
-    _import(roster.current_csv, CURRENT_EFFECTIVE, "current")
+    _import(roster.current_csv, CURRENT_EFFECTIVE, "current", record=newly_loaded)
     initiative = _ensure_initiative(roster)
     accounts = _ensure_logins(roster)
     db.session.flush()

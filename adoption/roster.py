@@ -634,6 +634,32 @@ def import_roster(
     return plan
 
 
+def import_roster_text(
+    text: str,
+    filename: str,
+    *,
+    effective: dt.date,
+    now: dt.datetime,
+    full: bool = True,
+    force: bool = False,
+    dry_run: bool = False,
+    **limits: float,
+) -> tuple[RosterImport | None, RosterPlan]:
+    """``import_roster`` for a whole file (the CLI, the demo), kept in the import history like an
+    upload applied from the admin page, so "Last roster import" and the admin's list show it.
+    A dry run, or an import a safety stop refused, records nothing."""
+    plan = import_roster(io.StringIO(text, newline=""), effective=effective, full=full, force=force,
+                         dry_run=dry_run, **limits)
+    if dry_run:
+        return None, plan
+    record = RosterImport(filename=filename[:255], content=text.encode("utf-8"), uploaded_by_id=None,
+                          effective_date=effective, full=full, status="applied", summary=plan.summary(),
+                          created_at=now, applied_at=now)
+    db.session.add(record)
+    db.session.flush()
+    return record, plan
+
+
 # ---------------------------------------------------------------- uploads (preview, then confirm)
 
 

@@ -29,7 +29,7 @@ from adoption.demo import (
     salesforce_id18,
 )
 from adoption.extensions import db as _db
-from adoption.models import Employee, Initiative, OrgUnit, UnitMembership, User
+from adoption.models import Employee, Initiative, OrgUnit, RosterImport, UnitMembership, User
 from adoption.org import unit_on
 from tests.conftest import app_of_its_own
 
@@ -71,7 +71,7 @@ def _counts(db) -> dict[str, int]:
     """Row counts of everything the demo writes."""
     return {
         model.__name__: db.session.scalar(select(func.count()).select_from(model))
-        for model in (Employee, UnitMembership, User, OrgUnit, Initiative)
+        for model in (Employee, UnitMembership, User, OrgUnit, Initiative, RosterImport)
     }
 
 
@@ -280,6 +280,16 @@ def test_second_load_changes_nothing_and_reports_already_loaded(demo):
     assert "already present" in second.describe()
     assert second.logins == first.logins
     assert (second.active, second.teams, second.licences) == (first.active, first.teams, first.licences)
+
+
+def test_demo_rosters_are_in_the_import_history_like_any_imported_file(demo):
+    imports = _db.session.scalars(select(RosterImport).order_by(RosterImport.effective_date)).all()
+    assert [(i.filename, i.status, i.effective_date) for i in imports] == [
+        ("acme-hr-export-2025-07-01.csv", "applied", dt.date(2025, 7, 1)),
+        ("acme-hr-export-2026-03-02.csv", "applied", dt.date(2026, 3, 2)),
+    ]
+    assert imports[0].summary["counts"]["rejected"] == 0
+    assert imports[1].summary["counts"]["created"] > 0 and imports[1].summary["counts"]["deactivated"] > 0
 
 
 def test_loading_another_seed_over_the_demo_is_refused(demo):

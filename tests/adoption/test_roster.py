@@ -7,7 +7,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from adoption.models import Employee, OrgUnit, UnitMembership
+from adoption.models import Employee, OrgUnit, RosterImport, UnitMembership
 from adoption.org import unit_on
 from adoption.roster import RosterFileError, SafetyStop, import_roster, plan_roster
 
@@ -259,6 +259,28 @@ def test_cli_import_reports_rejects_and_stops_without_force(app, db, tmp_path):
     assert result.exit_code == 0
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).where(Employee.active.is_(True))) == 1
+
+
+def test_cli_import_joins_the_import_history_and_a_dry_run_or_a_safety_stop_does_not(app, db, tmp_path, login_as,
+                                                                                     client):
+    runner = app.test_cli_runner()
+    good = tmp_path / "hr-export.csv"
+    good.write_text("\n".join([HEADER, *BASE, "X1,bad-mail,X,Rep,Acme,,,,,,false"]) + "\n")
+    assert runner.invoke(args=["import-roster", str(good), "--dry-run"]).exit_code == 0
+    assert db.session.scalar(select(func.count(RosterImport.id))) == 0
+    assert runner.invoke(args=["import-roster", str(good), "--effective", "2026-01-05"]).exit_code == 0
+    small = tmp_path / "small.csv"
+    small.write_text("\n".join([HEADER, BASE[0]]) + "\n")
+    assert runner.invoke(args=["import-roster", str(small)]).exit_code != 0  # safety stop
+    db.session.expire_all()
+    (record,) = db.session.scalars(select(RosterImport)).all()
+    assert (record.filename, record.status, record.effective_date) == ("hr-export.csv", "applied", dt.date(2026, 1, 5))
+    assert record.applied_at is not None and record.content == good.read_bytes()
+    assert record.summary["counts"]["created"] == 5 and record.summary["counts"]["rejected"] == 1
+    assert record.summary["errors"][0]["employee_id"] == "X1"
+    # The admin's home page lists it with the uploads.
+    login_as("admin")
+    assert "hr-export.csv" in client.get("/").get_data(as_text=True)
 
 
 def upload(client, text: str, **fields):
