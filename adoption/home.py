@@ -9,8 +9,11 @@ presentation, but whether names of people may appear is decided by the scope alo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
+from flask import Flask
 from sqlalchemy import and_, case, func, or_, select
 
 from adoption.extensions import db
@@ -158,6 +161,41 @@ class HomeSummary:
     def last_import(self) -> ImportLine | None:
         """The most recent roster import, when the section was built."""
         return self.imports[0] if self.imports else None
+
+
+@dataclass(frozen=True)
+class HomeSection:
+    """A part of the home page that a feature package adds (surveys, training, dashboards):
+    ``adoption`` cannot import them, so they register here when their blueprint is registered.
+
+    ``build(scope, today)`` returns what ``template`` draws (as ``section``), or None when the
+    section has nothing to say to this user. It reads only through ``scope``, like every query.
+    """
+
+    name: str
+    template: str
+    build: Callable[[Scope, dt.date], Any]
+    # "yours": the person's own to-dos (every role with a roster record); "leading": what the
+    # user answers for as a leader, drawn first, above the role's roster figures.
+    place: Literal["yours", "leading"] = "yours"
+    order: int = 100
+
+
+def register_home_section(app: Flask, section: HomeSection) -> None:
+    """Add ``section`` to every home page it has something for (once per name)."""
+    sections = app.extensions.setdefault("uptake_home_sections", {})
+    sections[section.name] = section
+
+
+def home_sections(app: Flask, scope: Scope, today: dt.date) -> dict[str, list[tuple[HomeSection, Any]]]:
+    """The registered sections with something for this user, by place, each with what it built."""
+    placed: dict[str, list[tuple[HomeSection, Any]]] = {"yours": [], "leading": []}
+    registered = app.extensions.get("uptake_home_sections", {}).values()
+    for section in sorted(registered, key=lambda s: (s.order, s.name)):
+        built = section.build(scope, today)
+        if built is not None:
+            placed[section.place].append((section, built))
+    return placed
 
 
 def home_summary(scope: Scope, today: dt.date) -> HomeSummary:

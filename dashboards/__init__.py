@@ -48,7 +48,7 @@ def init_app(server: Flask) -> None:
     from adoption.models import Role
     from adoption.signals import data_imported
     from adoption.views.auth import register_landing
-    from dashboards import api, cli, commitment_views, guard, shell, views
+    from dashboards import api, cli, commitment_views, guard, home, shell, views
     from dashboards.demo import load_evidence_demo
     from dashboards.demo_sponsors import load_sponsor_demo
     from dashboards.jobs import evaluate_after_import
@@ -62,6 +62,7 @@ def init_app(server: Flask) -> None:
     server.register_blueprint(views.bp)  # the hypotheses register: forms with CSRF tokens
     server.register_blueprint(commitment_views.bp)  # the commitment board pack (read only)
     register_landing(server, Role.EXECUTIVE.value, URL_BASE + executive.SLUG)
+    home.register(server)  # adoption against the target and the executive's commitment, on the home page
     # New outcomes or events re-evaluate the hypotheses, in a background job.
     data_imported.connect(evaluate_after_import, sender=server)
     register_demo_loader(server, load_evidence_demo)  # after the usage, survey and training demos

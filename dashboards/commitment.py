@@ -36,7 +36,6 @@ from adoption.models import (
     OutcomeMeasure,
     Role,
     SponsorActivity,
-    WeeklyUnitUsage,
     sponsor_activity_units,
 )
 from adoption.models.org import UNIT_PATH_SEPARATOR
@@ -739,13 +738,6 @@ def _last_whole_week(period: Period, today: dt.date, first_weekday: int) -> dt.d
     return adoption_metrics.week_of(last_day + dt.timedelta(days=1), first_weekday) - dt.timedelta(days=7)
 
 
-def _latest_week_with_data(scope: Scope, last_week: dt.date) -> dt.date | None:
-    """The latest week up to ``last_week`` with usage rollups (telemetry may lag behind)."""
-    latest = db.session.scalar(select(func.max(WeeklyUnitUsage.week_start)).where(
-        WeeklyUnitUsage.week_start <= last_week, scope.unit_filter(WeeklyUnitUsage.unit_id)))
-    return dt.date.fromisoformat(latest) if isinstance(latest, str) else latest
-
-
 def outcomes(scope: Scope, period: Period, today: dt.date) -> Outcomes:
     """Organization adoption vs target, key behaviours, CSAT/NPS trend and the verdicts."""
     _require_reader(scope)
@@ -755,7 +747,7 @@ def outcomes(scope: Scope, period: Period, today: dt.date) -> Outcomes:
     last_week = _last_whole_week(period, today, first_weekday)
     trend_weeks = [w for w in adoption_metrics.weeks_in_period(period.start, period.end, first_weekday)
                    if w <= last_week]
-    latest = _latest_week_with_data(scope, last_week)
+    latest = queries.latest_usage_week(scope, last_week)
     weeks = sorted({*trend_weeks, *([latest] if latest is not None else [])})
     weekly = (adoption_metrics.weekly_adoption(queries.weekly_usage(scope, None, weeks[0], weeks[-1]), weeks)
               if weeks else adoption_metrics.weekly_adoption(pd.DataFrame(), []))

@@ -227,6 +227,14 @@ def weekly_usage(
     return _frame(rows, WEEKLY_USAGE_COLUMNS, tuple(WEEKLY_USAGE_COLUMNS[1:]))
 
 
+def latest_usage_week(scope: Scope, up_to: dt.date) -> dt.date | None:
+    """The latest week starting on or before ``up_to`` with usage rollups in scope (telemetry may
+    lag behind), or None."""
+    latest = db.session.scalar(select(func.max(WeeklyUnitUsage.week_start)).where(
+        WeeklyUnitUsage.week_start <= up_to, scope.unit_filter(WeeklyUnitUsage.unit_id)))
+    return dt.date.fromisoformat(latest) if isinstance(latest, str) else latest
+
+
 def weekly_behaviours(
     scope: Scope,
     within: int | None,

@@ -180,6 +180,18 @@ def awaiting_threads(scope: Scope) -> list[tuple[CommentThread, OrgUnit]]:
     return [(thread, unit) for thread, unit in rows]
 
 
+def awaiting_summary(scope: Scope) -> tuple[int, int | None]:
+    """(how many threads ``awaiting_threads`` lists, the earliest round among them) without loading them."""
+    _require_reader(scope)
+    count, first_round = db.session.execute(
+        select(func.count(CommentThread.id), func.min(CommentThread.round_id))
+        .where(CommentThread.awaiting_leader.is_(True),
+               CommentThread.status == ThreadStatus.OPEN.value,
+               scope.unit_filter(CommentThread.unit_id))
+    ).one()
+    return int(count), first_round
+
+
 def conversation_stats(scope: Scope, unit_id: int) -> dict:
     """Comments and threads of the unit's subtree over every prepared round.
 
@@ -269,8 +281,9 @@ def reply_as_leader(user: User, scope: Scope, comment_id: uuid.UUID, body: str, 
 # ------------------------------------------------------------------ the author
 
 
-def _my_thread_ids(employee: Employee, *conditions) -> list[int]:
-    """Ids of the threads the employee wrote the comment of, among those matching ``conditions``.
+def _authored(employee: Employee, *conditions) -> list[tuple[int, bool]]:
+    """(id, author_unread) of the threads the employee wrote the comment of, among those matching
+    ``conditions``.
 
     One query: the threads (with their comment's round, id and key) of every round the employee
     took part in; the HMAC is tested in Python, as only the app holds the secret. The rounds are
@@ -279,12 +292,17 @@ def _my_thread_ids(employee: Employee, *conditions) -> list[int]:
     """
     rounds = select(Participation.round_id).where(Participation.employee_id == employee.id)
     rows = db.session.execute(
-        select(CommentThread.id, Comment.round_id, Comment.id, Comment.author_key)
+        select(CommentThread.id, CommentThread.author_unread, Comment.round_id, Comment.id, Comment.author_key)
         .join(Comment, Comment.id == CommentThread.comment_id)
         .where(CommentThread.round_id.in_(rounds), *conditions)
     )
-    return [thread_id for thread_id, round_id, comment_id, key in rows
+    return [(thread_id, bool(unread)) for thread_id, unread, round_id, comment_id, key in rows
             if is_author(employee.id, round_id, comment_id, key)]
+
+
+def _my_thread_ids(employee: Employee, *conditions) -> list[int]:
+    """Ids of the threads the employee wrote the comment of, among those matching ``conditions``."""
+    return [thread_id for thread_id, _unread in _authored(employee, *conditions)]
 
 
 def my_threads(employee: Employee) -> list[CommentThread]:
@@ -305,6 +323,12 @@ def my_threads(employee: Employee) -> list[CommentThread]:
 def unread_count(employee: Employee) -> int:
     """How many of the employee's conversations have a leader's message they have not read."""
     return len(_my_thread_ids(employee, CommentThread.author_unread.is_(True)))
+
+
+def my_thread_counts(employee: Employee) -> tuple[int, int]:
+    """(the employee's conversations, of those with an unread leader's message), in one query."""
+    threads = _authored(employee)
+    return len(threads), sum(1 for _thread_id, unread in threads if unread)
 
 
 def _authored_thread(employee: Employee, thread_id: int, refusal: str = NOT_YOURS) -> CommentThread:

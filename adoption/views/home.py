@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, render_template
 from flask_login import login_required
 
 from adoption.access import current_scope
-from adoption.home import home_summary
+from adoption.home import home_sections, home_summary
 from adoption.timekeeping import org_today
 
 bp = Blueprint("home", __name__)
@@ -15,4 +15,6 @@ bp = Blueprint("home", __name__)
 def index():
     """Home page for the signed-in user's role, as of today in the organization's time zone."""
     today = org_today(current_app.config["ORG_TIMEZONE"])
-    return render_template("home/index.html", summary=home_summary(current_scope(), today))
+    scope = current_scope()
+    return render_template("home/index.html", summary=home_summary(scope, today),
+                           sections=home_sections(current_app, scope, today))

@@ -12,3 +12,11 @@ bp = Blueprint("surveys", __name__, url_prefix="/surveys", template_folder="../t
 
 # The modules add their routes to `bp` when imported.
 from surveys.views import actions, answering, conversations  # noqa: F401
+
+
+@bp.record_once
+def _register_home_sections(state) -> None:
+    """The surveys' parts of the home page (surveys/home.py)."""
+    from surveys.home import register
+
+    register(state.app)

@@ -13,3 +13,11 @@ bp = Blueprint("training", __name__, url_prefix="/training", template_folder="..
 
 # The modules add their routes to `bp` when imported.
 from training.views import assignments, authoring, learner  # noqa: F401
+
+
+@bp.record_once
+def _register_home_section(state) -> None:
+    """Training's part of the home page (training/home.py)."""
+    from training.home import register
+
+    register(state.app)
