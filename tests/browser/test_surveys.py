@@ -73,3 +73,31 @@ def test_employee_answers_a_pulse_on_a_phone(sign_in, pulse):
 
     page.goto(f"/surveys/rounds/{pulse.rounds[0].id}")
     expect(page.get_by_role("status")).to_contain_text("already answered this survey")
+
+
+@pytest.mark.browser
+def test_employee_finds_the_pulse_on_the_home_page_and_comes_back_to_the_draft(sign_in, pulse):
+    page = sign_in("employee")
+    page.set_viewport_size(PHONE)
+    page.goto("/")
+    card = page.get_by_test_id("home-my-surveys")
+    expect(card).to_contain_text("March pulse")
+    assert _overflow(page) <= 0
+    card.get_by_role("link", name="Answer March pulse").click()
+    question = page.get_by_role("group", name="1. Most days I start work with energy for what I have to do.")
+    question.get_by_role("radio", name="Agree", exact=True).check()
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status")).to_contain_text("Draft saved")
+
+    page.goto("/")
+    expect(card).to_contain_text("draft saved")
+    card.get_by_role("link", name="Continue March pulse").click()
+    expect(question.get_by_role("radio", name="Agree", exact=True)).to_be_checked()
+    nps = page.get_by_role("radiogroup", name="2. How likely are you to recommend this organization to a friend as a place to work?")
+    nps.get_by_role("radio", name="7", exact=True).focus()
+    page.keyboard.press("Space")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you, your answers are in")
+
+    page.goto("/")
+    expect(card).to_contain_text("No pulse survey waits for your answer today.")
