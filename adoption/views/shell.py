@@ -52,7 +52,7 @@ _UNIT_LEADERS = frozenset({Role.MANAGER.value, Role.CHANGE_LEADER.value})
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Home", "home.index", _ALL),
-    NavItem("My surveys", "surveys.mine", _ALL),
+    NavItem("My surveys", "surveys.mine", _ALL, needs_employee=True),
     NavItem("My training", "training.mine", _ALL, needs_employee=True, badge="training-follow-ups"),
     NavItem("My conversations", "surveys.my_conversations", _ALL, needs_employee=True,
             badge="unread-conversations"),

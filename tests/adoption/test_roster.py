@@ -281,6 +281,9 @@ def test_cli_import_joins_the_import_history_and_a_dry_run_or_a_safety_stop_does
     # The admin's home page lists it with the uploads.
     login_as("admin")
     assert "hr-export.csv" in client.get("/").get_data(as_text=True)
+    page = client.get("/admin/roster").get_data(as_text=True)
+    assert "hr-export.csv" in page and "command line" in page
+    assert record.created_at.strftime("%Y-%m-%d %H:%M") + " UTC" in page and str(record.created_at) not in page
 
 
 def upload(client, text: str, **fields):

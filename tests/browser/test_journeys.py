@@ -22,7 +22,7 @@ HOME_BY_ROLE = {
     "executive": ("Your visible commitment", ["Home", "My surveys", "My training", "My conversations",
                                               "You said, we did", "Dashboards", "Hypotheses", "Sponsor log"]),
     # The demo admin has no employee record: no pages about one's own answers or training.
-    "admin": ("Accounts by role", ["Home", "My surveys", "Dashboards", "Hypotheses", "Sponsor log", "Surveys",
+    "admin": ("Accounts by role", ["Home", "Dashboards", "Hypotheses", "Sponsor log", "Surveys",
                                    "Training modules", "Training assignments", "Event imports", "Roster import", "Users",
                                    "API tokens", "Unmatched CRM users", "Outbox"]),
 }
