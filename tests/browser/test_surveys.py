@@ -83,6 +83,9 @@ def test_employee_finds_the_pulse_on_the_home_page_and_comes_back_to_the_draft(s
     card = page.get_by_test_id("home-my-surveys")
     expect(card).to_contain_text("March pulse")
     assert _overflow(page) <= 0
+    # On a phone what waits for the person comes before their roster record.
+    record = page.get_by_role("heading", name="Your record")
+    assert card.bounding_box()["y"] < record.bounding_box()["y"]
     card.get_by_role("link", name="Answer March pulse").click()
     question = page.get_by_role("group", name="1. Most days I start work with energy for what I have to do.")
     question.get_by_role("radio", name="Agree", exact=True).check()

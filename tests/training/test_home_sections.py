@@ -157,6 +157,18 @@ def test_the_home_page_flags_an_overdue_module(app, client, db, login_as):
     assert "text-danger" in section
 
 
+def test_the_home_page_counts_overdue_modules_only_when_some_are_not_listed(app, client, db, login_as):
+    learner = login_as("employee").employee
+    assign(db, build_module(db, "late-0"), learner, _today(app) - DAY)
+    db.session.commit()
+    assert 'data-testid="home-training-overdue"' not in client.get("/").get_data(as_text=True)
+    for n in range(1, 5):
+        assign(db, build_module(db, f"late-{n}"), learner, _today(app) - (n + 1) * DAY)
+    db.session.commit()
+    overdue = home_section(client.get("/").get_data(as_text=True), "home-training-overdue")
+    assert overdue is not None and "5 overdue in all" in overdue
+
+
 def test_the_home_page_offers_to_resume_a_started_module(app, client, db, login_as):
     learner = login_as("employee").employee
     module = build_module(db, "half-way")
