@@ -54,6 +54,15 @@ def pending_follow_ups(employee: Employee, today: dt.date) -> list[CommitmentFol
     ))
 
 
+def by_commitment(follow_ups: Iterable[CommitmentFollowUp]) -> list[tuple[Commitment, list[CommitmentFollowUp]]]:
+    """``follow_ups`` grouped by their commitment, in the order each commitment first appears: a
+    learner who let the 30-day follow-up wait sees it with the 60-day one, under one commitment."""
+    groups: dict[int, tuple[Commitment, list[CommitmentFollowUp]]] = {}
+    for follow_up in follow_ups:
+        groups.setdefault(follow_up.commitment_id, (follow_up.commitment, []))[1].append(follow_up)
+    return list(groups.values())
+
+
 def answered_follow_ups(employee: Employee) -> list[CommitmentFollowUp]:
     """The employee's answered follow-ups, most recent answer first."""
     return list(db.session.scalars(

@@ -14,6 +14,7 @@ from training.followups import (
     FollowUpError,
     answer_follow_up,
     behaviour_evidence,
+    by_commitment,
     compute_evidence,
     evidence_windows,
     follow_up_for,
@@ -35,6 +36,16 @@ def test_pending_follow_ups_are_the_learners_due_unanswered_ones(db):
     assert pending_follow_ups(person, THIRTY) == [mine.follow_ups[0]]
     mine.follow_ups[0].status = "done"
     assert pending_follow_ups(person, TODAY + 60 * DAY) == [mine.follow_ups[1]]
+
+
+def test_due_follow_ups_are_grouped_by_commitment_in_the_order_they_fall_due(db):
+    person = make_employee(NORTH)
+    older = build_commitment(db, person, TODAY - 70 * DAY)  # its 30- and 60-day follow-ups are due
+    newer = build_commitment(db, person, TODAY - 45 * DAY)  # its 30-day one is due
+    pending = pending_follow_ups(person, TODAY)
+    groups = by_commitment(pending)
+    assert [(c.id, [f.day_offset for f in due]) for c, due in groups] == [(older.id, [30, 60]), (newer.id, [30])]
+    assert by_commitment([]) == []
 
 
 def test_the_learner_answers_a_due_follow_up_once_with_a_note(db):

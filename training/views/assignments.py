@@ -32,6 +32,7 @@ from training.followups import (
     answer_follow_up,
     answered_follow_ups,
     behaviour_evidence,
+    by_commitment,
     follow_up_for,
     pending_follow_ups,
 )
@@ -134,13 +135,10 @@ def _follow_ups_page(errors: dict[int, FollowUpAnswerForm] | None = None, status
     pending = pending_follow_ups(employee, today) if employee is not None else []
     forms = {f.id: FollowUpAnswerForm(prefix=f"f{f.id}", formdata=None) for f in pending}
     forms.update(errors or {})
-    evidence = {}
-    for follow_up in pending:
-        commitment = follow_up.commitment
-        if commitment.id not in evidence:
-            evidence[commitment.id] = behaviour_evidence(commitment, today)
+    groups = by_commitment(pending)
+    evidence = {commitment.id: behaviour_evidence(commitment, today) for commitment, _due in groups}
     answered = answered_follow_ups(employee) if employee is not None else []
-    return render_template("training/followups.html", pending=pending, forms=forms, evidence=evidence,
+    return render_template("training/followups.html", groups=groups, forms=forms, evidence=evidence,
                            answered=answered, has_employee=employee is not None, labels=FOLLOW_UP_LABELS,
                            today=today), status
 
