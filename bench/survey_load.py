@@ -790,16 +790,17 @@ def main() -> int:
                              "client has gone round once (default 20)")
     parser.add_argument("--clients", type=int, default=200,
                         help="simulated clients, each a closed loop without pauses (default 200)")
-    parser.add_argument("--accounts", type=int, default=4,
-                        help="employees each client signs in as and submits for in turn (default 4): the "
+    parser.add_argument("--accounts", type=int, default=6,
+                        help="employees each client signs in as and submits for in turn (default 6): the "
                              "one-response rule needs a fresh (employee, round) per submission, and more "
                              "people rather than more rounds keeps each person's year of rounds realistic")
     parser.add_argument("--database-url", default=None,
                         help="PostgreSQL URL (the database is WIPED); default: a fresh SQLite file")
     parser.add_argument("--workers", type=int, default=2,
                         help="gunicorn gthread workers (default 2: one per core, docs/operations.md)")
-    parser.add_argument("--threads", type=int, default=8,
-                        help="threads per gunicorn worker, to overlap database waits (default 8)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads per gunicorn worker, to overlap database waits (default 4, as "
+                             "docs/operations.md recommends: on SQLite 8 contend for the GIL and the write lock)")
     parser.add_argument("--keep-alive", type=int, default=0,
                         help="gunicorn --keep-alive seconds (default 0: a connection per request, as behind a "
                              "proxy; with keep-alive a worker keeps every connection it accepted, and one of two "
