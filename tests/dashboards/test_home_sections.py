@@ -118,3 +118,12 @@ def test_manager_home_shows_the_teams_adoption_and_no_commitment_record(app, cli
     html = client.get("/").get_data(as_text=True)
     assert "2 of 10 licensed people" in html and "20%" in html
     assert 'data-testid="home-commitment"' not in html
+
+
+def test_before_any_initiative_or_usage_the_executive_home_still_answers_and_says_why(client, db, login_as):
+    login_as("executive")
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'data-testid="home-adoption"' not in html  # nothing to measure yet
+    assert "You are not a sponsor of the initiative" in html
