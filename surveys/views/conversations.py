@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -52,6 +53,33 @@ KIND_LABELS = {
     CommentKind.COMMENT.value: "Comment on the question",
     CommentKind.ANSWER.value: "Answer to the question",
 }
+#: Comments per page on the leaders' page: a company-wide group can hold thousands, each with a form.
+COMMENTS_PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class CommentPage:
+    """One page of a group's comments (they keep their stable random order across pages)."""
+
+    number: int  # 1-based
+    pages: int
+    total: int
+    first: int  # 1-based position of the page's first comment (0 when there are none)
+    last: int
+
+
+def _page_of(comments: list, wanted: int | None, target: uuid.UUID | None) -> tuple[list, CommentPage]:
+    """The page ``wanted`` of ``comments`` or, without one, the page holding the comment ``target``
+    (a link to a comment, a reply sent or refused), else the first; out-of-range pages are clamped."""
+    pages = max(1, -(-len(comments) // COMMENTS_PER_PAGE))
+    number = wanted
+    if number is None and target is not None:
+        index = next((i for i, c in enumerate(comments) if c.id == target), None)
+        number = None if index is None else index // COMMENTS_PER_PAGE + 1
+    number = min(max(number or 1, 1), pages)
+    start = (number - 1) * COMMENTS_PER_PAGE
+    shown = comments[start:start + COMMENTS_PER_PAGE]
+    return shown, CommentPage(number, pages, len(comments), start + 1 if shown else 0, start + len(shown))
 
 
 def _today() -> dt.date:
@@ -109,7 +137,8 @@ def _selection() -> dict:
         own = current_user.employee.unit_id if current_user.employee is not None else None
         unit_id = next((u.id for u in units if u.id == own), units[0].id)
     return {"scope": scope, "rounds": rounds, "round_id": round_id, "units": units, "unit_id": unit_id,
-            "awaiting": request.args.get("awaiting") == "1"}
+            "awaiting": request.args.get("awaiting") == "1", "page": request.args.get("page", type=int),
+            "comment": request.args.get("comment", type=uuid.UUID)}
 
 
 def _leader_page(reply_errors: dict[uuid.UUID, tuple[str, list[str]]] | None = None, status: int = 200,
@@ -122,6 +151,8 @@ def _leader_page(reply_errors: dict[uuid.UUID, tuple[str, list[str]]] | None = N
     s = _selection()
     scope, round_id, unit_id = s["scope"], s["round_id"], s["unit_id"]
     comments, threads, visible, stats = [], {}, False, None
+    target = next(iter(reply_errors), None) if reply_errors else s["comment"]
+    page = None
     if round_id is not None and unit_id is not None:
         comments = comments_for_group(scope, round_id, unit_id)  # ScopeError outside the scope: 403
         visible = comments_visible(round_id, unit_id)
@@ -130,13 +161,14 @@ def _leader_page(reply_errors: dict[uuid.UUID, tuple[str, list[str]]] | None = N
         if s["awaiting"]:
             comments = [c for c in comments if c.id in threads and threads[c.id].awaiting_leader
                         and threads[c.id].status == ThreadStatus.OPEN.value]
+        comments, page = _page_of(comments, None if reply_errors else s["page"], target)
     waiting = awaiting_threads(scope)
     return render_template(
         "surveys/conversations.html",
         rounds=s["rounds"], units=s["units"], round_id=round_id, unit_id=unit_id, awaiting=s["awaiting"],
         survey_round=db.session.get(SurveyRound, round_id) if round_id is not None else None,
         unit=db.session.get(OrgUnit, unit_id) if unit_id is not None else None,
-        comments=comments, threads=threads, visible=visible, stats=stats, waiting=waiting,
+        comments=comments, page=page, threads=threads, visible=visible, stats=stats, waiting=waiting,
         names=leader_names(list(threads.values())),
         reply_errors=reply_errors or {}, refusal=refusal, suppressed=SUPPRESSED_MESSAGE,
         kind_labels=KIND_LABELS, duration=duration, round_label=round_label, closed=ThreadStatus.CLOSED.value,
@@ -146,8 +178,10 @@ def _leader_page(reply_errors: dict[uuid.UUID, tuple[str, list[str]]] | None = N
 def _back_to_list(comment_id: uuid.UUID | None = None):
     """Redirect to the leaders' page with the same selection, at the comment."""
     args = {k: request.args[k] for k in ("round", "unit", "awaiting") if request.args.get(k)}
-    anchor = f"#comment-{comment_id}" if comment_id else ""
-    return redirect(url_for("surveys.conversations", **args) + anchor)
+    if comment_id is None:
+        return redirect(url_for("surveys.conversations", **args))
+    # Back on the page that holds the comment, at the comment.
+    return redirect(url_for("surveys.conversations", **args, comment=comment_id) + f"#comment-{comment_id}")
 
 
 @bp.route("/conversations/")

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from adoption.extensions import db as sqla
 from surveys.conversations import ONLY_AUTHOR_CLOSES, reply_as_author
 from surveys.disclosure import SUPPRESSED_MESSAGE
-from surveys.models import CommentThread, ThreadStatus
+from surveys.models import Comment, CommentThread, ThreadStatus
+from surveys.views import conversations as conversations_views
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
 from tests.surveys.test_conversations import (
     LATER,
@@ -111,6 +112,49 @@ def test_a_leader_reply_redirects_back_to_the_comment(app, pulse, manager):
     assert response.status_code == 302 and response.location.endswith(f"#comment-{comment.id}")
     html = client.get(response.location).get_data(as_text=True)
     assert "We hear you." in html and "Mia Manager" in html
+
+
+COMMENT_ID = re.compile(r'id="comment-([0-9a-f-]{36})"')
+
+
+@pytest.fixture
+def two_per_page(monkeypatch):
+    """Pages of two comments, so the five North comments take three."""
+    monkeypatch.setattr(conversations_views, "COMMENTS_PER_PAGE", 2)
+
+
+def test_a_groups_comments_come_in_pages_that_keep_their_stable_order(app, pulse, manager, two_per_page):
+    client = sign_in(app, manager)
+    first = _page(client, pulse.round.id, NORTH).get_data(as_text=True)
+    assert "Comments 1–2 of 5" in first and 'data-testid="comment-pages"' in first
+    pages = [COMMENT_ID.findall(_page(client, pulse.round.id, NORTH, page=n).get_data(as_text=True)) for n in (1, 2, 3)]
+    assert [len(ids) for ids in pages] == [2, 2, 1]
+    in_order = sorted(str(c.id) for c in sqla.session.scalars(
+        select(Comment).where(Comment.round_id == pulse.round.id, Comment.unit_id == unit_id(NORTH))))
+    assert pages[0] + pages[1] + pages[2] == in_order
+    # A page beyond the last shows the last.
+    assert COMMENT_ID.findall(_page(client, pulse.round.id, NORTH, page=9).get_data(as_text=True)) == pages[2]
+
+
+def test_a_link_to_a_comment_opens_the_page_that_holds_it(app, pulse, manager, two_per_page):
+    client = sign_in(app, manager)
+    last = COMMENT_ID.findall(_page(client, pulse.round.id, NORTH, page=3).get_data(as_text=True))[0]
+    html = _page(client, pulse.round.id, NORTH, comment=last).get_data(as_text=True)
+    assert COMMENT_ID.findall(html) == [last] and "Comments 5–5 of 5" in html
+
+
+def test_after_a_reply_the_leader_is_back_on_the_page_of_the_comment(app, pulse, manager, two_per_page):
+    client = sign_in(app, manager)
+    last = COMMENT_ID.findall(_page(client, pulse.round.id, NORTH, page=3).get_data(as_text=True))[0]
+    response = client.post(f"/surveys/conversations/comments/{last}/reply?round={pulse.round.id}&unit={unit_id(NORTH)}",
+                           data={"body": "Thank you, noted."})
+    assert response.status_code == 302 and f"comment={last}" in response.location
+    html = client.get(response.location).get_data(as_text=True)
+    assert COMMENT_ID.findall(html) == [last] and "Thank you, noted." in html
+    # A refused reply is shown again on the comment's page too, with its error.
+    refused = client.post(f"/surveys/conversations/comments/{last}/reply?round={pulse.round.id}&unit={unit_id(NORTH)}",
+                          data={"body": " "})
+    assert refused.status_code == 422 and f'id="reply-{last}-error"' in refused.get_data(as_text=True)
 
 
 def test_the_leaders_page_never_shows_who_wrote_a_comment(app, pulse, manager):
