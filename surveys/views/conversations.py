@@ -55,6 +55,8 @@ KIND_LABELS = {
 }
 #: Comments per page on the leaders' page: a company-wide group can hold thousands, each with a form.
 COMMENTS_PER_PAGE = 25
+#: Conversations listed under "Awaiting a reply" (the others are found with the page's filter).
+WAITING_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ def _leader_page(reply_errors: dict[uuid.UUID, tuple[str, list[str]]] | None = N
         survey_round=db.session.get(SurveyRound, round_id) if round_id is not None else None,
         unit=db.session.get(OrgUnit, unit_id) if unit_id is not None else None,
         comments=comments, page=page, threads=threads, visible=visible, stats=stats, waiting=waiting,
+        waiting_shown=WAITING_SHOWN,
         names=leader_names(list(threads.values())),
         reply_errors=reply_errors or {}, refusal=refusal, suppressed=SUPPRESSED_MESSAGE,
         kind_labels=KIND_LABELS, duration=duration, round_label=round_label, closed=ThreadStatus.CLOSED.value,

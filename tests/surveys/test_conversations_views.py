@@ -184,6 +184,18 @@ def test_the_awaiting_filter_keeps_the_comments_whose_author_answered_last(app, 
     assert "Awaiting a reply (1)" in html
 
 
+def test_the_awaiting_list_shows_the_first_few_and_says_how_many_more(app, pulse, manager, monkeypatch):
+    monkeypatch.setattr(conversations_views, "WAITING_SHOWN", 2)
+    for person in pulse.north[:3]:
+        thread = _reply(app, manager, pulse.comment_of(person))
+        reply_as_author(person, thread.id, "Any news?", LATER)
+        sqla.session.commit()
+    html = _page(sign_in(app, manager), pulse.round.id, NORTH).get_data(as_text=True)
+    waiting = html[html.index('id="waiting-title"'):html.index('id="group-title"')]
+    assert "Awaiting a reply (3)" in waiting and waiting.count("list-group-item") == 2
+    assert "1 more: choose their round and unit above" in waiting
+
+
 def test_a_manager_outside_the_group_gets_403_and_cannot_reply(app, pulse):
     client = sign_in(app, leader_of(SOUTH))
     assert _page(client, pulse.round.id, NORTH).status_code == 403
