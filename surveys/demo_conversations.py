@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -45,58 +46,63 @@ from surveys.demo import COMMENT_THEMES
 from surveys.models import Comment, CommentThread, SurveyRound
 from surveys.models.actions import ActionPlan, PlanStatus
 
-# Leaders' replies by comment theme (the construct of the question the comment was left on).
-_REPLIES = {
-    "tools": (("Thanks for raising this. I have passed it to the CRM team with the steps you describe; "
-              "can you tell me which screens take the most clicks?"),
-              ("Understood. We are testing the new mobile release with three of you next week. "
-              "Would you like to be one of them?")),
-    "time": (("Fair point. From next month we will drop the weekly call-report spreadsheet, which "
-             "the CRM now replaces."),
-             ("Thank you. Let's block 30 minutes on Friday mornings for updates and see whether that "
-             "is enough.")),
-    "training": (("You are right that the first training was too generic. We are planning short "
-                 "sessions built on our own daily tasks; what should the first one cover?"),
-                 ("Thanks. The recordings are now linked from the team page, and new joiners get a "
-                 "buddy for their first CRM week.")),
-    "leadership": (("Heard. From this quarter our pipeline review runs from the CRM, not the "
-                   "spreadsheet. Tell me if you still see the old way creeping back."),
-                   ("Thank you for being direct. We will report back on this in the next pulse, "
-                   "with what we changed and what we could not.")),
-}
-# Authors' answers back, by the same themes.
-_AUTHOR_ANSWERS = {
-    "tools": ("Thanks for the answer. The account screen is the worst: four tabs to log one visit.",
-              "Yes, happy to test the new release."),
-    "time": ("That would help. Friday mornings work for most of us.",
-             "Dropping the spreadsheet would give us back the hour, thanks."),
-    "training": ("Good to hear. Could the session include how to log calls from the phone?",
-                 "Thanks, the buddy idea would have helped me a lot in my first month."),
-    "leadership": ("Appreciated. Let's see whether it changes in practice.",
-                   "Thanks for answering. Seeing the review run from the CRM would convince people."),
-}
+
+class _Script(NamedTuple):
+    """One conversation, each message following from the one before: the leader's reply, the
+    author's answer to it, the leader's answer to that."""
+
+    reply: str
+    answer: str
+    follow_up: str
 
 
-# Leaders' answers to an author's answer, by theme.
-_FOLLOW_UPS = {
-    "tools": ("Thanks, that helps. The account screen is on the CRM team's list for the next release; "
-              "I will post here when it ships."),
-    "time": "Noted. We will check in a month whether Friday mornings are enough, and adjust if not.",
-    "training": "Good idea: it is now on the agenda of the first session. Thanks for suggesting it.",
-    "leadership": "Fair. Hold us to it: the next pulse will show whether it changed in practice.",
+# Two conversations per comment theme (the construct of the question the comment was left on).
+_SCRIPTS = {
+    "tools": (
+        _Script("Thanks for raising this. I have passed it to the CRM team with the steps you describe; "
+                "can you tell me which screens take the most clicks?",
+                "Thanks for the answer. The account screen is the worst: four tabs to log one visit.",
+                "Thanks, that helps. The account screen is on the CRM team's list for the next release; "
+                "I will post here when it ships."),
+        _Script("Understood. We are testing the new mobile release with three of you next week. "
+                "Would you like to be one of them?",
+                "Yes, happy to test the new release.",
+                "Thank you, you are in the test group. I will post here what the group finds before the "
+                "release reaches everyone."),
+    ),
+    "time": (
+        _Script("Fair point. From next month we will drop the weekly call-report spreadsheet, which "
+                "the CRM now replaces.",
+                "Dropping the spreadsheet would give us back the hour, thanks.",
+                "It goes on the first of the month. Tell me here if it creeps back in another form."),
+        _Script("Thank you. Let's block 30 minutes on Friday mornings for updates and see whether that "
+                "is enough.",
+                "That would help. Friday mornings work for most of us.",
+                "Noted. We will check in a month whether Friday mornings are enough, and adjust if not."),
+    ),
+    "training": (
+        _Script("You are right that the first training was too generic. We are planning short "
+                "sessions built on our own daily tasks; what should the first one cover?",
+                "Good to hear. Could the session include how to log calls from the phone?",
+                "Good idea: it is now on the agenda of the first session. Thanks for suggesting it."),
+        _Script("Thanks. The recordings are now linked from the team page, and new joiners get a "
+                "buddy for their first CRM week.",
+                "Thanks, the buddy idea would have helped me a lot in my first month.",
+                "Glad to hear it. If you would like to be the buddy of our next joiner, say so here."),
+    ),
+    "leadership": (
+        _Script("Heard. From this quarter our pipeline review runs from the CRM, not the "
+                "spreadsheet. Tell me if you still see the old way creeping back.",
+                "Thanks for answering. Seeing the review run from the CRM would convince people.",
+                "Agreed. The first review from the CRM is this month; I will say here how it went."),
+        _Script("Thank you for being direct. We will report back on this in the next pulse, "
+                "with what we changed and what we could not.",
+                "Appreciated. Let's see whether it changes in practice.",
+                "Fair. Hold us to it: the next pulse will show whether it changed in practice."),
+    ),
 }
-
-
-# The demo employee's conversations, by theme: the leader's reply, the employee's answer to it and
-# the leader's answer to that, each following from the one before.
-_EMPLOYEE_CONVERSATIONS = {
-    "tools": (_REPLIES["tools"][1], _AUTHOR_ANSWERS["tools"][1],
-              ("Thank you, you are in the test group. I will post here what the group finds before the "
-               "release reaches everyone.")),
-    "time": (_REPLIES["time"][1], _AUTHOR_ANSWERS["time"][0], _FOLLOW_UPS["time"]),
-    "training": (_REPLIES["training"][0], _AUTHOR_ANSWERS["training"][0], _FOLLOW_UPS["training"]),
-    "leadership": (_REPLIES["leadership"][1], _AUTHOR_ANSWERS["leadership"][0], _FOLLOW_UPS["leadership"]),
-}
+# The demo employee's conversation on a comment of each theme.
+_EMPLOYEE_SCRIPTS = {"tools": 1, "time": 1, "training": 0, "leadership": 1}
 
 
 @dataclass(frozen=True)
@@ -228,7 +234,7 @@ def _converse_with_the_employee(rounds: list[SurveyRound], today: dt.date, seed:
         if db.session.scalar(select(CommentThread.id).where(CommentThread.comment_id == comment.id)):
             continue
         rng = random.Random(f"{seed}:employee-conversation:{survey_round.number}:{index}")
-        reply, answer, follow_up = _EMPLOYEE_CONVERSATIONS[_theme(comment)]
+        reply, answer, follow_up = _SCRIPTS[_theme(comment)][_EMPLOYEE_SCRIPTS[_theme(comment)]]
         replied_on = min(survey_round.closes_on + dt.timedelta(days=rng.randint(*habit.days)),
                          today - dt.timedelta(days=1))
         thread = reply_as_leader(manager, scope, comment.id, reply, _at(replied_on, rng.randint(8, 17)),
@@ -292,14 +298,18 @@ def converse(rounds: list[SurveyRound], today: dt.date, seed: int) -> tuple[int,
                     continue
                 replied_on = min(survey_round.closes_on + dt.timedelta(days=rng.randint(*habit.days)),
                                  today - dt.timedelta(days=1))
-                thread = reply_as_leader(user, scope, comment.id, rng.choice(_REPLIES[theme]),
+                script = _SCRIPTS[theme][rng.randrange(len(_SCRIPTS[theme]))]
+                thread = reply_as_leader(user, scope, comment.id, script.reply,
                                          _at(replied_on, rng.randint(8, 17)), today=replied_on)
                 threads += 1
                 author = _author(comment)
                 answered_on = replied_on + dt.timedelta(days=rng.randint(1, 5))
                 if author is None or answered_on >= today or rng.random() > 0.5:
                     continue
-                reply_as_author(author, thread.id, rng.choice(_AUTHOR_ANSWERS[theme]), answered_on)
+                # The answer follows the script; the draw that once chose it is kept, so that every
+                # later choice (closings, dates) and the published demo figures stay the same.
+                rng.randrange(len(_SCRIPTS[theme]))
+                reply_as_author(author, thread.id, script.answer, answered_on)
                 answers += 1
                 if rng.random() < 0.4:
                     # The author is satisfied and closes the thread; otherwise the leader owes a reply.
@@ -309,7 +319,7 @@ def converse(rounds: list[SurveyRound], today: dt.date, seed: int) -> tuple[int,
                     # Where the sponsor is visible, leaders answer the author's answer too, within days.
                     followed_on = answered_on + dt.timedelta(days=rng.randint(1, 3))
                     if followed_on < today:
-                        reply_as_leader(user, scope, comment.id, _FOLLOW_UPS[theme],
+                        reply_as_leader(user, scope, comment.id, script.follow_up,
                                         _at(followed_on, rng.randint(8, 17)), today=followed_on)
     prepared = [r for r in rounds if r.closes_on < today and r.results_ready_at is not None]
     own = _converse_with_the_employee(prepared, today, seed, employee, manager, manager_scope)
