@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import pandas as pd
 from flask import Flask
 
 from adoption.home import HomeSection, register_home_section
@@ -63,7 +64,8 @@ def adoption_now(scope: Scope, today: dt.date) -> AdoptionNow | None:
         return None
     previous = latest - dt.timedelta(days=7)
     weekly = adoption_metrics.weekly_adoption(queries.weekly_usage(scope, None, previous, latest), [previous, latest])
-    rates = {row.week_start: (None if row.licensed == 0 else 100.0 * row.active / row.licensed)
+    # The Adoption page's formula (active / licensed); NaN with nobody licensed.
+    rates = {row.week_start: None if pd.isna(row.adoption_rate) else 100.0 * float(row.adoption_rate)
              for row in weekly.itertuples()}
     last = weekly.iloc[-1]
     initiative = current_initiative()
