@@ -180,6 +180,14 @@ def test_a_non_employees_own_sections_come_under_for_you_after_the_roles_figures
     assert 'data-testid="home-my-surveys"' in yours and 'data-testid="home-my-training"' in yours
 
 
+@pytest.mark.parametrize(("role", "level"), [("employee", "h2"), ("manager", "h3")])
+def test_the_own_sections_headings_sit_under_for_you_on_a_leaders_page(client, login_as, role, level):
+    login_as(role)
+    html = client.get("/").get_data(as_text=True)
+    assert f'<{level} class="h5" id="home-my-surveys">Pulse surveys</{level}>' in html
+    assert f'<{level} class="h5" id="home-my-training">Training</{level}>' in html
+
+
 def test_a_leading_section_is_drawn_on_a_leaders_page_before_their_own(app, client, login_as, probe):
     register_home_section(app, _section("lead", lambda s, d: "lead", place="leading", order=1))
     login_as("manager")
