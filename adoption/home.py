@@ -215,11 +215,14 @@ def home_summary(scope: Scope, today: dt.date) -> HomeSummary:
     return summary
 
 
+def own_employee(scope: Scope) -> Employee | None:
+    """The signed-in user's own employee record (everyone may read their own), or None."""
+    return db.session.get(Employee, scope.employee_id) if scope.employee_id is not None else None
+
+
 def my_record(scope: Scope) -> MyRecord | None:
     """The user's own roster record (everyone may read their own)."""
-    if scope.employee_id is None:
-        return None
-    me = db.session.get(Employee, scope.employee_id)
+    me = own_employee(scope)
     if me is None:
         return None
     return MyRecord(

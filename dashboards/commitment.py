@@ -734,8 +734,7 @@ def _verdicts() -> dict[str, int]:
 
 def _last_whole_week(period: Period, today: dt.date, first_weekday: int) -> dt.date:
     """The first day of the latest week that ended by the period's end and before today."""
-    last_day = min(period.end, today - dt.timedelta(days=1))
-    return adoption_metrics.week_of(last_day + dt.timedelta(days=1), first_weekday) - dt.timedelta(days=7)
+    return adoption_metrics.last_whole_week(min(period.end, today - dt.timedelta(days=1)), first_weekday)
 
 
 def outcomes(scope: Scope, period: Period, today: dt.date) -> Outcomes:

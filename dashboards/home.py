@@ -14,7 +14,6 @@ from adoption.home import HomeSection, register_home_section
 from adoption.initiative import current_initiative
 from adoption.models import Role
 from adoption.scope import Scope
-from adoption.sponsors import readable_sponsors
 from adoption.telemetry.rollups import week_start_day
 from dashboards import commitment, queries
 from dashboards.metrics import adoption as adoption_metrics
@@ -58,7 +57,7 @@ def adoption_now(scope: Scope, today: dt.date) -> AdoptionNow | None:
     None for roles without aggregates or before any usage rollup."""
     if scope.role not in ADOPTION_ROLES or not scope.sees_aggregates:
         return None
-    last_whole_week = adoption_metrics.week_of(today, week_start_day()) - dt.timedelta(days=7)
+    last_whole_week = adoption_metrics.last_whole_week(today - dt.timedelta(days=1), week_start_day())
     latest = queries.latest_usage_week(scope, last_whole_week)
     if latest is None:
         return None
@@ -83,9 +82,9 @@ def my_commitment(scope: Scope, today: dt.date) -> MyCommitment | None:
     if scope.role is not Role.EXECUTIVE:
         return None
     period = commitment.commitment_period(today)
-    own = [s for s in readable_sponsors(scope) if s.id == scope.employee_id]
-    record = next(iter(commitment.sponsor_records(scope, period, today)), None) if own else None
-    urgent = commitment.urgent_items(scope, today, sponsor_id=own[0].id if own else None)
+    # An executive may read one sponsor record only: their own, when they are a sponsor.
+    record = next(iter(commitment.sponsor_records(scope, period, today)), None)
+    urgent = commitment.urgent_items(scope, today, sponsor_id=record.sponsor_id if record else None)
     return MyCommitment(record, period, urgent)
 
 

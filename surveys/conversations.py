@@ -164,6 +164,12 @@ def leader_names(threads: Iterable[CommentThread]) -> dict[int, str]:
     return {user_id: name or email for user_id, email, name in rows}
 
 
+def _owed_a_reply(scope: Scope) -> tuple:
+    """WHERE: open threads of the scope's units whose last message is the author's."""
+    return (CommentThread.awaiting_leader.is_(True), CommentThread.status == ThreadStatus.OPEN.value,
+            scope.unit_filter(CommentThread.unit_id))
+
+
 def awaiting_threads(scope: Scope) -> list[tuple[CommentThread, OrgUnit]]:
     """Open threads of the scope's units whose last message is the author's (a reply is owed),
     each with the unit it is listed under."""
@@ -172,9 +178,7 @@ def awaiting_threads(scope: Scope) -> list[tuple[CommentThread, OrgUnit]]:
         select(CommentThread, OrgUnit)
         .options(selectinload(CommentThread.comment).options(*_comment_options()))
         .join(OrgUnit, OrgUnit.id == CommentThread.unit_id)
-        .where(CommentThread.awaiting_leader.is_(True),
-               CommentThread.status == ThreadStatus.OPEN.value,
-               scope.unit_filter(CommentThread.unit_id))
+        .where(*_owed_a_reply(scope))
         .order_by(CommentThread.round_id.desc(), OrgUnit.path, CommentThread.id)
     )
     return [(thread, unit) for thread, unit in rows]
@@ -184,10 +188,7 @@ def awaiting_summary(scope: Scope) -> tuple[int, int | None]:
     """(how many threads ``awaiting_threads`` lists, the earliest round among them) without loading them."""
     _require_reader(scope)
     count, first_round = db.session.execute(
-        select(func.count(CommentThread.id), func.min(CommentThread.round_id))
-        .where(CommentThread.awaiting_leader.is_(True),
-               CommentThread.status == ThreadStatus.OPEN.value,
-               scope.unit_filter(CommentThread.unit_id))
+        select(func.count(CommentThread.id), func.min(CommentThread.round_id)).where(*_owed_a_reply(scope))
     ).one()
     return int(count), first_round
 

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from adoption.extensions import db
-from adoption.home import HomeSection, register_home_section
-from adoption.models import Employee
+from adoption.home import HomeSection, own_employee, register_home_section
 from adoption.scope import Scope
 from surveys.conversations import READER_ROLES, awaiting_summary, my_thread_counts
 from surveys.models import SurveyRound
@@ -45,7 +44,7 @@ class RepliesOwed:
 
 def my_surveys(scope: Scope, today: dt.date) -> MySurveys | None:
     """The signed-in person's waiting pulses and conversations (None without a roster record)."""
-    employee = db.session.get(Employee, scope.employee_id) if scope.employee_id is not None else None
+    employee = own_employee(scope)
     if employee is None:
         return None
     rounds = [WaitingRound(r, get_draft(employee, r) is not None)

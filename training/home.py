@@ -9,9 +9,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from adoption.extensions import db
-from adoption.home import HomeSection, register_home_section
-from adoption.models import Employee
+from adoption.home import HomeSection, own_employee, register_home_section
 from adoption.scope import Scope
 from training.followups import pending_follow_ups
 from training.models import TrainingStatus
@@ -33,7 +31,7 @@ class MyTraining:
 
 def my_training_card(scope: Scope, today: dt.date) -> MyTraining | None:
     """The signed-in person's modules to take and follow-ups due (None without a roster record)."""
-    employee = db.session.get(Employee, scope.employee_id) if scope.employee_id is not None else None
+    employee = own_employee(scope)
     if employee is None:
         return None
     to_take = [item for item in my_training(employee, today)

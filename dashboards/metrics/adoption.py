@@ -41,6 +41,11 @@ def weeks_in_period(start: dt.date, end: dt.date, first_weekday: int) -> list[dt
     return weeks
 
 
+def last_whole_week(last_day: dt.date, first_weekday: int) -> dt.date:
+    """The first day of the latest week whose last day is on or before ``last_day``."""
+    return week_of(last_day + dt.timedelta(days=1), first_weekday) - dt.timedelta(days=7)
+
+
 def complete_weeks(weeks: list[dt.date], end: dt.date) -> list[dt.date]:
     """The weeks of ``weeks`` whose last day is on or before ``end`` (a running week is partial)."""
     return [w for w in weeks if w + dt.timedelta(days=6) <= end]

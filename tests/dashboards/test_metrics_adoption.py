@@ -55,6 +55,13 @@ def test_rate_is_missing_not_zero_when_nobody_is_licensed():
     assert rates.iloc[2] == 0.0
 
 
+def test_last_whole_week_is_the_latest_week_ending_by_the_day():
+    sunday, monday = dt.date(2025, 4, 13), dt.date(2025, 4, 14)  # weeks start on Monday (0)
+    assert metrics.last_whole_week(sunday, 0) == dt.date(2025, 4, 7)  # its own week has just ended
+    assert metrics.last_whole_week(monday, 0) == dt.date(2025, 4, 7)  # its own week is running
+    assert metrics.last_whole_week(sunday, 6) == dt.date(2025, 4, 6)  # weeks from Sunday: 6-12 April
+
+
 def test_weekly_adoption_sums_units_and_fills_missing_weeks_with_no_rate():
     usage = pd.DataFrame({"week_start": [W1, W1, W3], "licensed": [4, 6, 5], "active": [1, 4, 5]})
     weekly = metrics.weekly_adoption(usage, [W1, W2, W3])

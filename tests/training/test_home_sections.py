@@ -190,23 +190,21 @@ def test_the_home_page_does_not_list_a_completed_module(app, client, db, login_a
     assert "No training module waits for you." in section
 
 
-def test_the_home_page_counts_the_modules_beyond_three_on_my_training(app, client, db, login_as):
+@pytest.mark.parametrize(("modules", "more_link"), [
+    (5, '<a href="/training/">2 more on My training</a>'),
+    (3, None),  # three or fewer: no link
+])
+def test_the_home_page_lists_three_modules_and_links_to_the_rest(app, client, db, login_as, modules, more_link):
     learner = login_as("employee").employee
-    for n in range(5):
+    for n in range(modules):
         assign(db, build_module(db, f"module-{n}"), learner, _today(app) + (n + 1) * DAY)
     db.session.commit()
     section = home_section(client.get("/").get_data(as_text=True), "home-my-training")
     assert section.count("/training/modules/") == 3
-    assert '<a href="/training/">2 more on My training</a>' in section
-
-
-def test_the_home_page_shows_no_more_link_with_three_modules_or_fewer(app, client, db, login_as):
-    learner = login_as("employee").employee
-    for n in range(3):
-        assign(db, build_module(db, f"module-{n}"), learner, _today(app) + (n + 1) * DAY)
-    db.session.commit()
-    section = home_section(client.get("/").get_data(as_text=True), "home-my-training")
-    assert section.count("/training/modules/") == 3 and "more on My training" not in section
+    if more_link is None:
+        assert "more on My training" not in section
+    else:
+        assert more_link in section
 
 
 def test_the_home_page_shows_pending_follow_ups_with_a_link(app, client, db, login_as):
