@@ -47,9 +47,11 @@ def test_employee_answers_a_pulse_on_a_phone(sign_in, pulse):
     page.get_by_role("button", name="Show navigation").click()
     page.locator("#mainnav").get_by_role("link", name="My surveys").click()
     page.get_by_role("link", name="Answer March pulse").click()
+    question = page.get_by_role("group", name="1. Most days I start work with energy for what I have to do.")
+    # Measure the width only once the form has arrived, not while the link is navigating.
+    expect(question).to_be_visible()
     assert _overflow(page) <= 0
 
-    question = page.get_by_role("group", name="1. Most days I start work with energy for what I have to do.")
     agree = question.get_by_role("radio", name="Agree", exact=True)
     box = question.locator("label", has_text="Strongly agree").bounding_box()
     assert box is not None and box["height"] >= 44

@@ -16,14 +16,25 @@ R2 = RoundInfo(2, 10, "Pulse", 2, dt.date(2026, 7, 1), dt.date(2026, 7, 28), Tru
 R3 = RoundInfo(3, 10, "Pulse", 3, dt.date(2026, 8, 1), dt.date(2026, 8, 28), True)
 
 
+_IDS: dict[str, int] = {}
+
+
+def _id_of(key: str) -> int:
+    """One id per item key, distinct for distinct keys in every run.
+
+    (``hash(key) % 1000`` was salted per process, and two keys sometimes met on one id.)
+    """
+    return _IDS.setdefault(key, 100 + len(_IDS))
+
+
 def item(key, favourable=None, n=None, *, scale="likert5", construct=None, version=None,
          enps=None):
     """An item result; no figures means hidden below the threshold."""
     return ItemResult(
-        round_question_id=hash(key) % 1000, item_key=key,
+        round_question_id=_id_of(key), item_key=key,
         construct=construct or key.split(".")[0], wording=f"Wording of {key}", scale=scale,
         n=n, mean=None, favourable_pct=favourable, enps=enps, choice_counts=None,
-        item_version_id=version or abs(hash(key)) % 1000, suppressed=n is None,
+        item_version_id=version or _id_of(key), suppressed=n is None,
     )
 
 
