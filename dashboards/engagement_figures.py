@@ -7,6 +7,8 @@ trend point is a gap with the message written over it. Every mark carries its n.
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -18,6 +20,9 @@ QUIET_COLOUR = "#6c757d"
 # Lines drawn at first on the trend; items start hidden (one click in the legend shows them).
 NO_CHILD_UNITS = "No unit directly below this one took part in the round"
 HEADLINE_SERIES = (metrics.ENGAGEMENT_SERIES, metrics.ENPS_SERIES, metrics.RESPONSE_RATE_SERIES)
+
+
+LABEL_WIDTH = 36  # characters per line of a driver chart's item label
 
 
 def _layout(figure: go.Figure, **layout) -> go.Figure:
@@ -183,8 +188,10 @@ def driver_figure(drivers: pd.DataFrame) -> go.Figure:
         return empty_figure("No driver items in this round")
     if drivers["suppressed"].astype(bool).all() and drivers["item_key"].isna().all():
         return suppressed_figure(str(drivers["message"].dropna().iloc[0]))
+    # Wrapped: the chart has half the page, and a long label (a follow-up item's question, a
+    # hidden item's message) would squeeze the plot into a sliver.
     labels = [
-        f"{k} — {m}" if bool(s) else f"{k} (n = {_n(n)})"
+        "<br>".join(textwrap.wrap(f"{k} — {m}" if bool(s) else f"{k} (n = {_n(n)})", LABEL_WIDTH))
         for k, n, s, m in zip(drivers["item_key"], drivers["n"], drivers["suppressed"],
                               drivers["message"], strict=True)
     ]
@@ -236,7 +243,7 @@ def driver_figure(drivers: pd.DataFrame) -> go.Figure:
                        hoverinfo="skip")
     return _layout(
         figure,
-        height=max(260, 100 + 34 * len(labels)),
+        height=max(260, 100 + 34 * len(labels) + 14 * sum(lab.count("<br>") for lab in labels)),
         xaxis={"range": [-1, 1], "title": "Correlation with the engagement index (r, 95% CI)"},
     )
 
@@ -255,4 +262,7 @@ def plans_figure(plans: pd.DataFrame) -> go.Figure:
         marker_color=SHOWN_COLOUR,
         hovertemplate="%{x}: %{y} plan(s)<extra></extra>",
     )
-    return _layout(figure, height=280, showlegend=False, yaxis={"title": "Action plans"})
+    # Counts of plans: whole-number ticks (a unit with one plan per status read 0, 0.2, … 1).
+    return _layout(figure, height=280, showlegend=False,
+                   yaxis={"title": "Action plans", "tickformat": ",d", "rangemode": "tozero",
+                          "dtick": 1 if int(plans["plans"].max()) <= 10 else None})

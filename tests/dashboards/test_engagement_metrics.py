@@ -212,7 +212,8 @@ def test_drivers_sort_strongest_first_and_keep_hidden_items_without_figures():
     assert quiet.marker.symbol == "circle-open"
     assert list(figure.layout.yaxis.categoryarray) == [
         "enablement.tools (n = 30)", "feedback.action (n = 30)",
-        f"enablement.time — {SUPPRESSED_MESSAGE}",
+        # A long label is wrapped, so that the half-page chart keeps room for its marks.
+        "enablement.time — not enough<br>responses to show",
     ]
 
 
@@ -240,5 +241,10 @@ def test_plans_frame_lists_every_status_in_order_with_zeros():
     frame = metrics.plan_frame(["done", "planned", "done", "done"])
     assert frame["status"].tolist() == list(PLAN_STATUSES)
     assert frame["plans"].tolist() == [1, 0, 3, 0]
-    bars = figures.plans_figure(frame).data[0]
+    figure = figures.plans_figure(frame)
+    bars = figure.data[0]
     assert list(bars.text) == ["n = 1", "n = 0", "n = 3", "n = 0"]
+    # Whole plans only on the axis: one tick per plan while the counts are small.
+    assert (figure.layout.yaxis.dtick, figure.layout.yaxis.tickformat) == (1, ",d")
+    many = figures.plans_figure(metrics.plan_frame(["done"] * 40))
+    assert many.layout.yaxis.dtick is None
