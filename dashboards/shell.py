@@ -63,11 +63,33 @@ def navigation(pages: list[PageSpec], current: str | None, prefix: str) -> list[
 
 
 def home(pages: list[PageSpec], prefix: str) -> Component:
-    """The landing page: the dashboards this user may open."""
+    """The landing page: the dashboards this user may open, each with the question it answers."""
+    cards = [
+        html.Li(
+            html.Article(
+                html.Div(
+                    [
+                        html.H2(
+                            dcc.Link(page.title, href=f"{prefix}{page.slug}",
+                                     className="stretched-link"),
+                            className="h5 card-title",
+                        ),
+                        html.P(page.question, className="card-text text-body-secondary mb-0"),
+                    ],
+                    className="card-body",
+                ),
+                className="card h-100",
+            ),
+            className="col",
+        )
+        for page in pages
+    ]
     return html.Section(
         [
             html.H1("Dashboards", className="h3"),
-            html.Ul([html.Li(dcc.Link(page.title, href=f"{prefix}{page.slug}")) for page in pages]),
+            html.P("Every figure is limited to what your role may see.",
+                   className="text-body-secondary"),
+            html.Ul(cards, className="row row-cols-1 row-cols-md-2 row-cols-xl-3 g-3 list-unstyled"),
         ]
     )
 

@@ -1,7 +1,8 @@
 """The dashboard pages, as specs: where each lives, who may open it, its layout and callbacks.
 
-A new page (Adoption, Engagement, Training, Evidence, Executive) is one module with ``layout``
-and ``register`` plus one ``PageSpec`` line here; navigation, routing and the guard follow.
+A new page (Adoption, Engagement, Training, Evidence, Executive) is one module with ``SLUG``,
+``TITLE``, ``QUESTION``, ``ROLES``, ``layout`` and ``register``, named once in ``PAGES`` here;
+navigation, routing, the landing page and the guard follow.
 """
 
 from __future__ import annotations
@@ -22,37 +23,30 @@ class PageSpec:
 
     slug: str
     title: str
+    # The question the page answers, for the landing page.
+    question: str
     roles: frozenset[str]
     # Builds the page for one request; takes the organization's today for date pickers.
     layout: Callable[[dt.date], Component]
     # Adds the page's callbacks to a Dash instance.
     register: Callable[[Dash], None]
 
+    @classmethod
+    def of(cls, module) -> PageSpec:
+        """The spec of a page module: its ``SLUG``, ``TITLE``, ``QUESTION``, ``ROLES``, ``layout``
+        and ``register``."""
+        return cls(module.SLUG, module.TITLE, module.QUESTION, module.ROLES, module.layout,
+                   module.register)
+
     def allows(self, role: str | None) -> bool:
         """True when a user with ``role`` may open the page."""
         return role is not None and role in self.roles
 
 
-PAGES: tuple[PageSpec, ...] = (
+PAGES: tuple[PageSpec, ...] = tuple(
+    PageSpec.of(module)
     # First: the executives' landing page (adoption.views.shell.register_landing).
-    PageSpec(executive.SLUG, executive.TITLE, executive.ROLES, executive.layout, executive.register),
-    PageSpec(
-        organization.SLUG,
-        organization.TITLE,
-        organization.ROLES,
-        organization.layout,
-        organization.register,
-    ),
-    PageSpec(adoption.SLUG, adoption.TITLE, adoption.ROLES, adoption.layout, adoption.register),
-    PageSpec(
-        engagement.SLUG,
-        engagement.TITLE,
-        engagement.ROLES,
-        engagement.layout,
-        engagement.register,
-    ),
-    PageSpec(training.SLUG, training.TITLE, training.ROLES, training.layout, training.register),
-    PageSpec(evidence.SLUG, evidence.TITLE, evidence.ROLES, evidence.layout, evidence.register),
+    for module in (executive, organization, adoption, engagement, training, evidence)
 )
 
 

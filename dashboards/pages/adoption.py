@@ -25,6 +25,9 @@ from dashboards.metrics import adoption as metrics
 
 SLUG = "adoption"
 TITLE = "Adoption"
+# One sentence on the dashboards' landing page: the question the page answers.
+QUESTION = ("Is the CRM really used? Weekly adoption and key behaviours against the target, units at "
+            "risk, and the people who have gone dormant.")
 ROLES = frozenset(
     {Role.MANAGER.value, Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value}
 )

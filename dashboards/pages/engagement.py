@@ -31,6 +31,9 @@ from surveys.models import ALL_BANDS, TENURE_BANDS
 
 SLUG = "engagement"
 TITLE = "Engagement"
+# One sentence on the dashboards' landing page: the question the page answers.
+QUESTION = ("What the pulse surveys say: engagement, eNPS, barriers to change and their drivers, "
+            "and whether comments get answers and actions follow.")
 # Survey results are for the people who act on them; admins run the platform and employees read
 # their own unit's results elsewhere.
 ROLES = frozenset({Role.MANAGER.value, Role.CHANGE_LEADER.value, Role.EXECUTIVE.value})

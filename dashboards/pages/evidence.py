@@ -34,6 +34,9 @@ from dashboards.metrics import evidence_charts as charts
 
 SLUG = "evidence"
 TITLE = "Evidence"
+# One sentence on the dashboards' landing page: the question the page answers.
+QUESTION = ("Do adoption, engagement and training go with customer satisfaction months later? "
+            "Comparisons across units with intervals, n and caveats, and the hypotheses register.")
 ROLES = frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value})
 
 X = "evidence-x"

@@ -26,6 +26,9 @@ from dashboards.figures import empty_figure
 
 SLUG = "executive"
 TITLE = "Commitment"
+# One sentence on the dashboards' landing page: the question the page answers.
+QUESTION = ("Do the sponsors visibly do what the change asks of everyone, and do employees see it? "
+            "Each sponsor's record this quarter, and what needs you this week.")
 ROLES = frozenset({Role.EXECUTIVE.value, Role.CHANGE_LEADER.value, Role.ADMIN.value})
 PAGE = "executive"
 

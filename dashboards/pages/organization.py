@@ -15,6 +15,8 @@ from dashboards.metrics import organization as metrics
 
 SLUG = "organization"
 TITLE = "Organization"
+# One sentence on the dashboards' landing page: the question the page answers.
+QUESTION = "Who is in each unit on any day, and how many of them hold a CRM licence."
 ROLES = frozenset(
     {Role.MANAGER.value, Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value}
 )

@@ -32,6 +32,9 @@ from dashboards.metrics import training as metrics
 
 SLUG = "training"
 TITLE = "Training"
+# One sentence on the dashboards' landing page: the question the page answers.
+QUESTION = ("Is training taken, found useful, learned and acted on, with behaviour in the CRM "
+            "before and after against peers not yet trained.")
 ROLES = frozenset(
     {Role.MANAGER.value, Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value}
 )

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dashboards.pages import PAGES
 from tests.dashboards.conftest import table_rows, texts
 from tests.factories import make_employee, make_unit
 
@@ -199,12 +200,24 @@ def test_router_landing_page_lists_the_dashboards(org, login_as, run_callback):
     response = run_callback(
         "dashboards-content.children", {"dashboards-location.pathname": "/dashboards/"}
     )
-    assert texts(response.get_json()["response"]["dashboards-content"]["children"]) == [
-        "Dashboards",
-        "Commitment",
-        "Organization",
-        "Adoption",
-        "Engagement",
-        "Training",
-        "Evidence",
-    ]
+    content = response.get_json()["response"]["dashboards-content"]["children"]
+    shown = texts(content)
+    assert shown[0] == "Dashboards"
+    titles = ["Commitment", "Organization", "Adoption", "Engagement", "Training", "Evidence"]
+    assert [t for t in shown if t in titles] == titles
+    # Each card says what its page answers, and links to it.
+    for page in PAGES:
+        assert page.question in shown
+        assert f'"href": "/dashboards/{page.slug}"' in json.dumps(content)
+
+
+def test_router_landing_page_offers_a_manager_only_the_pages_of_the_role(org, login_as,
+                                                                         run_callback):
+    login_as("manager", unit="Acme/EMEA/Sales North")
+    response = run_callback(
+        "dashboards-content.children", {"dashboards-location.pathname": "/dashboards/"}
+    )
+    content = response.get_json()["response"]["dashboards-content"]["children"]
+    assert "/dashboards/executive" not in json.dumps(content)
+    assert "/dashboards/evidence" not in json.dumps(content)
+    assert "Adoption" in texts(content)
