@@ -1,15 +1,30 @@
-"""Account services: creating users, checking passwords, locking out repeated failures."""
+"""Account services: creating users, checking passwords, locking out repeated failures, and
+what an admin does to accounts (roles, disabling, unlocking) and the one-time links by which a
+person sets their first password or a forgotten one.
+
+Rules an admin cannot break, whatever page or request they use:
+
+* nobody changes their own role or disables their own account (an admin would lock themselves
+  out, or a second admin could not undo a mistake made alone);
+* the last enabled admin account stays an enabled admin;
+* a password link works once, before it expires, and only while the account is active; a new
+  link for the same person ends the earlier ones, and disabling the account ends them all.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from adoption.extensions import db
-from adoption.models import ROLES, Employee, User
+from adoption.mail import send_mail
+from adoption.models import ROLES, Employee, PasswordLink, Role, User
 
 MIN_PASSWORD_LENGTH = 10
 # Checked against when the account does not exist, so a miss costs as much time as a hit.
@@ -96,3 +111,178 @@ def authenticate(email: str, password: str, now: dt.datetime, policy: LoginPolic
     user.last_login_at = now
     db.session.flush()
     return user
+
+
+# ------------------------------------------------------------------ what admins do to accounts
+
+
+def _enabled_admins() -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.ADMIN.value,
+                                                     User.is_enabled.is_(True))
+    )
+
+
+def _not_yourself(user: User, by: User, what: str) -> None:
+    if user.id == by.id:
+        raise AccountError(f"you cannot {what} your own account; ask another admin")
+
+
+def change_role(user: User, role: str, *, by: User) -> User:
+    """Give ``user`` the role ``role`` (the admin ``by`` asks); refuses one's own role and the
+    last enabled admin's."""
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    _not_yourself(user, by, "change the role of")
+    if user.role == Role.ADMIN.value and role != Role.ADMIN.value and user.is_enabled \
+            and _enabled_admins() <= 1:
+        raise AccountError("this is the last enabled admin account; make another admin first")
+    user.role = role
+    db.session.flush()
+    return user
+
+
+def set_enabled(user: User, enabled: bool, *, by: User, now: dt.datetime) -> User:
+    """Enable or disable ``user``'s account. A disabled account cannot sign in, loses its live
+    sessions (the user loader refuses it) and its unused password links."""
+    _not_yourself(user, by, "disable or enable")
+    if not enabled and user.role == Role.ADMIN.value and user.is_enabled and _enabled_admins() <= 1:
+        raise AccountError("this is the last enabled admin account; make another admin first")
+    user.is_enabled = enabled
+    if not enabled:
+        _end_links(user, now)
+    db.session.flush()
+    return user
+
+
+def unlock(user: User) -> User:
+    """Lift a lockout after repeated failed sign-ins."""
+    user.locked_until = None
+    user.failed_logins = 0
+    db.session.flush()
+    return user
+
+
+# ------------------------------------------------------------------ accounts for the roster
+
+
+def employees_without_account() -> list[Employee]:
+    """Active employees on the roster with no sign-in account (by link or by e-mail)."""
+    linked = select(User.employee_id).where(User.employee_id.is_not(None))
+    taken = select(func.lower(User.email))
+    return list(db.session.scalars(
+        select(Employee)
+        .where(Employee.active.is_(True), Employee.id.not_in(linked),
+               func.lower(Employee.email).not_in(taken))
+        .order_by(Employee.email)
+    ))
+
+
+def create_roster_accounts() -> list[User]:
+    """An account, without a password, for every active employee who has none; returns the
+    accounts made (send them invitations to set a password). The role: executive when the roster
+    says so, manager when active people report to them, employee otherwise."""
+    managers = aliased(Employee)
+    managing = set(db.session.scalars(
+        select(managers.manager_id).where(managers.active.is_(True), managers.manager_id.is_not(None))
+    ))
+    users = []
+    for employee in employees_without_account():
+        role = (Role.EXECUTIVE.value if employee.is_executive
+                else Role.MANAGER.value if employee.id in managing else Role.EMPLOYEE.value)
+        users.append(User(email=employee.email.lower(), role=role, employee=employee))
+    db.session.add_all(users)
+    db.session.flush()
+    return users
+
+
+# ------------------------------------------------------------------ password links
+
+#: How long a link stays valid: a week for an invitation, two hours for a reset.
+LINK_VALIDITY = {"invite": dt.timedelta(days=7), "reset": dt.timedelta(hours=2)}
+INVALID_LINK = "This link is not valid: it was already used, has expired or was replaced by a newer one."
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _end_links(user: User, now: dt.datetime) -> None:
+    db.session.execute(
+        update(PasswordLink)
+        .where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
+        .values(used_at=now),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def issue_password_link(user: User, purpose: str, *, now: dt.datetime,
+                        by: User | None = None) -> str:
+    """A new one-time link token for ``user`` (returned once; only its hash is stored). Earlier
+    unused links of the user end. Refused for an account that cannot sign in."""
+    if purpose not in LINK_VALIDITY:
+        raise AccountError(f"unknown purpose {purpose!r}")
+    if not user.is_active:
+        raise AccountError("this account is disabled or its employee has left; enable it first")
+    _end_links(user, now)
+    token = secrets.token_urlsafe(32)
+    db.session.add(PasswordLink(user_id=user.id, token_hash=_token_hash(token), purpose=purpose,
+                                created_at=now, expires_at=now + LINK_VALIDITY[purpose],
+                                created_by_id=by.id if by is not None else None))
+    db.session.flush()
+    return token
+
+
+def valid_link(token: str, now: dt.datetime) -> PasswordLink | None:
+    """The link ``token`` opens when it can still be used, else ``None`` (one answer for unknown,
+    used, expired, replaced, or an account that can no longer sign in)."""
+    link = db.session.scalar(select(PasswordLink).where(PasswordLink.token_hash == _token_hash(token)))
+    if link is None or link.used_at is not None or link.expires_at <= now or not link.user.is_active:
+        return None
+    return link
+
+
+def redeem_password_link(token: str, password: str, *, now: dt.datetime) -> User:
+    """Set the password of the link's user and use the link up; lifts a lockout. ``AccountError``
+    (with ``INVALID_LINK``) when the link cannot be used, or when the password is too short."""
+    link = valid_link(token, now)
+    if link is None:
+        raise AccountError(INVALID_LINK)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    # Claim the link in SQL: of two requests racing with the same token, only one sets a password.
+    claimed = db.session.execute(
+        update(PasswordLink)
+        .where(PasswordLink.id == link.id, PasswordLink.used_at.is_(None))
+        .values(used_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if claimed != 1:
+        raise AccountError(INVALID_LINK)
+    user = link.user
+    set_password(user, password)
+    unlock(user)
+    db.session.flush()
+    return user
+
+
+_SUBJECTS = {"invite": "Your Uptake account", "reset": "Reset your Uptake password"}
+
+
+def send_password_link(user: User, purpose: str, *, link_url, now: dt.datetime,
+                       by: User | None = None) -> None:
+    """Issue a link for ``user`` and send it to their address (SMTP or the outbox, see
+    ``adoption.mail``); ``link_url(token)`` makes the page's address."""
+    token = issue_password_link(user, purpose, now=now, by=by)
+    expires = now + LINK_VALIDITY[purpose]
+    name = user.employee.full_name if user.employee is not None else user.email
+    if purpose == "invite":
+        opening = (f"An Uptake account has been opened for you ({user.email}). Uptake is where "
+                   "your organization follows its CRM initiative: pulse surveys, training and "
+                   "how the CRM is used.")
+    else:
+        opening = (f"Someone asked to reset the password of your Uptake account ({user.email}). "
+                   "If it was not you, ignore this message: your password stays as it is.")
+    body = (f"Hello {name},\n\n{opening}\n\nSet your password here; the link works once, until "
+            f"{expires:%d %B %Y %H:%M} UTC:\n{link_url(token)}\n")
+    send_mail([user.email], _SUBJECTS[purpose], body, kind=f"password_{purpose}")

@@ -11,10 +11,21 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    Optional,
+    ValidationError,
+)
 
+from adoption.accounts import MIN_PASSWORD_LENGTH
 from adoption.models.tokens import TOKEN_SCOPES
+from adoption.models.users import PASSWORD_LINK_PURPOSES, ROLES
 from adoption.telemetry.identity import KEY_KINDS, find_employee
+from adoption.views.shell import ROLE_LABELS
 
 try:  # WTForms 3.3 deprecates (value, label) tuples and 3.4 drops them
     from wtforms.fields.choices import SelectChoice as choice
@@ -40,6 +51,65 @@ class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=320)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     submit = SubmitField("Sign in")
+
+
+class PasswordForgotForm(FlaskForm):
+    """Ask for a link to set a new password."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=320)])
+    submit = SubmitField("Send me a link")
+
+
+class PasswordSetForm(FlaskForm):
+    """Choose a password, from an invitation or a reset link."""
+
+    password = PasswordField("New password", validators=[
+        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200,
+                               message=f"At least {MIN_PASSWORD_LENGTH} characters.")])
+    confirm = PasswordField("New password again", validators=[
+        DataRequired(), EqualTo("password", message="The two passwords differ.")])
+    submit = SubmitField("Set my password")
+
+
+def _role_choices() -> list:
+    return [choice(role, ROLE_LABELS[role]) for role in ROLES]
+
+
+class UserCreateForm(FlaskForm):
+    """An admin opens an account."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=320)])
+    role = SelectField("Role", validators=[AnyOf(ROLES)])
+    invite = BooleanField("Send an invitation to set a password", default=True)
+    submit = SubmitField("Create account")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = _role_choices()
+
+
+class UserRoleForm(FlaskForm):
+    """An admin changes an account's role."""
+
+    role = SelectField("Role", validators=[AnyOf(ROLES)])
+    submit = SubmitField("Change role")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = _role_choices()
+
+
+class UserLinkForm(FlaskForm):
+    """An admin sends an invitation or a password reset link."""
+
+    purpose = HiddenField(validators=[AnyOf(PASSWORD_LINK_PURPOSES)])
+    submit = SubmitField("Send link")
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something (the form carries only the CSRF token)."""
+
+    submit = SubmitField("Confirm")
 
 
 class RosterUploadForm(FlaskForm):

@@ -29,7 +29,7 @@ from adoption.models.telemetry import (
     WeeklyUnitUsage,
 )
 from adoption.models.tokens import TOKEN_SCOPES, ApiToken
-from adoption.models.users import ROLES, Role, User
+from adoption.models.users import PASSWORD_LINK_PURPOSES, ROLES, PasswordLink, Role, User
 
 __all__ = [
     "ACTIVITY_KINDS",
@@ -37,6 +37,7 @@ __all__ = [
     "EVALUATION_TRIGGERS",
     "HYPOTHESIS_VERDICTS",
     "OUTCOME_SOURCES",
+    "PASSWORD_LINK_PURPOSES",
     "ROLES",
     "TOKEN_SCOPES",
     "ApiToken",
@@ -50,6 +51,7 @@ __all__ = [
     "OrgUnit",
     "OutboxMessage",
     "OutcomeMeasure",
+    "PasswordLink",
     "Role",
     "RollupBacklog",
     "RosterImport",

@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from adoption.extensions import db
@@ -53,3 +53,37 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
+
+
+#: Why a password link was sent: a first password for a new account, or a forgotten one.
+PASSWORD_LINK_PURPOSES = ("invite", "reset")
+
+
+class PasswordLink(db.Model):
+    """A one-time link that lets a user set their password; only the token's SHA-256 is kept.
+
+    The token carries 256 random bits (``secrets.token_urlsafe(32)``), so an unsalted fast hash
+    is enough, as for API tokens. A link works once, until it expires, and only while the
+    account is active; issuing a new link for a user ends the ones before it.
+    """
+
+    __tablename__ = "password_links"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('invite', 'reset')", name="known_purpose"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # Set when the link is used, or ended by a newer link or by disabling the account.
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The admin who sent it; NULL for a reset the user asked for.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    def __repr__(self) -> str:
+        return f"<PasswordLink {self.purpose} user={self.user_id}>"

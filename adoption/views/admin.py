@@ -1,5 +1,5 @@
-"""Administration: roster import (upload → preview → confirm), users, API tokens, unmatched
-CRM users and the outbox."""
+"""Administration: roster import (upload → preview → confirm), API tokens, unmatched CRM users
+and the outbox; accounts are in ``adoption.views.admin_users``, on this blueprint."""
 from __future__ import annotations
 
 import csv
@@ -29,7 +29,7 @@ from adoption.forms import (
     RosterUploadForm,
 )
 from adoption.mail import outbox_page
-from adoption.models import Role, RosterImport, User
+from adoption.models import Role, RosterImport
 from adoption.roster import (
     RosterFileError,
     SafetyStop,
@@ -56,14 +56,6 @@ def _limits() -> dict[str, float]:
     config = current_app.config
     return {"max_deactivation_share": config["ROSTER_MAX_DEACTIVATION_SHARE"],
             "max_email_change_share": config["ROSTER_MAX_EMAIL_CHANGE_SHARE"]}
-
-
-@bp.route("/users")
-@role_required(Role.ADMIN)
-def users():
-    """List accounts and their roles."""
-    rows = db.session.scalars(select(User).order_by(User.email)).all()
-    return render_template("admin/users.html", users=rows)
 
 
 @bp.route("/roster", methods=["GET", "POST"])

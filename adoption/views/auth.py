@@ -1,20 +1,44 @@
-"""Sign in and sign out."""
+"""Sign in and sign out, and set a password through a one-time link (an invitation or a reset)."""
 from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
 
-from adoption.accounts import LoginPolicy, authenticate
+from adoption.accounts import (
+    INVALID_LINK,
+    MIN_PASSWORD_LENGTH,
+    AccountError,
+    LoginPolicy,
+    authenticate,
+    redeem_password_link,
+    send_password_link,
+    valid_link,
+)
 from adoption.extensions import db, limiter
-from adoption.forms import LoginForm
+from adoption.forms import LoginForm, PasswordForgotForm, PasswordSetForm
+from adoption.models import User
 from adoption.timekeeping import utcnow
 
 bp = Blueprint("auth", __name__)
 
 GENERIC_FAILURE = "That e-mail and password do not match an account that can sign in."
+# The same answer whether or not the address has an account: the page reveals nothing.
+RESET_SENT = ("If an account that can sign in uses this address, a link to set a new password is on its "
+              "way. It works once, within two hours.")
 
 
 def register_landing(app: Flask, role: str, path: str) -> None:
@@ -50,6 +74,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(landing_for(current_user.role))
     form = LoginForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"][:320]  # back from setting a password
     if form.validate_on_submit():
         policy = LoginPolicy(
             max_failures=current_app.config["LOGIN_MAX_FAILURES"],
@@ -72,3 +98,59 @@ def logout():
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+def password_link_url(token: str) -> str:
+    """The address of a password link, on the configured ``BASE_URL``: never the request's
+    ``Host`` header, which whoever asks for a reset controls (a forged one would send the
+    victim a link to the attacker's site, token included)."""
+    return str(current_app.config["BASE_URL"]).rstrip("/") + url_for("auth.set_password", token=token)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password():
+    """Ask for a reset link by e-mail; the answer is the same for every address."""
+    form = PasswordForgotForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        if user is not None and user.is_active:
+            send_password_link(user, "reset", now=utcnow(), link_url=password_link_url)
+            db.session.commit()
+        flash(RESET_SENT, "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/password_forgot.html", form=form)
+
+
+@bp.route("/password/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def set_password(token: str):
+    """Choose a password through a one-time link (an invitation or a reset)."""
+    now = utcnow()
+    link = valid_link(token, now)
+    if link is None:
+        return _private(render_template("auth/password_link_invalid.html", message=INVALID_LINK), 404)
+    form = PasswordSetForm()
+    if form.validate_on_submit():
+        try:
+            user = redeem_password_link(token, form.password.data, now=now)
+        except AccountError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()  # whoever was signed in in this browser, the link's owner signs in anew
+            flash("Your password is set. Sign in with it now.", "success")
+            return redirect(url_for("auth.login", email=user.email))
+    return _private(render_template("auth/password_set.html", form=form, link=link,
+                                    min_length=MIN_PASSWORD_LENGTH), 422 if form.errors else 200)
+
+
+def _private(page: str, status: int):
+    """A page whose address holds a secret: never cached, and never sent on as a referrer."""
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

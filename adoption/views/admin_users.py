@@ -1,0 +1,211 @@
+"""Administration of accounts: the list (search, filters, pages), opening an account, an
+account's page (role, enable or disable, unlock, send an invitation or a reset link) and accounts
+for everyone on the roster. The rules (not one's own account, never the last admin, one-time
+links) are the services' (``adoption.accounts``); these views only ask and report."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
+
+from adoption.access import role_required
+from adoption.accounts import (
+    AccountError,
+    change_role,
+    create_roster_accounts,
+    create_user,
+    employees_without_account,
+    send_password_link,
+    set_enabled,
+    unlock,
+)
+from adoption.extensions import db
+from adoption.forms import ConfirmForm, UserCreateForm, UserLinkForm, UserRoleForm
+from adoption.models import Employee, PasswordLink, Role, User
+from adoption.timekeeping import utcnow
+from adoption.views.admin import bp
+from adoption.views.auth import password_link_url
+from adoption.views.shell import ROLE_LABELS
+
+USERS_PER_PAGE = 50
+#: The list's status filter: what each choice keeps.
+STATUSES = {
+    "all": "Every account",
+    "active": "Can sign in",
+    "invited": "No password yet",
+    "locked": "Locked after failed sign-ins",
+    "disabled": "Disabled",
+    "left": "Employee has left",
+}
+
+
+def _status_filter(status: str, now):
+    """The WHERE clause of a status choice (``None`` for all)."""
+    left = User.employee.has(Employee.active.is_(False))
+    return {
+        "active": (User.is_enabled.is_(True), User.password_hash.is_not(None), ~left),
+        "invited": (User.password_hash.is_(None), User.is_enabled.is_(True)),
+        "locked": (User.locked_until > now,),
+        "disabled": (User.is_enabled.is_(False),),
+        "left": (left,),
+    }.get(status, ())
+
+
+@bp.route("/users")
+@role_required(Role.ADMIN)
+def users():
+    """Accounts, searchable by e-mail or name, filtered by role and status, 50 a page."""
+    now = utcnow()
+    search = (request.args.get("q") or "").strip()[:320]
+    role = request.args.get("role") or ""
+    status = request.args.get("status") or "all"
+    query = select(User).options(joinedload(User.employee)).order_by(User.email)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.outerjoin(User.employee).where(or_(
+            func.lower(User.email).like(pattern), func.lower(Employee.full_name).like(pattern)))
+    if role in {r.value for r in Role}:
+        query = query.where(User.role == role)
+    query = query.where(*_status_filter(status, now))
+    listing = db.paginate(query, page=max(request.args.get("page", 1, type=int) or 1, 1),
+                          per_page=USERS_PER_PAGE, error_out=False)
+    return render_template(
+        "admin/users.html", listing=listing, search=search, role=role, status=status,
+        statuses=STATUSES, now=now, without_account=len(employees_without_account()),
+        roster_form=ConfirmForm(),
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def new_user():
+    """Open an account (linked to the employee with that e-mail, if any), and invite them."""
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(form.email.data, form.role.data)
+            if form.invite.data:
+                send_password_link(user, "invite", link_url=password_link_url, now=utcnow(), by=current_user)
+        except AccountError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"Account {user.email} created" + (
+                "; an invitation to set a password was sent (see the Outbox when no mail server is "
+                "configured)." if form.invite.data else "; it cannot sign in until it has a password."),
+                "success")
+            return redirect(url_for("admin.user", user_id=user.id))
+    return render_template("admin/user_new.html", form=form), 422 if form.errors else 200
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/users/<int:user_id>")
+@role_required(Role.ADMIN)
+def user(user_id: int):
+    """One account: who it is, what it may do, and what an admin can do to it."""
+    account = _user(user_id)
+    links = db.session.scalars(
+        select(PasswordLink).where(PasswordLink.user_id == account.id)
+        .order_by(PasswordLink.created_at.desc(), PasswordLink.id.desc()).limit(10)
+    ).all()
+    return render_template(
+        "admin/user.html", account=account, links=links, now=utcnow(),
+        role_form=UserRoleForm(role=account.role), link_form=UserLinkForm(), action_form=ConfirmForm(),
+        yourself=account.id == current_user.id,
+    )
+
+
+def _done(user: User, message: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+def _refused(user: User, exc: AccountError):
+    db.session.rollback()
+    flash(f"Not done: {exc}.", "danger")
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@role_required(Role.ADMIN)
+def user_role(user_id: int):
+    """Change the account's role."""
+    account, form = _user(user_id), UserRoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        change_role(account, form.role.data, by=current_user)
+    except AccountError as exc:
+        return _refused(account, exc)
+    return _done(account, f"{account.email} is now {ROLE_LABELS[account.role].lower()}.")
+
+
+@bp.route("/users/<int:user_id>/<any(enable, disable):action>", methods=["POST"])
+@role_required(Role.ADMIN)
+def user_enabled(user_id: int, action: str):
+    """Enable or disable the account."""
+    account = _user(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        set_enabled(account, action == "enable", by=current_user, now=utcnow())
+    except AccountError as exc:
+        return _refused(account, exc)
+    return _done(account, f"{account.email} is {action}d" + (
+        ": it cannot sign in, its open sessions end and its unused links no longer work."
+        if action == "disable" else "."))
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@role_required(Role.ADMIN)
+def user_unlock(user_id: int):
+    """Lift a lockout after failed sign-ins."""
+    account = _user(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    unlock(account)
+    return _done(account, f"{account.email} may sign in again.")
+
+
+@bp.route("/users/<int:user_id>/link", methods=["POST"])
+@role_required(Role.ADMIN)
+def user_link(user_id: int):
+    """Send an invitation or a password reset link (ending the earlier ones)."""
+    account, form = _user(user_id), UserLinkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        send_password_link(account, form.purpose.data, link_url=password_link_url, now=utcnow(), by=current_user)
+    except AccountError as exc:
+        return _refused(account, exc)
+    what = "An invitation" if form.purpose.data == "invite" else "A password reset link"
+    return _done(account, f"{what} was sent to {account.email}; earlier links no longer work.")
+
+
+@bp.route("/users/roster-accounts", methods=["POST"])
+@role_required(Role.ADMIN)
+def roster_accounts():
+    """An account and an invitation for every active employee without one."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    now = utcnow()
+    made = create_roster_accounts()
+    for account in made:
+        send_password_link(account, "invite", link_url=password_link_url, now=now, by=current_user)
+    db.session.commit()
+    roles: dict[str, int] = {}
+    for account in made:
+        roles[account.role] = roles.get(account.role, 0) + 1
+    detail = ", ".join(f"{n} {ROLE_LABELS[role].lower()}" for role, n in sorted(roles.items()))
+    flash(f"{len(made)} account(s) created and invited" + (f" ({detail})." if detail else "."),
+          "success")
+    return redirect(url_for("admin.users"))
