@@ -28,23 +28,34 @@ def register(app: Flask) -> None:
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may see.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--invite", is_flag=True,
+              help="Set no password: e-mail a one-time link to set one (docs/accounts.md).")
 @with_appcontext
-def create_user_command(email: str, role: str, password_stdin: bool) -> None:
-    """Create a user account (the password is prompted for unless --password-stdin)."""
-    from adoption.accounts import AccountError, create_user
+def create_user_command(email: str, role: str, password_stdin: bool, invite: bool) -> None:
+    """Create a user account (the password is prompted for unless --password-stdin or --invite)."""
+    from adoption.accounts import AccountError, create_user, send_password_link
+    from adoption.timekeeping import utcnow
+    from adoption.views.auth import password_link_url
 
-    if password_stdin:
+    if invite and password_stdin:
+        raise click.UsageError("--invite sets no password: drop --password-stdin")
+    if invite:
+        password = None
+    elif password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = create_user(email, role, password)
+        if invite:
+            send_password_link(user, "invite", link_url=password_link_url, now=utcnow())
     except AccountError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     linked = f", linked to employee {user.employee.hr_id}" if user.employee else ""
-    click.echo(f"Created {user.email} with role {user.role}{linked}.")
+    invited = "; an invitation to set a password was sent (or is in the Outbox)" if invite else ""
+    click.echo(f"Created {user.email} with role {user.role}{linked}{invited}.")
 
 
 @click.command("create-token")

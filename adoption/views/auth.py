@@ -103,8 +103,10 @@ def logout():
 def password_link_url(token: str) -> str:
     """The address of a password link, on the configured ``BASE_URL``: never the request's
     ``Host`` header, which whoever asks for a reset controls (a forged one would send the
-    victim a link to the attacker's site, token included)."""
-    return str(current_app.config["BASE_URL"]).rstrip("/") + url_for("auth.set_password", token=token)
+    victim a link to the attacker's site, token included). Built from the URL map alone, so it
+    works outside a request too (``create-user --invite``) and ``BASE_URL`` holds any path prefix."""
+    path = current_app.url_map.bind("localhost").build("auth.set_password", {"token": token})
+    return str(current_app.config["BASE_URL"]).rstrip("/") + path
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash
 
 from adoption.accounts import LoginPolicy, authenticate, create_user
-from adoption.models import User
+from adoption.models import OutboxMessage, User
 from adoption.views.auth import GENERIC_FAILURE
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
 
@@ -326,3 +327,28 @@ def test_create_user_command_refuses_employee_already_linked_to_another_account(
     assert result.exit_code == 1
     assert "already has an account" in result.output
     assert _user_by_email(db, "taken@acme.example") is None
+
+
+def test_create_user_command_with_invite_sets_no_password_and_sends_a_link_on_base_url(app, client, db):
+    app.config["BASE_URL"] = "https://uptake.example/app/"
+    result = app.test_cli_runner().invoke(args=["create-user", "invited@acme.example", "--role", "admin",
+                                                "--invite"])
+    assert result.exit_code == 0, result.output
+    assert "invitation" in result.output
+    created = _user_by_email(db, "invited@acme.example")
+    assert created.password_hash is None
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "password_invite"))
+    assert message.recipients == ["invited@acme.example"]
+    link = re.search(r"(\S+/password/(\S+))", message.body)
+    # On the configured address with its path prefix, not on whatever host the app thinks it has.
+    assert link.group(1).startswith("https://uptake.example/app/password/")
+    response = client.post(f"/password/{link.group(2)}", data={
+        "password": "a long enough password", "confirm": "a long enough password"})
+    assert response.status_code == 302
+    assert _sign_in(client, "invited@acme.example", "a long enough password").status_code == 302
+
+
+def test_create_user_command_refuses_invite_with_a_password(app, db):
+    result = _create_user_cli(app, "both@acme.example", "--role", "admin", "--invite")
+    assert result.exit_code == 2
+    assert _user_by_email(db, "both@acme.example") is None
