@@ -166,16 +166,22 @@ def unlock(user: User) -> User:
 # ------------------------------------------------------------------ accounts for the roster
 
 
-def employees_without_account() -> list[Employee]:
-    """Active employees on the roster with no sign-in account (by link or by e-mail)."""
+def _without_account():
+    """The WHERE clause of active employees with no account (by link or by e-mail)."""
     linked = select(User.employee_id).where(User.employee_id.is_not(None))
     taken = select(func.lower(User.email))
-    return list(db.session.scalars(
-        select(Employee)
-        .where(Employee.active.is_(True), Employee.id.not_in(linked),
-               func.lower(Employee.email).not_in(taken))
-        .order_by(Employee.email)
-    ))
+    return (Employee.active.is_(True), Employee.id.not_in(linked),
+            func.lower(Employee.email).not_in(taken))
+
+
+def employees_without_account() -> list[Employee]:
+    """Active employees on the roster with no sign-in account, by e-mail."""
+    return list(db.session.scalars(select(Employee).where(*_without_account()).order_by(Employee.email)))
+
+
+def count_without_account() -> int:
+    """How many active employees have no sign-in account."""
+    return db.session.scalar(select(func.count()).select_from(Employee).where(*_without_account()))
 
 
 def create_roster_accounts() -> list[User]:

@@ -721,7 +721,7 @@ def _ensure_logins(roster: DemoRoster) -> tuple[DemoLogin, ...]:
         .where(OrgUnit.path == cast.manager_team, Employee.active.is_(True))
     )
     wanted = [
-        (Role.ADMIN, ADMIN_EMAIL, "roster import, users and roles, API tokens, settings"),
+        (Role.ADMIN, ADMIN_EMAIL, "roster import, accounts and invitations, API tokens, the outbox"),
         (Role.CHANGE_LEADER, roster.hr_emails[cast.change_leader],
          "every unit and person: adoption monitoring, surveys, training, hypotheses"),
         (Role.EXECUTIVE, roster.hr_emails[cast.ceo],

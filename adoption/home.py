@@ -16,6 +16,7 @@ from typing import Any, Literal
 from flask import Flask
 from sqlalchemy import and_, case, func, or_, select
 
+from adoption.accounts import count_without_account
 from adoption.extensions import db
 from adoption.models import Employee, Initiative, OrgUnit, Role, RosterImport, UnitMembership, User
 from adoption.scope import Scope
@@ -137,6 +138,8 @@ class AccountFigures:
     by_role: dict[str, int]
     disabled: int
     without_password: int
+    # Active people on the roster with no account at all.
+    roster_without_account: int
 
     @property
     def total(self) -> int:
@@ -391,7 +394,8 @@ def recent_imports(scope: Scope, limit: int) -> list[ImportLine]:
 
 
 def account_figures(scope: Scope) -> AccountFigures | None:
-    """Accounts per role, disabled accounts and accounts that cannot sign in yet (admin only)."""
+    """Accounts per role, disabled accounts, accounts that cannot sign in yet and people on the
+    roster without one (admin only)."""
     if scope.role is not Role.ADMIN:
         return None
     by_role = {role.value: 0 for role in Role}
@@ -401,4 +405,4 @@ def account_figures(scope: Scope) -> AccountFigures | None:
     no_password = (
         db.session.scalar(select(func.count(User.id)).where(User.password_hash.is_(None))) or 0
     )
-    return AccountFigures(by_role, int(disabled), int(no_password))
+    return AccountFigures(by_role, int(disabled), int(no_password), count_without_account())

@@ -13,9 +13,9 @@ from adoption.access import role_required
 from adoption.accounts import (
     AccountError,
     change_role,
+    count_without_account,
     create_roster_accounts,
     create_user,
-    employees_without_account,
     send_password_link,
     set_enabled,
     unlock,
@@ -72,7 +72,7 @@ def users():
                           per_page=USERS_PER_PAGE, error_out=False)
     return render_template(
         "admin/users.html", listing=listing, search=search, role=role, status=status,
-        statuses=STATUSES, now=now, without_account=len(employees_without_account()),
+        statuses=STATUSES, now=now, without_account=count_without_account(),
         roster_form=ConfirmForm(),
     )
 

@@ -367,6 +367,15 @@ def test_admin_home_counts_accounts_by_role_and_lists_imports(client, db, login_
     assert re.search(r'data-testid="accounts-manager">1<', html)
     assert re.search(r'data-testid="accounts-admin">1<', html)
     assert "1 disabled" in html
+    # Nobody on the roster is without an account yet; two people join it without one.
+    assert 'data-testid="roster-without-account"' not in html
+    make_employee()
+    make_employee()
+    left = make_employee()
+    left.active = False
+    db.session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'data-testid="roster-without-account"><a href="/admin/users">2 active people', html)
     assert html.count('data-testid="import-row"') == 5
     assert "hr-6.csv" in html and "hr-0.csv" not in html
     assert 'href="/admin/roster"' in html and 'href="/admin/users"' in html
