@@ -117,10 +117,13 @@ def authenticate(email: str, password: str, now: dt.datetime, policy: LoginPolic
 
 
 def _enabled_admins() -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(User).where(User.role == Role.ADMIN.value,
-                                                     User.is_enabled.is_(True))
-    )
+    """How many admin accounts are enabled, with their rows locked until the commit: two admins
+    demoting or disabling each other at once must not both see the other one left (on
+    PostgreSQL the second waits, then counts again; SQLite has one writer at a time anyway)."""
+    return len(db.session.scalars(
+        select(User.id).where(User.role == Role.ADMIN.value, User.is_enabled.is_(True))
+        .with_for_update()
+    ).all())
 
 
 def _not_yourself(user: User, by: User, what: str) -> None:

@@ -45,7 +45,7 @@ def _status_filter(status: str, now):
     left = User.employee.has(Employee.active.is_(False))
     return {
         "active": (User.is_enabled.is_(True), User.password_hash.is_not(None), ~left),
-        "invited": (User.password_hash.is_(None), User.is_enabled.is_(True)),
+        "invited": (User.password_hash.is_(None), User.is_enabled.is_(True), ~left),
         "locked": (User.locked_until > now,),
         "disabled": (User.is_enabled.is_(False),),
         "left": (left,),
@@ -62,9 +62,11 @@ def users():
     status = request.args.get("status") or "all"
     query = select(User).options(joinedload(User.employee)).order_by(User.email)
     if search:
-        pattern = f"%{search.lower()}%"
+        # Literally (autoescape): "_" is common in addresses, and neither it nor "%" is a wildcard.
+        needle = search.lower()
         query = query.outerjoin(User.employee).where(or_(
-            func.lower(User.email).like(pattern), func.lower(Employee.full_name).like(pattern)))
+            func.lower(User.email).contains(needle, autoescape=True),
+            func.lower(Employee.full_name).contains(needle, autoescape=True)))
     if role in {r.value for r in Role}:
         query = query.where(User.role == role)
     query = query.where(*_status_filter(status, now))
