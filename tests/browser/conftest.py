@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from adoption.demo import DEMO_PASSWORD
@@ -25,6 +26,9 @@ from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# ``expect`` does not follow ``page.set_default_timeout``: left at Playwright's 5 s, a Dash
+# callback on the demo (the Engagement cards took 2.6 s on a loaded 2-core machine) came close.
+EXPECT_TIMEOUT_MS = 15_000
 PASSWORD = DEFAULT_PASSWORD
 
 
@@ -151,6 +155,7 @@ def browser():
         pytest.skip("Chromium not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
@@ -184,13 +189,39 @@ def sign_in(page, live_server):
 
 
 def log_in(page, email: str, password: str):
-    """Sign in through the login form; returns the page on the user's home."""
+    """Sign in through the login form; returns the page once the answer to the form has loaded
+    (the user's landing page, or the login form again with its error)."""
     page.goto("/login")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    # Wait for the navigation the form starts, not for the load state of the page already shown:
+    # that one has loaded, so waiting for it returned at once, while the sign-in was in flight.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
     return page
+
+
+def horizontal_overflow(page) -> int:
+    """How many CSS pixels the page is wider than its viewport (0 or less: it fits).
+
+    Call it once an ``expect`` has proved that the page to measure is shown: right after a click
+    the old document, or a new one not parsed yet, would be measured. It then waits for the
+    stylesheets, which a busy machine may apply after the content is already visible."""
+    page.wait_for_load_state("load")
+    return page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
+def assert_touch_target(locator, min_height: float = 44) -> None:
+    """``locator`` is shown at least ``min_height`` CSS pixels tall (a comfortable touch target).
+
+    Measured once it is visible and the page's stylesheets have loaded: a busy CI machine
+    otherwise measured a 24 px label before the styles applied."""
+    expect(locator).to_be_visible()
+    locator.page.wait_for_load_state("load")
+    box = locator.bounding_box()
+    assert box is not None and box["height"] >= min_height, box
 
 
 @pytest.fixture

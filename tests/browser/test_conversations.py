@@ -21,6 +21,7 @@ from surveys.services import (
     submit_response,
     sync_item_bank,
 )
+from tests.browser.conftest import assert_touch_target, horizontal_overflow, log_in
 from tests.factories import make_employee
 
 PHONE = {"width": 390, "height": 844}
@@ -65,12 +66,7 @@ def _signed_in(browser, live_server, role, viewport=None):
     context = browser.new_context(base_url=live_server.url, viewport=viewport or {"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(live_server.users[role])
-    page.get_by_label("Password").fill(live_server.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    return page
+    return log_in(page, live_server.users[role], live_server.password)
 
 
 @pytest.mark.browser
@@ -94,9 +90,8 @@ def test_a_leader_and_an_anonymous_author_hold_a_conversation(browser, live_serv
     expect(thread).to_contain_text("Mia Manager")
     expect(thread.get_by_text("New reply")).to_be_visible()
     expect(author.get_by_test_id("unread-conversations")).to_have_count(0)
-    assert author.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
-    box = thread.get_by_role("button", name="Send answer").bounding_box()
-    assert box is not None and box["height"] >= 44
+    assert horizontal_overflow(author) <= 0
+    assert_touch_target(thread.get_by_role("button", name="Send answer"))
     thread.get_by_label("Your answer").fill("Four would be fine, thank you!")
     thread.get_by_role("button", name="Send answer").click()
     expect(author.get_by_role("status")).to_contain_text("Answer sent")

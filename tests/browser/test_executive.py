@@ -67,14 +67,18 @@ def test_the_ceo_records_a_team_visit_and_sends_a_message_from_the_sponsor_log(d
     # The date starts on today and the audience on the sponsor's areas: only the note is typed.
     page.get_by_label("Note (optional)").fill("Pipeline review with Field Sales Northeast, in the CRM.")
     page.get_by_role("button", name="Record the activity").click()
+    expect(page.get_by_role("status")).to_contain_text("Activity recorded.")
     expect(page.locator("main")).to_contain_text("Pipeline review with Field Sales Northeast, in the CRM.")
 
     page.get_by_role("link", name="Send a message").click()
     page.get_by_label("Subject").fill("What changes after the November pulse")
     page.get_by_label("Message").fill("Thank you for your answers. Three things change this month.")
     page.get_by_role("button", name="Continue").click()
-    # Nothing is sent before the confirmation, which says to how many people it goes.
-    expect(page.locator("main")).to_contain_text("people")
+    # Nothing is sent before the confirmation, which says to how many people it goes. (The form
+    # itself mentions "people" and the confirmation shows the subject: wait for each page itself.)
+    expect(page.get_by_role("heading", name="Send this message?", level=1)).to_be_visible()
+    expect(page.get_by_test_id("recipients")).to_contain_text(re.compile(r"It goes to \d+ people"))
     page.get_by_role("button", name=re.compile(r"^Send")).click()
+    expect(page.get_by_role("status")).to_contain_text("Message sent to")
     expect(page.locator("main")).to_contain_text("What changes after the November pulse")
     expect(page.locator("main")).to_contain_text("Sent from Uptake to")

@@ -11,6 +11,7 @@ from adoption.org import ensure_unit
 from adoption.timekeeping import org_today
 from surveys.models import Participation, Response, SurveyStatus
 from surveys.services import QuestionSpec, create_survey, schedule_rounds, sync_item_bank
+from tests.browser.conftest import assert_touch_target, horizontal_overflow
 
 PHONE = {"width": 390, "height": 844}
 
@@ -36,10 +37,6 @@ def pulse(app, live_server):
     return survey
 
 
-def _overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-
-
 @pytest.mark.browser
 def test_employee_answers_a_pulse_on_a_phone(sign_in, pulse):
     page = sign_in("employee")
@@ -50,11 +47,10 @@ def test_employee_answers_a_pulse_on_a_phone(sign_in, pulse):
     question = page.get_by_role("group", name="1. Most days I start work with energy for what I have to do.")
     # Measure the width only once the form has arrived, not while the link is navigating.
     expect(question).to_be_visible()
-    assert _overflow(page) <= 0
+    assert horizontal_overflow(page) <= 0
 
     agree = question.get_by_role("radio", name="Agree", exact=True)
-    box = question.locator("label", has_text="Strongly agree").bounding_box()
-    assert box is not None and box["height"] >= 44
+    assert_touch_target(question.locator("label", has_text="Strongly agree"))
     agree.check()
     page.get_by_label("Comment (optional, shown without your name)").fill("Too many mandatory fields")
     page.get_by_role("button", name="Save draft").click()
@@ -69,7 +65,7 @@ def test_employee_answers_a_pulse_on_a_phone(sign_in, pulse):
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you, your answers are in")
     expect(page.get_by_text("at least 5 people answered")).to_be_visible()
-    assert _overflow(page) <= 0
+    assert horizontal_overflow(page) <= 0
     assert db.session.scalar(select(func.count()).select_from(Response)) == 1
     assert db.session.scalar(select(func.count()).select_from(Participation)) == 1
 
@@ -84,7 +80,7 @@ def test_employee_finds_the_pulse_on_the_home_page_and_comes_back_to_the_draft(s
     page.goto("/")
     card = page.get_by_test_id("home-my-surveys")
     expect(card).to_contain_text("March pulse")
-    assert _overflow(page) <= 0
+    assert horizontal_overflow(page) <= 0
     # On a phone what waits for the person comes before their roster record.
     record = page.get_by_role("heading", name="Your record")
     assert card.bounding_box()["y"] < record.bounding_box()["y"]

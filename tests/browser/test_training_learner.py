@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from adoption.extensions import db
+from tests.browser.conftest import assert_touch_target, horizontal_overflow
 from tests.training.test_progress import COMMENTARY, build_module
 from training.models import Commitment, Enrollment
 
@@ -22,18 +23,6 @@ def module(app, live_server):
     return module
 
 
-def _overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-
-
-def _tall_enough(locator) -> None:
-    # Measure once the page's stylesheets have loaded: a heading can be found before they are
-    # applied, and a busy CI machine then measured a 24 px label.
-    locator.page.wait_for_load_state("load")
-    box = locator.bounding_box()
-    assert box is not None and box["height"] >= 44, box
-
-
 @pytest.mark.browser
 def test_employee_takes_a_module_end_to_end_on_a_phone(sign_in, module):
     page = sign_in("employee")
@@ -43,14 +32,14 @@ def test_employee_takes_a_module_end_to_end_on_a_phone(sign_in, module):
     expect(page.get_by_role("heading", level=1)).to_have_text("My training")
     page.get_by_role("link", name="Open Customer insight first").click()
     start = page.get_by_role("button", name="Start the module")
-    _tall_enough(start)
+    assert_touch_target(start)
     start.click()
 
     # Lesson
     expect(page.get_by_role("heading", level=1)).to_have_text("Why insight beats data entry")
     progress = page.get_by_role("progressbar", name="Steps done in Customer insight first")
     expect(progress).to_have_attribute("aria-valuetext", "0 of 5 steps done")
-    assert _overflow(page) <= 0
+    assert horizontal_overflow(page) <= 0
     page.get_by_role("button", name="I have read this, continue").click()
 
     # Case study: no commentary in the page until the answer is saved
@@ -66,12 +55,12 @@ def test_employee_takes_a_module_end_to_end_on_a_phone(sign_in, module):
     # Knowledge check: fail once (one answer only), read the explanations, then pass
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your understanding")
     first = page.get_by_role("group", name="1. When do you record a customer's objection?")
-    _tall_enough(first.locator("label", has_text="Only if asked"))
+    assert_touch_target(first.locator("label", has_text="Only if asked"))
     first.get_by_role("radio", name="At the end of the quarter").check()
     page.get_by_role("button", name="Submit my answers").click()
     expect(page.get_by_role("status")).to_contain_text("Not passed yet")
     expect(page.get_by_text("Memory fades within a day.")).to_be_visible()
-    assert _overflow(page) <= 0
+    assert horizontal_overflow(page) <= 0
 
     first = page.get_by_role("group", name="1. When do you record a customer's objection?")
     same_day = first.get_by_role("radio", name="The same day")
@@ -98,7 +87,7 @@ def test_employee_takes_a_module_end_to_end_on_a_phone(sign_in, module):
     expect(page.get_by_role("heading", level=1)).to_have_text("One last question")
     scale = page.get_by_role("radiogroup", name="How useful was this module for your daily work?")
     four = scale.get_by_role("radio", name="4", exact=True)
-    _tall_enough(scale.locator("label", has_text="4"))
+    assert_touch_target(scale.locator("label", has_text="4"))
     four.focus()
     page.keyboard.press("Space")
     expect(four).to_be_checked()
@@ -110,7 +99,7 @@ def test_employee_takes_a_module_end_to_end_on_a_phone(sign_in, module):
     expect(page.get_by_role("heading", level=1)).to_have_text("Eve Employee")
     expect(page.get_by_text("Customer insight first", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Print")).to_be_visible()
-    assert _overflow(page) <= 0
+    assert horizontal_overflow(page) <= 0
 
     db.session.expire_all()
     enrollment = db.session.scalar(select(Enrollment))
