@@ -364,13 +364,3 @@ def test_every_response_forbids_sniffing_framing_and_cross_site_referrers(client
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert response.headers["Referrer-Policy"] == "same-origin"
 
-
-def test_a_password_link_page_sends_no_referrer_at_all_and_is_not_cached(client, db, user):
-    from adoption.accounts import issue_password_link
-
-    token = issue_password_link(user, "reset", now=dt.datetime.now(dt.UTC).replace(tzinfo=None))
-    db.session.commit()
-    for path in (f"/password/{token}", "/password/not-a-token"):
-        response = client.get(path)
-        assert response.headers["Referrer-Policy"] == "no-referrer", path
-        assert response.headers["Cache-Control"] == "no-store", path
