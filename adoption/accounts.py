@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import smtplib
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
@@ -294,4 +295,7 @@ def send_password_link(user: User, purpose: str, *, link_url, now: dt.datetime,
                    "If it was not you, ignore this message: your password stays as it is.")
     body = (f"Hello {name},\n\n{opening}\n\nSet your password here; the link works once, until "
             f"{expires:%d %B %Y %H:%M} UTC:\n{link_url(token)}\n")
-    send_mail([user.email], _SUBJECTS[purpose], body, kind=f"password_{purpose}")
+    try:
+        send_mail([user.email], _SUBJECTS[purpose], body, kind=f"password_{purpose}")
+    except (smtplib.SMTPException, OSError) as exc:  # only with a mail server: the outbox is local
+        raise AccountError(f"the link could not be sent, the mail server failed ({exc})") from exc

@@ -199,15 +199,26 @@ def roster_accounts():
     """An account and an invitation for every active employee without one."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    now = utcnow()
     made = create_roster_accounts()
+    db.session.commit()  # the accounts stand, whatever happens to the mail below
+    invited, failure = 0, None
     for account in made:
-        send_password_link(account, "invite", link_url=password_link_url, now=now, by=current_user)
-    db.session.commit()
+        try:
+            send_password_link(account, "invite", link_url=password_link_url, now=utcnow(),
+                               by=current_user)
+        except AccountError as exc:  # the mail server failed: stop, and say who is left
+            db.session.rollback()
+            failure = exc
+            break
+        db.session.commit()
+        invited += 1
     roles: dict[str, int] = {}
     for account in made:
         roles[account.role] = roles.get(account.role, 0) + 1
     detail = ", ".join(f"{n} {ROLE_LABELS[role].lower()}" for role, n in sorted(roles.items()))
-    flash(f"{len(made)} account(s) created and invited" + (f" ({detail})." if detail else "."),
-          "success")
+    flash(f"{len(made)} account(s) created" + (f" ({detail})" if detail else "")
+          + f"; {invited} invited.", "success")
+    if failure is not None:
+        flash(f"{len(made) - invited} invitation(s) were not sent: {failure}. Send them from each "
+              "account's page (status \u201cNo password yet\u201d) once mail works.", "danger")
     return redirect(url_for("admin.users"))

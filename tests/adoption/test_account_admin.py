@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import smtplib
 
 import pytest
 from sqlalchemy import func, select, text
@@ -191,6 +192,10 @@ def test_unlock_clears_the_lock_and_the_failure_count(db):
 
 
 # ================================================================== services: roster accounts
+
+
+ROSTER_EMAILS = ("boss@acme.example", "chief@acme.example", "lonely@acme.example",
+                 "plain@acme.example", "report@acme.example")
 
 
 @pytest.fixture
@@ -577,8 +582,9 @@ def test_the_roster_button_creates_and_invites_everyone_without_an_account(clien
     response = client.post("/admin/users/roster-accounts")
     assert response.status_code == 302 and response.headers["Location"] == "/admin/users"
     ((category, message),) = _flashes(client)
-    assert category == "success" and message.startswith("5 account(s) created and invited (")
-    assert sorted(message[message.index("(", 12) + 1:-2].split(", ")) == [
+    assert category == "success" and message.startswith("5 account(s) created (")
+    assert message.endswith("; 5 invited.")
+    assert sorted(message[message.index("(", 12) + 1:message.index(")", 12)].split(", ")) == [
         "1 executive", "1 manager", "3 employee"]
     messages = _outbox(db)
     assert sorted(r for m in messages for r in m.recipients) == [
@@ -597,6 +603,50 @@ def test_the_roster_button_a_second_time_makes_and_sends_nothing(client, db, log
     assert len(_outbox(db)) == 5
     assert len(db.session.scalars(select(User)).all()) == users_before
     assert "Create and invite" not in client.get("/admin/users").get_data(as_text=True)
+
+
+def test_when_the_mail_server_fails_midway_the_accounts_stay_and_the_admin_is_told_who_is_left(
+        app, client, db, login_as, roster, monkeypatch):
+    login_as("admin")
+    sent = []
+
+    def flaky_send_mail(recipients, subject, body, **_kwargs):
+        if len(sent) == 2:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        sent.extend(recipients)
+        return 1
+
+    monkeypatch.setattr("adoption.accounts.send_mail", flaky_send_mail)
+    response = client.post("/admin/users/roster-accounts")
+    assert response.status_code == 302
+    (ok_category, ok), (bad_category, bad) = _flashes(client)
+    assert ok_category == "success" and ok.endswith("; 2 invited.")
+    assert bad_category == "danger" and bad.startswith("3 invitation(s) were not sent")
+    assert "Connection unexpectedly closed" in bad
+    db.session.expire_all()
+    # All five accounts exist; the two invited have a live link each, the three others none.
+    accounts = db.session.scalars(select(User).where(User.email.in_(ROSTER_EMAILS))).all()
+    assert len(accounts) == 5
+    linked = {link.user.email for link in db.session.scalars(select(PasswordLink))}
+    assert linked == set(sent)
+    # All five are listed under "No password yet", from where the admin sends the rest later.
+    page = client.get("/admin/users?status=invited").get_data(as_text=True)
+    assert sorted(ROW_EMAIL.findall(page)) == sorted(ROSTER_EMAILS)
+    assert "Create and invite" not in page
+
+
+def test_a_mail_failure_on_a_single_invitation_creates_nothing_and_says_why(client, db, login_as,
+                                                                           monkeypatch):
+    login_as("admin")
+
+    def down(*_args, **_kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr("adoption.accounts.send_mail", down)
+    response = _create(client, "someone@acme.example")
+    assert response.status_code == 422
+    assert "the mail server failed" in response.get_data(as_text=True)
+    assert db.session.scalar(select(User).where(User.email == "someone@acme.example")) is None
 
 
 # ================================================================== refused to everyone else
