@@ -1,6 +1,7 @@
 """Uptake core: the application factory, organization, accounts and scope."""
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -101,11 +102,17 @@ def _init_extensions(app: Flask) -> None:
     from adoption.models import User
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        """Load the signed-in user; a disabled account or a leaver loses a live session at once."""
+    def load_user(session_id: str) -> User | None:
+        """Load the signed-in user from ``User.get_id``'s "id:tag"; a disabled account, a leaver
+        or a session opened before the password last changed is signed out at once."""
+        user_id, _, tag = session_id.partition(":")
+        if not user_id.isdigit() or not tag:
+            return None  # a session from before the tag existed: sign in again
         # With its employee in the same statement: is_active and nearly every page read it.
         user = db.session.get(User, int(user_id), options=[joinedload(User.employee)])
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active:
+            return None
+        return user if hmac.compare_digest(tag, user.session_tag(app.config["SECRET_KEY"])) else None
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import hmac
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -43,6 +46,16 @@ class User(UserMixin, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
 
     employee: Mapped[Employee | None] = relationship()
+
+    def session_tag(self, secret: str) -> str:
+        """A keyed tag of the password hash: it changes whenever the password does."""
+        digest = hmac.new(secret.encode(), (self.password_hash or "").encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+    def get_id(self) -> str:  # Flask-Login stores this in the session
+        """The account's id and its session tag: setting a new password (a reset after a
+        compromise, say) ends every session opened with the old one (see ``load_user``)."""
+        return f"{self.id}:{self.session_tag(current_app.config['SECRET_KEY'])}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this

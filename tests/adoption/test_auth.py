@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash
 
-from adoption.accounts import LoginPolicy, authenticate, create_user
+from adoption.accounts import (
+    LoginPolicy,
+    authenticate,
+    create_user,
+    issue_password_link,
+    redeem_password_link,
+)
 from adoption.models import OutboxMessage, User
 from adoption.views.auth import GENERIC_FAILURE
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
@@ -364,3 +370,45 @@ def test_every_response_forbids_sniffing_framing_and_cross_site_referrers(client
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert response.headers["Referrer-Policy"] == "same-origin"
 
+
+
+# --- sessions end with the password they were opened with --------------------------------------
+
+
+def _own_context_get(app, client, path):
+    """``client``'s GET in an app context of its own, so that no user cached in ``g`` by an
+    earlier request of the test answers for it."""
+    with app.app_context():
+        return client.get(path)
+
+
+def test_setting_a_new_password_ends_the_sessions_opened_with_the_old_one(app, client, db, user):
+    assert _sign_in(client, user.email).status_code == 302
+    assert _own_context_get(app, client, "/").status_code == 200
+    token = issue_password_link(user, "reset", now=T0)
+    redeem_password_link(token, "a brand new passphrase", now=T0)
+    db.session.commit()
+    response = _own_context_get(app, client, "/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    # Signing in with the new password opens a session that works.
+    with app.app_context():
+        assert _sign_in(client, user.email, "a brand new passphrase").status_code == 302
+    assert _own_context_get(app, client, "/").status_code == 200
+
+
+def _forged(client, session_id: str) -> None:
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+        session["_fresh"] = True
+
+
+def test_a_session_naming_an_account_without_its_tag_is_refused(app, client, db, user):
+    other = make_user("admin", email="someone.else@acme.example")
+    db.session.commit()
+    assert _sign_in(client, other.email).status_code == 302
+    with client.session_transaction() as session:
+        other_tag = session["_user_id"].partition(":")[2]
+    for session_id in (str(user.id), f"{user.id}:", f"{user.id}:{other_tag}", f"x:{other_tag}"):
+        _forged(client, session_id)
+        response = _own_context_get(app, client, "/")
+        assert response.status_code == 302 and "/login" in response.headers["Location"], session_id
