@@ -117,7 +117,15 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """Register the core blueprints and those of the feature packages."""
-    from adoption.views import admin, admin_users, auth, errors, home, sponsors  # noqa: F401 (admin_users: its routes)
+    from adoption.views import (  # noqa: F401 (admin_settings, admin_users: their routes)
+        admin,
+        admin_settings,
+        admin_users,
+        auth,
+        errors,
+        home,
+        sponsors,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)

@@ -125,7 +125,7 @@ def test_admin_navigation_has_roster_import_and_users(client, login_as):
                       "Training modules",
                       "Training assignments",
                       "Event imports", "Roster import", "Users",
-                      "API tokens", "Unmatched CRM users", "Outbox"]
+                      "API tokens", "Unmatched CRM users", "Outbox", "Settings"]
 
 
 def test_employee_navigation_has_no_dashboards_and_no_admin(client, login_as):
@@ -511,3 +511,30 @@ def test_login_errors_are_tied_to_their_fields(client):
         described = control.get("aria-describedby", "").split()
         assert f"{control['id']}-error" in described
         assert all(d in page.by_id for d in described)
+
+
+# ---------------------------------------------------------------- the settings page
+
+
+def test_settings_page_shows_what_is_in_force_and_never_a_secret(app, client, login_as):
+    app.config.update(SURVEY_MIN_RESPONDENTS=7, WEEK_START=6, MAIL_PASSWORD="smtp-secret-pw",
+                      CELERY_BROKER_URL="redis://:broker-secret-pw@redis.internal:6379/0")
+    login_as("admin")
+    html = client.get("/admin/settings").get_data(as_text=True)
+    row = re.search(r'data-testid="setting-UPTAKE_SURVEY_MIN_RESPONDENTS">(.*?)</tr>', html, re.DOTALL).group(1)
+    assert "<strong>7</strong>" in row and "default" not in row
+    comments = re.search(r'data-testid="setting-UPTAKE_SURVEY_MIN_COMMENT_RESPONDENTS">(.*?)</tr>', html,
+                         re.DOTALL).group(1)
+    assert "<strong>5</strong>" in comments and "default" in comments
+    assert "<strong>Sunday</strong>" in html
+    assert "redis.internal" in html
+    for secret in ("smtp-secret-pw", "broker-secret-pw", app.config["SECRET_KEY"]):
+        assert secret not in html
+    # Nothing on the page changes a setting.
+    assert "<form" not in html.split('<main', 1)[1].split("</main>", 1)[0]
+
+
+@pytest.mark.parametrize("role", ["employee", "manager", "change_leader", "executive"])
+def test_settings_page_is_for_admins_only(client, login_as, role):
+    login_as(role)
+    assert client.get("/admin/settings").status_code == 403
