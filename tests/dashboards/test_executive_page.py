@@ -5,6 +5,7 @@ and a manager (refused)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -14,6 +15,7 @@ from adoption.demo import DEMO_PASSWORD
 from adoption.extensions import db as _db
 from adoption.models import Employee, User
 from adoption.sponsors import all_sponsors
+from dashboards.demo_sponsors import REFERENCE_DATE
 from dashboards.pages import executive as page
 from tests.conftest import demo_loaded
 from tests.dashboards.conftest import texts
@@ -25,6 +27,14 @@ def app(tmp_path_factory):
     with demo_loaded(tmp_path_factory.mktemp("executive_demo")) as (application, summary):
         application.config["DEMO_LOGINS"] = dict(summary.logins)  # role -> e-mail
         yield application
+
+
+@pytest.fixture(autouse=True)
+def demo_today(monkeypatch):
+    """The pages are read on the demo's "today": its current quarter, last whole week and CSAT
+    months are those of the data, whatever the real date (from 1 January 2027 on, the real current
+    quarter has no demo data at all)."""
+    monkeypatch.setattr("dashboards.clock.org_today", lambda: REFERENCE_DATE)
 
 
 @pytest.fixture
@@ -85,7 +95,10 @@ def test_the_summary_shows_adoption_score_perception_and_csat_each_with_n(sign_i
 
 
 def test_a_sponsor_is_shown_what_needs_them_in_their_areas_a_change_leader_the_organizations(
-        sign_in_demo, client, run_callback):
+        sign_in_demo, client, run_callback, monkeypatch):
+    # On the demo's today nothing in the CEO's units has a "where"; a "you said, we did" action in
+    # them falls due on 15 December 2026, and is overdue the day after.
+    monkeypatch.setattr("dashboards.clock.org_today", lambda: dt.date(2026, 12, 16))
     sign_in_demo("change_leader")
     leader_items = " ".join(texts(call(run_callback, f"{page.URGENT}.children")[page.URGENT]["children"]))
     assert "in the organization" in leader_items

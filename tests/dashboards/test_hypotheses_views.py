@@ -10,16 +10,25 @@ import pytest
 from sqlalchemy import select
 
 from adoption.models import Hypothesis, HypothesisEvaluation
-from adoption.timekeeping import org_today
 from dashboards.hypotheses import create_hypothesis
-from tests.dashboards.test_hypotheses import STATEMENT, add_outcome, add_teams, month, nps, team
+from tests.dashboards.test_hypotheses import (
+    STATEMENT,
+    TODAY,
+    add_outcome,
+    add_teams,
+    month,
+    nps,
+    team,
+)
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
 
 
-@pytest.fixture
-def today(app):
-    """The organization's today: the pages evaluate as of it."""
-    return org_today(app.config["ORG_TIMEZONE"])
+@pytest.fixture(autouse=True)
+def today(monkeypatch):
+    """The organization's today, pinned for the pages (they evaluate as of it): the figures of
+    the test data (r = 0.95 [0.84, 0.99]) are those of TODAY's months, and change with the month."""
+    monkeypatch.setattr("dashboards.clock.org_today", lambda: TODAY)
+    return TODAY
 
 
 @pytest.fixture
