@@ -276,6 +276,25 @@ def redeem_password_link(token: str, password: str, *, now: dt.datetime) -> User
     return user
 
 
+def _awaiting_invitation(now: dt.datetime):
+    """The WHERE clause of accounts that can sign in once they have a password, have none, and
+    have no link open: their invitation expired, was ended, or was never sent."""
+    open_links = select(PasswordLink.user_id).where(PasswordLink.used_at.is_(None),
+                                                    PasswordLink.expires_at > now)
+    return (User.password_hash.is_(None), User.is_enabled.is_(True), User.id.not_in(open_links),
+            ~User.employee.has(Employee.active.is_(False)))
+
+
+def accounts_awaiting_invitation(now: dt.datetime) -> list[User]:
+    """Accounts without a password and without an open link, by e-mail: invite them again."""
+    return list(db.session.scalars(select(User).where(*_awaiting_invitation(now)).order_by(User.email)))
+
+
+def count_awaiting_invitation(now: dt.datetime) -> int:
+    """How many accounts ``accounts_awaiting_invitation`` would return."""
+    return db.session.scalar(select(func.count()).select_from(User).where(*_awaiting_invitation(now)))
+
+
 _SUBJECTS = {"invite": "Your Uptake account", "reset": "Reset your Uptake password"}
 
 

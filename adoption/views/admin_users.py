@@ -12,7 +12,9 @@ from sqlalchemy.orm import joinedload
 from adoption.access import role_required
 from adoption.accounts import (
     AccountError,
+    accounts_awaiting_invitation,
     change_role,
+    count_awaiting_invitation,
     count_without_account,
     create_roster_accounts,
     create_user,
@@ -75,6 +77,7 @@ def users():
     return render_template(
         "admin/users.html", listing=listing, search=search, role=role, status=status,
         statuses=STATUSES, now=now, without_account=count_without_account(),
+        awaiting_invitation=count_awaiting_invitation(now),
         roster_form=ConfirmForm(),
     )
 
@@ -193,6 +196,28 @@ def user_link(user_id: int):
     return _done(account, f"{what} was sent to {account.email}; earlier links no longer work.")
 
 
+def _invite_all(accounts: list[User]) -> tuple[int, AccountError | None]:
+    """Send each account an invitation, committing each one; stops at the first mail failure.
+    Returns how many were sent and the failure, if any."""
+    invited = 0
+    for account in accounts:
+        try:
+            send_password_link(account, "invite", link_url=password_link_url, now=utcnow(),
+                               by=current_user)
+        except AccountError as exc:  # the mail server failed: stop, and say who is left
+            db.session.rollback()
+            return invited, exc
+        db.session.commit()
+        invited += 1
+    return invited, None
+
+
+def _flash_failure(total: int, invited: int, failure: AccountError | None) -> None:
+    if failure is not None:
+        flash(f"{total - invited} invitation(s) were not sent: {failure}. Send them again from "
+              "this page once mail works.", "danger")
+
+
 @bp.route("/users/roster-accounts", methods=["POST"])
 @role_required(Role.ADMIN)
 def roster_accounts():
@@ -201,24 +226,26 @@ def roster_accounts():
         abort(400)
     made = create_roster_accounts()
     db.session.commit()  # the accounts stand, whatever happens to the mail below
-    invited, failure = 0, None
-    for account in made:
-        try:
-            send_password_link(account, "invite", link_url=password_link_url, now=utcnow(),
-                               by=current_user)
-        except AccountError as exc:  # the mail server failed: stop, and say who is left
-            db.session.rollback()
-            failure = exc
-            break
-        db.session.commit()
-        invited += 1
     roles: dict[str, int] = {}
     for account in made:
         roles[account.role] = roles.get(account.role, 0) + 1
+    invited, failure = _invite_all(made)
     detail = ", ".join(f"{n} {ROLE_LABELS[role].lower()}" for role, n in sorted(roles.items()))
     flash(f"{len(made)} account(s) created" + (f" ({detail})" if detail else "")
           + f"; {invited} invited.", "success")
-    if failure is not None:
-        flash(f"{len(made) - invited} invitation(s) were not sent: {failure}. Send them from each "
-              "account's page (status \u201cNo password yet\u201d) once mail works.", "danger")
+    _flash_failure(len(made), invited, failure)
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/reinvite", methods=["POST"])
+@role_required(Role.ADMIN)
+def reinvite():
+    """A new invitation for every account without a password whose invitation expired, was
+    ended, or was never sent."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    waiting = accounts_awaiting_invitation(utcnow())
+    invited, failure = _invite_all(waiting)
+    flash(f"{invited} new invitation(s) sent.", "success")
+    _flash_failure(len(waiting), invited, failure)
     return redirect(url_for("admin.users"))

@@ -14,7 +14,9 @@ from sqlalchemy.exc import OperationalError
 
 from adoption.accounts import (
     AccountError,
+    accounts_awaiting_invitation,
     change_role,
+    count_awaiting_invitation,
     create_roster_accounts,
     employees_without_account,
     issue_password_link,
@@ -633,6 +635,8 @@ def test_when_the_mail_server_fails_midway_the_accounts_stay_and_the_admin_is_to
     page = client.get("/admin/users?status=invited").get_data(as_text=True)
     assert sorted(ROW_EMAIL.findall(page)) == sorted(ROSTER_EMAILS)
     assert "Create and invite" not in page
+    # The three never invited are offered new invitations in one press.
+    assert "Send 3 new invitations" in page
 
 
 def test_a_mail_failure_on_a_single_invitation_creates_nothing_and_says_why(client, db, login_as,
@@ -647,6 +651,60 @@ def test_a_mail_failure_on_a_single_invitation_creates_nothing_and_says_why(clie
     assert response.status_code == 422
     assert "the mail server failed" in response.get_data(as_text=True)
     assert db.session.scalar(select(User).where(User.email == "someone@acme.example")) is None
+
+
+@pytest.fixture
+def waiting(db):
+    """Accounts in every state an invitation can be in; returns e-mail -> user."""
+    now = _now()
+    people = {
+        "expired": make_user("employee", make_employee(email="expired@acme.example"), password=None),
+        "open": make_user("employee", make_employee(email="open@acme.example"), password=None),
+        "never": make_user("manager", make_employee(email="never@acme.example"), password=None),
+        "ended": make_user("employee", make_employee(email="ended@acme.example"), password=None),
+        "disabled": make_user("employee", make_employee(email="disabled@acme.example"), password=None),
+        "gone": make_user("employee", make_employee(email="gone@acme.example", active=False),
+                          password=None),
+        "has_password": make_user("employee", make_employee(email="pw@acme.example")),
+    }
+    db.session.flush()
+    issue_password_link(people["expired"], "invite", now=now - dt.timedelta(days=8))
+    issue_password_link(people["open"], "invite", now=now - dt.timedelta(days=6))
+    issue_password_link(people["ended"], "invite", now=now)
+    issue_password_link(people["ended"], "invite", now=now)  # ends the first; the second is open…
+    db.session.execute(text("UPDATE password_links SET used_at = :now WHERE user_id = :id"),
+                       {"now": now, "id": people["ended"].id})  # …and this ends it too
+    people["disabled"].is_enabled = False
+    db.session.commit()
+    return people
+
+
+def test_accounts_awaiting_an_invitation_are_those_without_password_or_open_link(db, waiting):
+    assert [u.email for u in accounts_awaiting_invitation(_now())] == [
+        "ended@acme.example", "expired@acme.example", "never@acme.example"]
+    assert count_awaiting_invitation(_now()) == 3
+
+
+def test_new_invitations_go_to_the_accounts_awaiting_one_and_a_second_press_sends_none(
+        client, db, login_as, waiting):
+    login_as("admin")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "Send 3 new invitations" in page
+    response = client.post("/admin/users/reinvite")
+    assert response.status_code == 302
+    assert _flashes(client) == [("success", "3 new invitation(s) sent.")]
+    assert sorted(r for m in _outbox(db) for r in m.recipients) == [
+        "ended@acme.example", "expired@acme.example", "never@acme.example"]
+    client.post("/admin/users/reinvite")
+    assert len(_outbox(db)) == 3
+    assert 'data-testid="reinvite"' not in client.get("/admin/users").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["employee", "manager", "change_leader", "executive"])
+def test_only_an_admin_sends_new_invitations(client, db, login_as, waiting, role):
+    login_as(role)
+    assert client.post("/admin/users/reinvite").status_code == 403
+    assert _outbox(db) == []
 
 
 # ================================================================== refused to everyone else
@@ -683,6 +741,7 @@ def _attacks(me: int, t: dict) -> list[tuple[str, str, dict | None]]:
         ("POST", f"/admin/users/{v}/link", {"purpose": "reset"}),
         ("POST", f"/admin/users/{v}/link", {"purpose": "invite"}),
         ("POST", "/admin/users/roster-accounts", {}),
+        ("POST", "/admin/users/reinvite", {}),
     ]
 
 
