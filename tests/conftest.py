@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 from werkzeug.security import generate_password_hash
 
@@ -286,9 +287,26 @@ def db(app):
     return _db
 
 
+class OwnContextClient(FlaskClient):
+    """A test client that gives every request its own application context, as a server does.
+
+    The ``app`` fixture keeps one application context open for the whole test, and Flask reuses
+    it for requests to the same app, so ``g`` (the signed-in user Flask-Login caches there, the
+    scope ``current_scope`` caches there) and the database session would leak from one request
+    into the next, and from the test into its requests. Data a test writes must be committed
+    before a request can see it, as with a real server.
+    """
+
+    def open(self, *args, **kwargs):
+        """Send the request inside a fresh application context."""
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
-    """A test client of the app."""
+    """A test client whose requests do not share ``g`` or the session with the test."""
+    app.test_client_class = OwnContextClient
     return app.test_client()
 
 

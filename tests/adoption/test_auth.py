@@ -375,25 +375,17 @@ def test_every_response_forbids_sniffing_framing_and_cross_site_referrers(client
 # --- sessions end with the password they were opened with --------------------------------------
 
 
-def _own_context_get(app, client, path):
-    """``client``'s GET in an app context of its own, so that no user cached in ``g`` by an
-    earlier request of the test answers for it."""
-    with app.app_context():
-        return client.get(path)
-
-
 def test_setting_a_new_password_ends_the_sessions_opened_with_the_old_one(app, client, db, user):
     assert _sign_in(client, user.email).status_code == 302
-    assert _own_context_get(app, client, "/").status_code == 200
+    assert client.get("/").status_code == 200
     token = issue_password_link(user, "reset", now=T0)
     redeem_password_link(token, "a brand new passphrase", now=T0)
     db.session.commit()
-    response = _own_context_get(app, client, "/")
+    response = client.get("/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     # Signing in with the new password opens a session that works.
-    with app.app_context():
-        assert _sign_in(client, user.email, "a brand new passphrase").status_code == 302
-    assert _own_context_get(app, client, "/").status_code == 200
+    assert _sign_in(client, user.email, "a brand new passphrase").status_code == 302
+    assert client.get("/").status_code == 200
 
 
 def _forged(client, session_id: str) -> None:
@@ -410,5 +402,5 @@ def test_a_session_naming_an_account_without_its_tag_is_refused(app, client, db,
         other_tag = session["_user_id"].partition(":")[2]
     for session_id in (str(user.id), f"{user.id}:", f"{user.id}:{other_tag}", f"x:{other_tag}"):
         _forged(client, session_id)
-        response = _own_context_get(app, client, "/")
+        response = client.get("/")
         assert response.status_code == 302 and "/login" in response.headers["Location"], session_id

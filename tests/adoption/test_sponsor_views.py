@@ -15,16 +15,7 @@ from adoption.scope import scope_for
 from adoption.sponsors import areas_of, plan_counts, quarter_bounds, record_activity, send_message
 from adoption.timekeeping import org_today
 from tests.adoption.test_sponsors import NORTH, SOUTH, build_org
-from tests.dashboards.conftest import OwnContextClient
 from tests.factories import DEFAULT_PASSWORD, make_unit
-
-
-@pytest.fixture
-def client(app):
-    """A test client whose requests do not share ``g`` (the cached scope), as on a server: these
-    tests sign in as one user after another."""
-    app.test_client_class = OwnContextClient
-    return app.test_client()
 
 
 @pytest.fixture

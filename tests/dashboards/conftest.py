@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 
 DISPATCH = "/dashboards/_dash-update-component"
 
@@ -50,27 +49,6 @@ def callback_body(
         if changed is not None
         else [f"{i['id']}.{i['property']}" for i in spec["inputs"]],
     }
-
-
-class OwnContextClient(FlaskClient):
-    """A test client that gives every request its own application context, as a server does.
-
-    The ``app`` fixture keeps one application context open for the whole test, and Flask reuses
-    it for requests to the same app, so ``g`` (the signed-in user Flask-Login caches there, the
-    scope ``current_scope`` caches there) would leak from one request into the next.
-    """
-
-    def open(self, *args, **kwargs):
-        """Send the request inside a fresh application context."""
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def client(app):
-    """A test client whose requests do not share ``g``; ``login_as`` signs this client in."""
-    app.test_client_class = OwnContextClient
-    return app.test_client()
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ import pytest
 
 from adoption import create_app
 from adoption.extensions import db as _db
-from tests.dashboards.conftest import OwnContextClient, callback_body, table_rows
+from tests.conftest import OwnContextClient
+from tests.dashboards.conftest import callback_body, table_rows
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
 
 
