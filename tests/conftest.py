@@ -101,6 +101,22 @@ def _test_config(path) -> dict:
     }
 
 
+class OwnContextClient(FlaskClient):
+    """A test client that gives every request its own application context, as a server does.
+
+    The ``app`` fixture keeps one application context open for the whole test, and Flask reuses
+    it for requests to the same app, so ``g`` (the signed-in user Flask-Login caches there, the
+    scope ``current_scope`` caches there) and the database session would leak from one request
+    into the next, and from the test into its requests. Data a test writes must be committed
+    before a request can see it, as with a real server.
+    """
+
+    def open(self, *args, **kwargs):
+        """Send the request inside a fresh application context."""
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @contextlib.contextmanager
 def app_of_its_own(path, config: dict | None = None):
     """A test app on a fresh, empty schema under ``path``, inside its app context: the ``app``
@@ -287,25 +303,10 @@ def db(app):
     return _db
 
 
-class OwnContextClient(FlaskClient):
-    """A test client that gives every request its own application context, as a server does.
-
-    The ``app`` fixture keeps one application context open for the whole test, and Flask reuses
-    it for requests to the same app, so ``g`` (the signed-in user Flask-Login caches there, the
-    scope ``current_scope`` caches there) and the database session would leak from one request
-    into the next, and from the test into its requests. Data a test writes must be committed
-    before a request can see it, as with a real server.
-    """
-
-    def open(self, *args, **kwargs):
-        """Send the request inside a fresh application context."""
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
 @pytest.fixture
 def client(app):
-    """A test client whose requests do not share ``g`` or the session with the test."""
+    """A test client whose requests do not share ``g`` or the session with the test; so is any
+    other ``app.test_client()`` of a test that asks for this fixture (or ``login_as``)."""
     app.test_client_class = OwnContextClient
     return app.test_client()
 

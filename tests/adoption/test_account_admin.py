@@ -56,14 +56,6 @@ def _state(db) -> dict[str, list]:
             for table in ("users", "password_links", "outbox_messages", "employees")}
 
 
-def _own_request(app, client, method, path, **kwargs):
-    """``client``'s request in an app context of its own, as in production: the test's app
-    context would otherwise be reused, and with it ``g`` (Flask-Login's signed-in user, which
-    would then leak from one client to another) and the database session."""
-    with app.app_context():
-        return client.open(path, method=method, **kwargs)
-
-
 def _flashes(client) -> list[tuple[str, str]]:
     with client.session_transaction() as session:
         return session.get("_flashes", [])
@@ -331,16 +323,16 @@ def test_an_invited_account_sets_its_password_and_signs_in(app, client, db, logi
     token = LINK_IN_BODY.search(message.body).group(1)
 
     invitee = app.test_client()
-    form = _own_request(app, invitee, "GET", f"/password/{token}")
+    form = invitee.get(f"/password/{token}")
     assert form.status_code == 200 and "new.hire@acme.example" in form.get_data(as_text=True)
-    assert _own_request(app, invitee, "POST", f"/password/{token}", data={
+    assert invitee.post(f"/password/{token}", data={
         "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).headers["Location"].startswith("/login")
-    signed_in = _own_request(app, invitee, "POST", "/login", data={
+    signed_in = invitee.post("/login", data={
         "email": "new.hire@acme.example", "password": NEW_PASSWORD})
     assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/"
-    assert "new.hire@acme.example" in _own_request(app, invitee, "GET", "/").get_data(as_text=True)
-    assert _own_request(app, invitee, "GET", "/admin/users").status_code == 403  # a manager
-    assert _own_request(app, invitee, "GET", f"/password/{token}").status_code == 404
+    assert "new.hire@acme.example" in invitee.get("/").get_data(as_text=True)
+    assert invitee.get("/admin/users").status_code == 403  # a manager
+    assert invitee.get(f"/password/{token}").status_code == 404
 
 
 def test_an_account_created_without_invitation_sends_nothing(client, db, login_as):
@@ -767,12 +759,12 @@ def test_every_admin_route_sends_an_anonymous_client_to_sign_in_and_changes_noth
 def test_a_disabled_admins_session_loses_the_admin_pages(app, client, db, login_as, targets):
     me = login_as("admin")
     other = app.test_client()
-    assert _own_request(app, other, "POST", "/login", data={
+    assert other.post("/login", data={
         "email": "the.admin@acme.example", "password": DEFAULT_PASSWORD}).status_code == 302
-    assert _own_request(app, other, "POST", f"/admin/users/{me.id}/disable").status_code == 302
+    assert other.post(f"/admin/users/{me.id}/disable").status_code == 302
     assert not _fresh(db, me).is_enabled
     before = _state(db)
-    response = _own_request(app, client, "POST", f"/admin/users/{targets['victim']}/disable")
+    response = client.post(f"/admin/users/{targets['victim']}/disable")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     assert _state(db) == before
 
