@@ -118,8 +118,15 @@ def forgot_password():
         email = form.email.data.strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if user is not None and user.is_active:
-            send_password_link(user, "reset", now=utcnow(), link_url=password_link_url)
-            db.session.commit()
+            try:
+                send_password_link(user, "reset", now=utcnow(), link_url=password_link_url)
+            except AccountError:
+                # The mail server failed. Same answer as ever (a different one would tell who has
+                # an account); the log tells the operator.
+                db.session.rollback()
+                current_app.logger.exception("password reset link for user %s not sent", user.id)
+            else:
+                db.session.commit()
         flash(RESET_SENT, "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/password_forgot.html", form=form)

@@ -347,3 +347,19 @@ def test_asking_for_a_reset_without_the_csrf_token_is_refused(client, db, person
         "email": person.email, "csrf_token": _csrf(client, "/password/forgot")})
     assert response.status_code == 302
     assert len(_outbox(db)) == 1
+
+
+def test_forgot_password_answers_the_same_when_the_mail_server_fails(client, db, person, monkeypatch,
+                                                                   caplog):
+    def down(*_args, **_kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr("adoption.accounts.send_mail", down)
+    response = client.post("/password/forgot", data={"email": person.email})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    with client.session_transaction() as session:
+        assert session["_flashes"] == [("info", RESET_SENT)]
+    assert "not sent" in caplog.text
+    db.session.expire_all()
+    # Nothing half-done: no link was kept for a message that never left.
+    assert db.session.scalars(select(PasswordLink)).all() == []
