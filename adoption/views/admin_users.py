@@ -54,6 +54,18 @@ def _status_filter(status: str, now):
     }.get(status, ())
 
 
+def _open_links(user_ids: list[int], now) -> dict[int, object]:
+    """Until when each of these accounts has a password link open (absent: none open)."""
+    if not user_ids:
+        return {}
+    return dict(db.session.execute(
+        select(PasswordLink.user_id, func.max(PasswordLink.expires_at))
+        .where(PasswordLink.user_id.in_(user_ids), PasswordLink.used_at.is_(None),
+               PasswordLink.expires_at > now)
+        .group_by(PasswordLink.user_id)
+    ).all())
+
+
 @bp.route("/users")
 @role_required(Role.ADMIN)
 def users():
@@ -76,6 +88,7 @@ def users():
                           per_page=USERS_PER_PAGE, error_out=False)
     return render_template(
         "admin/users.html", listing=listing, search=search, role=role, status=status,
+        open_links=_open_links([u.id for u in listing.items], now),
         statuses=STATUSES, now=now, without_account=count_without_account(),
         awaiting_invitation=count_awaiting_invitation(now),
         roster_form=ConfirmForm(),
@@ -121,8 +134,10 @@ def user(user_id: int):
         select(PasswordLink).where(PasswordLink.user_id == account.id)
         .order_by(PasswordLink.created_at.desc(), PasswordLink.id.desc()).limit(10)
     ).all()
+    now = utcnow()
     return render_template(
-        "admin/user.html", account=account, links=links, now=utcnow(),
+        "admin/user.html", account=account, links=links, now=now,
+        open_links=_open_links([account.id], now),
         role_form=UserRoleForm(role=account.role), link_form=UserLinkForm(), action_form=ConfirmForm(),
         yourself=account.id == current_user.id,
     )

@@ -682,6 +682,13 @@ def test_new_invitations_go_to_the_accounts_awaiting_one_and_a_second_press_send
     login_as("admin")
     page = client.get("/admin/users").get_data(as_text=True)
     assert "Send 3 new invitations" in page
+    # Each account without a password says whether a link is open, and until when.
+    rows = {m.group(1): m.group(2) for m in re.finditer(
+        r'<a href="/admin/users/\d+">([^<]+)</a>(.*?)</tr>', page, re.DOTALL)}
+    assert "link open until" in rows["open@acme.example"]
+    for email in ("expired@acme.example", "never@acme.example", "ended@acme.example"):
+        assert "no open link" in rows[email], email
+    assert "link" not in rows["pw@acme.example"]
     response = client.post("/admin/users/reinvite")
     assert response.status_code == 302
     assert _flashes(client) == [("success", "3 new invitation(s) sent.")]
