@@ -138,7 +138,9 @@ def user(user_id: int):
     return render_template(
         "admin/user.html", account=account, links=links, now=now,
         open_links=_open_links([account.id], now),
-        role_form=UserRoleForm(role=account.role), link_form=UserLinkForm(), action_form=ConfirmForm(),
+        role_form=UserRoleForm(role=account.role), action_form=ConfirmForm(),
+        # An invitation while the account has no password, a reset once it has one.
+        link_form=UserLinkForm(purpose="invite" if account.password_hash is None else "reset"),
         yourself=account.id == current_user.id,
     )
 
