@@ -19,8 +19,9 @@ import smtplib
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import aliased
+from flask import current_app
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import aliased, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from adoption.extensions import db
@@ -276,13 +277,67 @@ def redeem_password_link(token: str, password: str, *, now: dt.datetime) -> User
     return user
 
 
+def _employee_left():
+    """The WHERE clause of accounts whose employee has left (they cannot sign in)."""
+    return User.employee.has(Employee.active.is_(False))
+
+
+def _status_clause(status: str, now: dt.datetime) -> tuple:
+    """The WHERE clause of a status of ``ACCOUNT_STATUSES`` (none for "all" or an unknown one)."""
+    return {
+        "active": (User.is_enabled.is_(True), User.password_hash.is_not(None), ~_employee_left()),
+        "invited": (User.password_hash.is_(None), User.is_enabled.is_(True), ~_employee_left()),
+        "locked": (User.locked_until > now,),
+        "disabled": (User.is_enabled.is_(False),),
+        "left": (_employee_left(),),
+    }.get(status, ())
+
+
+#: The statuses the account list filters on.
+ACCOUNT_STATUSES = ("all", "active", "invited", "locked", "disabled", "left")
+
+
+def find_accounts(search: str, role: str, status: str, now: dt.datetime) -> Select:
+    """The accounts whose e-mail or name contains ``search`` (literally: "_" and "%" are not
+    wildcards), of ``role`` and ``status`` when they name one, by e-mail, with their employee:
+    a statement to paginate."""
+    query = select(User).options(joinedload(User.employee)).order_by(User.email)
+    if search:
+        needle = search.lower()
+        query = query.outerjoin(User.employee).where(or_(
+            func.lower(User.email).contains(needle, autoescape=True),
+            func.lower(Employee.full_name).contains(needle, autoescape=True)))
+    if role in ROLES:
+        query = query.where(User.role == role)
+    return query.where(*_status_clause(status, now))
+
+
+def open_links_until(user_ids: list[int], now: dt.datetime) -> dict[int, dt.datetime]:
+    """Until when each of these accounts has a password link open (absent: none is)."""
+    if not user_ids:
+        return {}
+    return dict(db.session.execute(
+        select(PasswordLink.user_id, func.max(PasswordLink.expires_at))
+        .where(PasswordLink.user_id.in_(user_ids), PasswordLink.used_at.is_(None),
+               PasswordLink.expires_at > now)
+        .group_by(PasswordLink.user_id)
+    ).all())
+
+
+def recent_links(user: User, limit: int = 10) -> list[PasswordLink]:
+    """The last ``limit`` password links sent to ``user``, newest first."""
+    return list(db.session.scalars(
+        select(PasswordLink).where(PasswordLink.user_id == user.id)
+        .order_by(PasswordLink.created_at.desc(), PasswordLink.id.desc()).limit(limit)
+    ))
+
+
 def _awaiting_invitation(now: dt.datetime):
     """The WHERE clause of accounts that can sign in once they have a password, have none, and
     have no link open: their invitation expired, was ended, or was never sent."""
     open_links = select(PasswordLink.user_id).where(PasswordLink.used_at.is_(None),
                                                     PasswordLink.expires_at > now)
-    return (User.password_hash.is_(None), User.is_enabled.is_(True), User.id.not_in(open_links),
-            ~User.employee.has(Employee.active.is_(False)))
+    return (*_status_clause("invited", now), User.id.not_in(open_links))
 
 
 def accounts_awaiting_invitation(now: dt.datetime) -> list[User]:
@@ -298,10 +353,18 @@ def count_awaiting_invitation(now: dt.datetime) -> int:
 _SUBJECTS = {"invite": "Your Uptake account", "reset": "Reset your Uptake password"}
 
 
-def send_password_link(user: User, purpose: str, *, link_url, now: dt.datetime,
-                       by: User | None = None) -> None:
+def password_link_url(token: str) -> str:
+    """The address of a password link, on the configured ``BASE_URL``: never the request's
+    ``Host`` header, which whoever asks for a reset controls (a forged one would send the
+    victim a link to the attacker's site, token included). Built from the URL map alone, so it
+    works outside a request too (``create-user --invite``) and ``BASE_URL`` holds any path prefix."""
+    path = current_app.url_map.bind("localhost").build("auth.set_password", {"token": token})
+    return str(current_app.config["BASE_URL"]).rstrip("/") + path
+
+
+def send_password_link(user: User, purpose: str, *, now: dt.datetime, by: User | None = None) -> None:
     """Issue a link for ``user`` and send it to their address (SMTP or the outbox, see
-    ``adoption.mail``); ``link_url(token)`` makes the page's address."""
+    ``adoption.mail``)."""
     token = issue_password_link(user, purpose, now=now, by=by)
     expires = now + LINK_VALIDITY[purpose]
     name = user.employee.full_name if user.employee is not None else user.email
@@ -313,7 +376,7 @@ def send_password_link(user: User, purpose: str, *, link_url, now: dt.datetime,
         opening = (f"Someone asked to reset the password of your Uptake account ({user.email}). "
                    "If it was not you, ignore this message: your password stays as it is.")
     body = (f"Hello {name},\n\n{opening}\n\nSet your password here; the link works once, until "
-            f"{expires:%d %B %Y %H:%M} UTC:\n{link_url(token)}\n")
+            f"{expires:%d %B %Y %H:%M} UTC:\n{password_link_url(token)}\n")
     try:
         send_mail([user.email], _SUBJECTS[purpose], body, kind=f"password_{purpose}")
     except (smtplib.SMTPException, OSError) as exc:  # only with a mail server: the outbox is local

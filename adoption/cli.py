@@ -35,8 +35,7 @@ def create_user_command(email: str, role: str, password_stdin: bool, invite: boo
     """Create a user account (the password is prompted for unless --password-stdin or --invite)."""
     from adoption.accounts import AccountError, create_user, send_password_link
     from adoption.timekeeping import utcnow
-    from adoption.views.auth import password_link_url
-
+    
     if invite and password_stdin:
         raise click.UsageError("--invite sets no password: drop --password-stdin")
     if invite:
@@ -48,7 +47,7 @@ def create_user_command(email: str, role: str, password_stdin: bool, invite: boo
     try:
         user = create_user(email, role, password)
         if invite:
-            send_password_link(user, "invite", link_url=password_link_url, now=utcnow())
+            send_password_link(user, "invite", now=utcnow())
     except AccountError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc

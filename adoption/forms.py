@@ -71,32 +71,24 @@ class PasswordSetForm(FlaskForm):
     submit = SubmitField("Set my password")
 
 
-def _role_choices() -> list:
-    return [choice(role, ROLE_LABELS[role]) for role in ROLES]
+#: The roles as options of a select, labelled as the navigation labels them.
+ROLE_CHOICES = [choice(role, ROLE_LABELS[role]) for role in ROLES]
 
 
 class UserCreateForm(FlaskForm):
     """An admin opens an account."""
 
     email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=320)])
-    role = SelectField("Role", validators=[AnyOf(ROLES)])
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[AnyOf(ROLES)])
     invite = BooleanField("Send an invitation to set a password", default=True)
     submit = SubmitField("Create account")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.role.choices = _role_choices()
 
 
 class UserRoleForm(FlaskForm):
     """An admin changes an account's role."""
 
-    role = SelectField("Role", validators=[AnyOf(ROLES)])
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[AnyOf(ROLES)])
     submit = SubmitField("Change role")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.role.choices = _role_choices()
 
 
 class UserLinkForm(FlaskForm):
@@ -107,7 +99,8 @@ class UserLinkForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    """A button that changes something (the form carries only the CSRF token)."""
+    """A button that changes something (revoke, disable, publish, activate, archive …): the form
+    carries only the CSRF token. Every package's action buttons use this one."""
 
     submit = SubmitField("Confirm")
 
@@ -134,12 +127,6 @@ class ApiTokenForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
     scope = SelectField("Scope", choices=list(TOKEN_SCOPES), validators=[DataRequired()])
     submit = SubmitField("Create token")
-
-
-class RevokeTokenForm(FlaskForm):
-    """Revoke an API token (the form carries only the CSRF token)."""
-
-    submit = SubmitField("Revoke")
 
 
 class MapActorForm(FlaskForm):

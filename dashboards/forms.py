@@ -67,9 +67,3 @@ class HypothesisForm(FlaskForm):
             field = self._fields.get(name)
             if field is not None:
                 field.errors = [*field.errors, message]
-
-
-class ActionForm(FlaskForm):
-    """A button that changes something (archive, re-evaluate): only the CSRF token."""
-
-    submit = SubmitField("Go")

@@ -11,10 +11,11 @@ from flask_login import current_user
 
 from adoption.access import current_scope, role_required
 from adoption.extensions import db
+from adoption.forms import ConfirmForm
 from adoption.models import Role, User
 from adoption.scope import ScopeError
 from dashboards import bring_up_to_date, clock, hypotheses
-from dashboards.forms import ActionForm, HypothesisForm
+from dashboards.forms import HypothesisForm
 
 bp = Blueprint("hypotheses", __name__, template_folder="templates")
 
@@ -47,7 +48,7 @@ def register():
     except ScopeError:
         abort(403)
     return render_template("dashboards/hypotheses.html", entries=entries,
-                           can_manage=hypotheses.can_manage(current_user), action_form=ActionForm())
+                           can_manage=hypotheses.can_manage(current_user), action_form=ConfirmForm())
 
 
 @bp.route("/hypotheses/<int:hypothesis_id>")
@@ -61,7 +62,7 @@ def detail(hypothesis_id: int):
     except ScopeError:
         abort(403)
     return render_template("dashboards/hypothesis_detail.html", entry=entry,
-                           can_manage=hypotheses.can_manage(current_user), action_form=ActionForm())
+                           can_manage=hypotheses.can_manage(current_user), action_form=ConfirmForm())
 
 
 def _form_page(form: HypothesisForm, hypothesis=None, status: int = 200):
@@ -136,7 +137,7 @@ def edit(hypothesis_id: int):
 def archive(hypothesis_id: int):
     """Take a hypothesis off the register (its history is kept)."""
     hypothesis = _hypothesis(hypothesis_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         hypotheses.archive_hypothesis(hypothesis, current_user._get_current_object())
@@ -153,7 +154,7 @@ def archive(hypothesis_id: int):
 def evaluate(hypothesis_id: int):
     """"Re-evaluate now": read the evidence again (trigger 'manual')."""
     hypothesis = _hypothesis(hypothesis_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     today = clock.org_today()
     bring_up_to_date(today)

@@ -148,9 +148,3 @@ class SurveyBuilderForm(FlaskForm):
         ]
         specs += [spec for row in self.custom for spec in [row.form.spec()] if spec is not None]
         return specs
-
-
-class SurveyActionForm(FlaskForm):
-    """A survey action button (activate, close): carries the CSRF token only."""
-
-    submit = SubmitField("Go")

@@ -145,11 +145,6 @@ class MoveStepForm(FlaskForm):
     position = IntegerField("Position", validators=[DataRequired(), NumberRange(min=1)])
 
 
-class ModuleActionForm(FlaskForm):
-    """A button that changes a module or step (publish, retire, delete): carries the CSRF token only."""
-
-    submit = SubmitField("Go")
-
 
 class ImportModuleForm(FlaskForm):
     """A module folder uploaded as a .zip file."""

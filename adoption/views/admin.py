@@ -23,8 +23,8 @@ from adoption.access import role_required
 from adoption.extensions import db
 from adoption.forms import (
     ApiTokenForm,
+    ConfirmForm,
     MapActorForm,
-    RevokeTokenForm,
     RosterConfirmForm,
     RosterUploadForm,
 )
@@ -137,7 +137,7 @@ def roster_rejects(import_id: int):
 def _tokens_page(form: ApiTokenForm, status: int = 200):
     """The token list with the create form."""
     return render_template("admin/tokens.html", tokens=list_tokens(), form=form,
-                           revoke_form=RevokeTokenForm()), status
+                           revoke_form=ConfirmForm()), status
 
 
 @bp.route("/tokens")
@@ -171,7 +171,7 @@ def create_token():
 @role_required(Role.ADMIN)
 def revoke_api_token(token_id: int):
     """Revoke an API token; requests using it get 401 from now on."""
-    if not RevokeTokenForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         token = revoke_token(token_id)

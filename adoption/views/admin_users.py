@@ -4,13 +4,14 @@ for everyone on the roster. The rules (not one's own account, never the last adm
 links) are the services' (``adoption.accounts``); these views only ask and report."""
 from __future__ import annotations
 
+from collections import Counter
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
 
 from adoption.access import role_required
 from adoption.accounts import (
+    ACCOUNT_STATUSES,
     AccountError,
     accounts_awaiting_invitation,
     change_role,
@@ -18,52 +19,25 @@ from adoption.accounts import (
     count_without_account,
     create_roster_accounts,
     create_user,
+    find_accounts,
+    open_links_until,
+    recent_links,
     send_password_link,
     set_enabled,
     unlock,
 )
 from adoption.extensions import db
 from adoption.forms import ConfirmForm, UserCreateForm, UserLinkForm, UserRoleForm
-from adoption.models import Employee, PasswordLink, Role, User
+from adoption.models import Role, User
 from adoption.timekeeping import utcnow
 from adoption.views.admin import bp
-from adoption.views.auth import password_link_url
 from adoption.views.shell import ROLE_LABELS
 
 USERS_PER_PAGE = 50
-#: The list's status filter: what each choice keeps.
-STATUSES = {
-    "all": "Every account",
-    "active": "Can sign in",
-    "invited": "No password yet",
-    "locked": "Locked after failed sign-ins",
-    "disabled": "Disabled",
-    "left": "Employee has left",
-}
-
-
-def _status_filter(status: str, now):
-    """The WHERE clause of a status choice (``None`` for all)."""
-    left = User.employee.has(Employee.active.is_(False))
-    return {
-        "active": (User.is_enabled.is_(True), User.password_hash.is_not(None), ~left),
-        "invited": (User.password_hash.is_(None), User.is_enabled.is_(True), ~left),
-        "locked": (User.locked_until > now,),
-        "disabled": (User.is_enabled.is_(False),),
-        "left": (left,),
-    }.get(status, ())
-
-
-def _open_links(user_ids: list[int], now) -> dict[int, object]:
-    """Until when each of these accounts has a password link open (absent: none open)."""
-    if not user_ids:
-        return {}
-    return dict(db.session.execute(
-        select(PasswordLink.user_id, func.max(PasswordLink.expires_at))
-        .where(PasswordLink.user_id.in_(user_ids), PasswordLink.used_at.is_(None),
-               PasswordLink.expires_at > now)
-        .group_by(PasswordLink.user_id)
-    ).all())
+#: The list's status filter (``adoption.accounts.ACCOUNT_STATUSES``), as the page labels it.
+STATUSES = dict(zip(ACCOUNT_STATUSES, (
+    "Every account", "Can sign in", "No password yet", "Locked after failed sign-ins", "Disabled",
+    "Employee has left"), strict=True))
 
 
 @bp.route("/users")
@@ -74,21 +48,12 @@ def users():
     search = (request.args.get("q") or "").strip()[:320]
     role = request.args.get("role") or ""
     status = request.args.get("status") or "all"
-    query = select(User).options(joinedload(User.employee)).order_by(User.email)
-    if search:
-        # Literally (autoescape): "_" is common in addresses, and neither it nor "%" is a wildcard.
-        needle = search.lower()
-        query = query.outerjoin(User.employee).where(or_(
-            func.lower(User.email).contains(needle, autoescape=True),
-            func.lower(Employee.full_name).contains(needle, autoescape=True)))
-    if role in {r.value for r in Role}:
-        query = query.where(User.role == role)
-    query = query.where(*_status_filter(status, now))
-    listing = db.paginate(query, page=max(request.args.get("page", 1, type=int) or 1, 1),
+    listing = db.paginate(find_accounts(search, role, status, now),
+                          page=max(request.args.get("page", 1, type=int) or 1, 1),
                           per_page=USERS_PER_PAGE, error_out=False)
     return render_template(
         "admin/users.html", listing=listing, search=search, role=role, status=status,
-        open_links=_open_links([u.id for u in listing.items], now),
+        open_links=open_links_until([u.id for u in listing.items], now),
         statuses=STATUSES, now=now, without_account=count_without_account(),
         awaiting_invitation=count_awaiting_invitation(now),
         roster_form=ConfirmForm(),
@@ -104,7 +69,7 @@ def new_user():
         try:
             user = create_user(form.email.data, form.role.data)
             if form.invite.data:
-                send_password_link(user, "invite", link_url=password_link_url, now=utcnow(), by=current_user)
+                send_password_link(user, "invite", now=utcnow(), by=current_user)
         except AccountError as exc:
             db.session.rollback()
             form.email.errors.append(str(exc))
@@ -118,26 +83,15 @@ def new_user():
     return render_template("admin/user_new.html", form=form), 422 if form.errors else 200
 
 
-def _user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
-
-
 @bp.route("/users/<int:user_id>")
 @role_required(Role.ADMIN)
 def user(user_id: int):
     """One account: who it is, what it may do, and what an admin can do to it."""
-    account = _user(user_id)
-    links = db.session.scalars(
-        select(PasswordLink).where(PasswordLink.user_id == account.id)
-        .order_by(PasswordLink.created_at.desc(), PasswordLink.id.desc()).limit(10)
-    ).all()
+    account = db.get_or_404(User, user_id)
     now = utcnow()
     return render_template(
-        "admin/user.html", account=account, links=links, now=now,
-        open_links=_open_links([account.id], now),
+        "admin/user.html", account=account, links=recent_links(account), now=now,
+        open_links=open_links_until([account.id], now),
         role_form=UserRoleForm(role=account.role), action_form=ConfirmForm(),
         # An invitation while the account has no password, a reset once it has one.
         link_form=UserLinkForm(purpose="invite" if account.password_hash is None else "reset"),
@@ -161,7 +115,7 @@ def _refused(user: User, exc: AccountError):
 @role_required(Role.ADMIN)
 def user_role(user_id: int):
     """Change the account's role."""
-    account, form = _user(user_id), UserRoleForm()
+    account, form = db.get_or_404(User, user_id), UserRoleForm()
     if not form.validate_on_submit():
         abort(400)
     try:
@@ -175,7 +129,7 @@ def user_role(user_id: int):
 @role_required(Role.ADMIN)
 def user_enabled(user_id: int, action: str):
     """Enable or disable the account."""
-    account = _user(user_id)
+    account = db.get_or_404(User, user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -191,7 +145,7 @@ def user_enabled(user_id: int, action: str):
 @role_required(Role.ADMIN)
 def user_unlock(user_id: int):
     """Lift a lockout after failed sign-ins."""
-    account = _user(user_id)
+    account = db.get_or_404(User, user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     unlock(account)
@@ -202,11 +156,11 @@ def user_unlock(user_id: int):
 @role_required(Role.ADMIN)
 def user_link(user_id: int):
     """Send an invitation or a password reset link (ending the earlier ones)."""
-    account, form = _user(user_id), UserLinkForm()
+    account, form = db.get_or_404(User, user_id), UserLinkForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        send_password_link(account, form.purpose.data, link_url=password_link_url, now=utcnow(), by=current_user)
+        send_password_link(account, form.purpose.data, now=utcnow(), by=current_user)
     except AccountError as exc:
         return _refused(account, exc)
     what = "An invitation" if form.purpose.data == "invite" else "A password reset link"
@@ -219,7 +173,7 @@ def _invite_all(accounts: list[User]) -> tuple[int, AccountError | None]:
     invited = 0
     for account in accounts:
         try:
-            send_password_link(account, "invite", link_url=password_link_url, now=utcnow(),
+            send_password_link(account, "invite", now=utcnow(),
                                by=current_user)
         except AccountError as exc:  # the mail server failed: stop, and say who is left
             db.session.rollback()
@@ -243,9 +197,7 @@ def roster_accounts():
         abort(400)
     made = create_roster_accounts()
     db.session.commit()  # the accounts stand, whatever happens to the mail below
-    roles: dict[str, int] = {}
-    for account in made:
-        roles[account.role] = roles.get(account.role, 0) + 1
+    roles = Counter(account.role for account in made)
     invited, failure = _invite_all(made)
     detail = ", ".join(f"{n} {ROLE_LABELS[role].lower()}" for role, n in sorted(roles.items()))
     flash(f"{len(made)} account(s) created" + (f" ({detail})" if detail else "")

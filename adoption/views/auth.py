@@ -100,15 +100,6 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def password_link_url(token: str) -> str:
-    """The address of a password link, on the configured ``BASE_URL``: never the request's
-    ``Host`` header, which whoever asks for a reset controls (a forged one would send the
-    victim a link to the attacker's site, token included). Built from the URL map alone, so it
-    works outside a request too (``create-user --invite``) and ``BASE_URL`` holds any path prefix."""
-    path = current_app.url_map.bind("localhost").build("auth.set_password", {"token": token})
-    return str(current_app.config["BASE_URL"]).rstrip("/") + path
-
-
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def forgot_password():
@@ -119,7 +110,7 @@ def forgot_password():
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if user is not None and user.is_active:
             try:
-                send_password_link(user, "reset", now=utcnow(), link_url=password_link_url)
+                send_password_link(user, "reset", now=utcnow())
             except AccountError:
                 # The mail server failed. Same answer as ever (a different one would tell who has
                 # an account); the log tells the operator.

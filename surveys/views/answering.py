@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from adoption.access import current_scope, role_required
 from adoption.extensions import db
+from adoption.forms import ConfirmForm
 from adoption.models import OrgUnit, Role
 from adoption.org import units_in_scope
 from adoption.timekeeping import org_today
@@ -18,7 +19,6 @@ from surveys.forms import (
     RECURRENCE_LABELS,
     SCALE_LABELS,
     AnswerForm,
-    SurveyActionForm,
     SurveyBuilderForm,
     answers_from,
 )
@@ -274,7 +274,7 @@ def survey_detail(survey_id: int):
     """A survey's questions, its rounds and what was asked in each, and its actions."""
     survey = _survey(survey_id)
     today = _today()
-    return render_template("surveys/manage_detail.html", survey=survey, action_form=SurveyActionForm(),
+    return render_template("surveys/manage_detail.html", survey=survey, action_form=ConfirmForm(),
                            next_round=next_round_dates(survey, today), today=today,
                            recurrence_labels=RECURRENCE_LABELS, scale_labels=SCALE_LABELS,
                            role_labels=ROLE_LABELS)
@@ -285,7 +285,7 @@ def survey_detail(survey_id: int):
 def activate(survey_id: int):
     """Open a draft survey and schedule its rounds up to today."""
     survey = _survey(survey_id)
-    if not SurveyActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         activate_survey(survey)
@@ -307,7 +307,7 @@ def activate(survey_id: int):
 def close(survey_id: int):
     """Close an active survey: no more rounds are offered; results stay."""
     survey = _survey(survey_id)
-    if not SurveyActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         close_survey(survey)

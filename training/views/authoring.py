@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from adoption.access import current_scope, role_required
 from adoption.extensions import db
+from adoption.forms import ConfirmForm
 from adoption.models import Role
 from training.authoring import (
     STEP_FIELDS,
@@ -29,7 +30,6 @@ from training.authoring_forms import (
     BODY_LABELS,
     STEP_KIND_LABELS,
     ImportModuleForm,
-    ModuleActionForm,
     ModuleForm,
     MoveStepForm,
     QuestionsForm,
@@ -123,7 +123,7 @@ def manage_edit(module_id: int):
 def manage_module(module_id: int):
     """A module's fields, its steps in order with their actions, and publish or retire."""
     module = _module(module_id)
-    return render_template("training/manage_module.html", module=module, action_form=ModuleActionForm(),
+    return render_template("training/manage_module.html", module=module, action_form=ConfirmForm(),
                            problems=publish_problems(module), kind_labels=STEP_KIND_LABELS)
 
 
@@ -231,7 +231,7 @@ def manage_delete_step(module_id: int, step_id: int):
     """Delete a step no learner has done."""
     module = _module(module_id)
     step = _step(module, step_id)
-    if not ModuleActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         delete_step(step)
@@ -258,7 +258,7 @@ def manage_preview(module_id: int):
 def manage_publish(module_id: int):
     """Publish a complete module so it can be assigned and taken."""
     module = _module(module_id)
-    if not ModuleActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         publish_module(module)
@@ -276,7 +276,7 @@ def manage_publish(module_id: int):
 def manage_retire(module_id: int):
     """Retire a published module: no new assignments; learners' records stay."""
     module = _module(module_id)
-    if not ModuleActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         retire_module(module)
