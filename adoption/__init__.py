@@ -39,33 +39,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
 
-    from adoption import jobs
+    from adoption import jobs, security
 
     jobs.init_app(app)  # builds the Celery app lazily: no broker connection here
     _register_blueprints(app)
     _register_cli(app)
-    app.after_request(_security_headers)
+    security.init_app(app)
 
     from dashboards import init_app as init_dashboards
 
     init_dashboards(app)
     return app
-
-
-#: Sent with every response unless a view set its own: no MIME sniffing, no framing by other
-#: sites (clickjacking), and no full address (which may hold a round, a unit or a token) sent
-#: on to other sites as the referrer.
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "SAMEORIGIN",
-    "Referrer-Policy": "same-origin",
-}
-
-
-def _security_headers(response):
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
 
 
 def _init_extensions(app: Flask) -> None:

@@ -11,6 +11,7 @@ import datetime as dt
 
 from flask import Flask, current_app, request
 
+from adoption import security
 from adoption.catch_up import commit_catch_up
 from adoption.telemetry import rollups
 from dashboards import clock
@@ -93,4 +94,6 @@ def init_app(server: Flask) -> None:
     # Dash's renderer posts JSON without a form token; the guard and the data scope protect this
     # view, and every other POST of the app keeps its CSRF check.
     csrf.exempt(server.view_functions[DISPATCH_ENDPOINT])
+    # Dash starts its renderer with an inline script: the policy allows exactly that script.
+    security.allow_inline_scripts(server, app.csp_hashes())
     server.extensions["uptake_dashboards"] = app
