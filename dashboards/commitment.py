@@ -76,9 +76,10 @@ from surveys.results import group_results
 from training.models import AssignedTraining, Assignment, Enrollment
 
 __all__ = [
-    "EXECUTIVE_GROUP_MIN_OTHERS", "GAP_THRESHOLD", "Communication", "LeadershipRecord", "Outcomes", "Perceived",
-    "Period", "RoleModelling", "Score", "SponsorRecord", "TrendPoint", "UrgentItem", "Visibility",
-    "commitment_period", "leadership_record", "outcomes", "sponsor_records", "urgent_items",
+    "EXECUTIVE_GROUP_MIN_OTHERS", "GAP_THRESHOLD", "NEW_QUARTER_DAYS", "Communication", "LeadershipRecord",
+    "Outcomes", "Perceived", "Period", "RoleModelling", "Score", "SponsorRecord", "TrendPoint", "UrgentItem",
+    "Visibility", "commitment_period", "default_quarter", "leadership_record", "outcomes", "quarter_value",
+    "sponsor_records", "urgent_items",
 ]
 
 #: An executive sees the executive group's CRM use only when at least this many other
@@ -95,6 +96,10 @@ OUTCOME_MONTHS = 12
 ACTIONS_DUE_DAYS = 14
 #: How far before the period's end a round's results may be to stand for the perception.
 PERCEIVED_LOOKBACK_DAYS = 183
+#: For this many days after a quarter starts, the Commitment page opens on the quarter just ended:
+#: a few days of activities against a plan pro rata, and no pulse results yet, say nothing about
+#: a sponsor, while the quarter just ended is what the new quarter's board pack is about.
+NEW_QUARTER_DAYS = 28
 #: Where each urgent item is acted on.
 LINKS = {
     "units_at_risk": "/dashboards/adoption",
@@ -320,6 +325,20 @@ def _withheld(scope: Scope, sponsor_ids: Iterable[int], executive_ids: Iterable[
 def _day_month(day: dt.date) -> str:
     """"1 Oct" (no platform-specific strftime flags)."""
     return f"{day.day} {day:%b}"
+
+
+def quarter_value(quarter_start: dt.date) -> str:
+    """A quarter as ``commitment_period`` reads it: "2026-Q4"."""
+    return f"{quarter_start.year}-Q{(quarter_start.month - 1) // 3 + 1}"
+
+
+def default_quarter(today: dt.date) -> str:
+    """The quarter the Commitment page opens on ("2026-Q4"): the current one, or the one just
+    ended during the current one's first ``NEW_QUARTER_DAYS`` days."""
+    first, _last = quarter_bounds(today)
+    if (today - first).days < NEW_QUARTER_DAYS:
+        first = quarter_bounds(first - dt.timedelta(days=1))[0]
+    return quarter_value(first)
 
 
 def commitment_period(today: dt.date, quarter: str | None = None) -> Period:

@@ -62,14 +62,15 @@ class Report:
 def quarter_choices(today: dt.date) -> list[tuple[str, str]]:
     """(value, label) of the current quarter and the ``QUARTERS_OFFERED - 1`` before it: values
     as ``commitment.commitment_period`` reads them ("2026-Q4"), labels as people say them."""
-    return [(f"{q.year}-Q{(q.month - 1) // 3 + 1}", quarter_label(q) + (" (to date)" if index == 0 else ""))
+    return [(commitment.quarter_value(q), quarter_label(q) + (" (to date)" if index == 0 else ""))
             for index, q in enumerate(quarter_starts(today, back=QUARTERS_OFFERED - 1))]
 
 
-def parse_quarter(value: object, today: dt.date) -> str | None:
-    """``value`` if it is one of the offered quarters (a forged one falls back to the current)."""
+def parse_quarter(value: object, today: dt.date) -> str:
+    """``value`` if it is one of the offered quarters; anything else (none, or a forged one) falls
+    back to the page's default (``commitment.default_quarter``)."""
     offered = [v for v, _label in quarter_choices(today)]
-    return value if isinstance(value, str) and value in offered else None
+    return value if isinstance(value, str) and value in offered else commitment.default_quarter(today)
 
 
 def data_stamp() -> tuple:

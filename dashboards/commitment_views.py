@@ -20,7 +20,7 @@ bp = Blueprint("commitment", __name__, template_folder="templates")
 @bp.route("/commitment/print")
 @role_required(Role.EXECUTIVE, Role.CHANGE_LEADER, Role.ADMIN)
 def print_view():
-    """The quarter's commitment report (``?quarter=2026-Q4``, default the current one), for print."""
+    """The quarter's commitment report (``?quarter=2026-Q4``, default the page's), for print."""
     today = clock.org_today()
     try:
         report = cr.report(current_scope(), cr.parse_quarter(request.args.get("quarter"), today), today)

@@ -19,7 +19,7 @@ from dash.exceptions import PreventUpdate
 from adoption.access import current_scope
 from adoption.models import Role
 from adoption.scope import ScopeError
-from dashboards import clock, components
+from dashboards import clock, commitment, components
 from dashboards import commitment_report as cr
 from dashboards import executive_figures as figures
 from dashboards.figures import empty_figure
@@ -28,7 +28,8 @@ SLUG = "executive"
 TITLE = "Commitment"
 # One sentence on the dashboards' landing page: the question the page answers.
 QUESTION = ("Do the sponsors visibly do what the change asks of everyone, and do employees see it? "
-            "Each sponsor's record this quarter, and what needs you this week.")
+            "Each sponsor's record this quarter (in its first weeks, the quarter just ended), and what "
+            "needs you this week.")
 ROLES = frozenset({Role.EXECUTIVE.value, Role.CHANGE_LEADER.value, Role.ADMIN.value})
 PAGE = "executive"
 
@@ -68,7 +69,8 @@ def layout(today: dt.date) -> html.Section:
                 html.Div([
                     html.Label("Quarter", htmlFor=QUARTER, className="form-label"),
                     dcc.Dropdown(id=QUARTER, options=[{"label": label, "value": value} for value, label in choices],
-                                 value=choices[0][0], clearable=False, style={"minWidth": "12rem"}),
+                                 value=commitment.default_quarter(today), clearable=False,
+                                 style={"minWidth": "12rem"}),
                 ]),
                 html.A("Printable view (board pack)", id=PRINT_LINK, href=PRINT_PATH,
                        className="btn btn-outline-secondary btn-sm", target="_blank"),

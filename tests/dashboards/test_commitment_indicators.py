@@ -32,8 +32,10 @@ from adoption.sponsors import record_activity, set_areas, set_plan
 from adoption.telemetry import api as events_api
 from adoption.tokens import issue_token
 from dashboards.commitment import (
+    NEW_QUARTER_DAYS,
     RoleModelling,
     commitment_period,
+    default_quarter,
     leadership_record,
     outcomes,
     perceived_by_unit,
@@ -173,6 +175,18 @@ def test_the_period_is_the_current_quarter_up_to_today():
     period = commitment_period(dt.date(2026, 12, 6))
     assert (period.start, period.end, period.label) == (dt.date(2026, 10, 1), dt.date(2026, 12, 6),
                                                         "2026 Q4 (1 Oct – 6 Dec 2026)")
+
+
+@pytest.mark.parametrize(("today", "quarter"), [
+    (dt.date(2026, 10, 1), "2026-Q3"),  # a quarter's first day: the one just ended
+    (dt.date(2026, 10, NEW_QUARTER_DAYS), "2026-Q3"),
+    (dt.date(2026, 10, NEW_QUARTER_DAYS + 1), "2026-Q4"),  # its first weeks are over: the current one
+    (dt.date(2026, 12, 31), "2026-Q4"),
+    (dt.date(2027, 1, 4), "2026-Q4"),  # across the year's end
+])
+def test_the_page_opens_on_the_quarter_just_ended_in_a_quarters_first_weeks(today, quarter):
+    assert default_quarter(today) == quarter
+    commitment_period(today, quarter)  # a quarter the period accepts
 
 
 def test_a_past_quarter_runs_to_its_last_day():

@@ -122,7 +122,17 @@ def test_a_sponsoring_executive_sees_their_own_record_and_no_other_sponsors(sign
         assert name not in shown
 
 
-def test_a_forged_quarter_falls_back_to_the_current_one_and_still_shows_only_the_own_record(sign_in_demo,
+def test_the_page_opens_on_the_current_quarter_and_in_its_first_weeks_on_the_one_just_ended():
+    def picker(today: dt.date):
+        return next(c for c in page.layout(today)._traverse() if getattr(c, "id", None) == page.QUARTER)
+
+    assert picker(REFERENCE_DATE).value == "2026-Q4"
+    early = picker(dt.date(2027, 1, 4))
+    assert early.value == "2026-Q4"
+    assert [o["value"] for o in early.options][:2] == ["2027-Q1", "2026-Q4"]  # the current one is offered
+
+
+def test_a_forged_quarter_falls_back_to_the_default_one_and_still_shows_only_the_own_record(sign_in_demo,
                                                                                           run_callback):
     user = sign_in_demo("executive")
     own = _db.session.get(Employee, user.employee_id).full_name
