@@ -7,8 +7,10 @@ imports both through ``adoption.roster.import_roster``, the same path a real HR 
 the demo also exercises that service; then it adds the initiative, one login per role, and
 CRM usage (``adoption.demo_telemetry``).
 
-Same seed, same bytes: every choice comes from one ``random.Random(seed)``, never from the
-global generator or the clock.
+Same seed and load day, same bytes: every choice comes from one ``random.Random(seed)``, never
+from the global generator or the clock. The dates below are the reference dates of a load on
+23 November 2026; a load on another day moves them all by the same whole weeks
+(``adoption.demo_calendar``).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
+from adoption.demo_calendar import REFERENCE, DemoCalendar, calendar_for
 from adoption.extensions import db
 from adoption.initiative import save_initiative
 from adoption.models import Employee, Initiative, OrgUnit, Role, User
@@ -47,7 +50,8 @@ CRM_DOMAIN = "acme.crm"
 ADMIN_EMAIL = f"admin@{EMAIL_DOMAIN}"
 HR_ID_PREFIX = "ACM"
 
-#: Effective dates of the two rosters: fixed, so the history is the same whatever today is.
+#: Effective dates of the two rosters (reference dates: ``DemoCalendar.day`` moves them with the
+#: load day, so the history keeps its place before the demo's "today").
 EARLIER_EFFECTIVE = dt.date(2025, 7, 1)
 CURRENT_EFFECTIVE = dt.date(2026, 3, 2)
 
@@ -66,9 +70,9 @@ SIZES = ("small", "large")
 #: Where feature packages keep their demo loaders on the app (see ``register_demo_loader``).
 DEMO_LOADERS = "uptake_demo_loaders"
 
-#: A feature's demo loader: ``loader(size, seed)`` adds its demo data once (flushing, never
-#: committing) and returns one line for the summary, or None.
-DemoLoader = Callable[[str, int], "str | None"]
+#: A feature's demo loader: ``loader(size, seed, calendar)`` adds its demo data once, its dates
+#: moved by ``calendar`` (flushing, never committing), and returns one line for the summary, or None.
+DemoLoader = Callable[[str, int, DemoCalendar], "str | None"]
 
 # Nobody's tenure reaches back before the company's founding.
 _FOUNDED = dt.date(2004, 3, 1)
@@ -252,6 +256,7 @@ class DemoRoster:
 
     size: str
     seed: int
+    calendar: DemoCalendar  # the load whose dates the exports carry
     earlier_csv: str
     current_csv: str
     cast: DemoCast
@@ -263,6 +268,7 @@ class DemoRoster:
     leavers: int
     joiners: int
     hr_emails: dict[str, str]
+    hr_start_dates: dict[str, dt.date]
 
 
 def _load_names(filename: str) -> dict[str, list[str]]:
@@ -504,12 +510,16 @@ def _csv(rows: list[list[str]]) -> str:
     return out.getvalue()
 
 
-def build_roster(size: str = "small", seed: int = 7) -> DemoRoster:
-    """Generate the demo company's earlier and current HR exports; pure (no database, no clock)."""
+def build_roster(size: str = "small", seed: int = 7, calendar: DemoCalendar = REFERENCE) -> DemoRoster:
+    """Generate the demo company's earlier and current HR exports, their dates moved by
+    ``calendar`` (the reference dates by default); pure (no database, no clock)."""
     gen = _Generator(size, seed)
     gen.build()
     gen.history()
     gen.identify()
+    # The company is generated on the reference dates and only its exports are moved, so every
+    # choice (tenures, leavers, movers) is the same whatever the load day.
+    day = calendar.day
     earlier_rows: list[list[str]] = []
     current_rows: list[list[str]] = []
     for p in gen.people:  # already in HR-id order
@@ -517,18 +527,19 @@ def build_roster(size: str = "small", seed: int = 7) -> DemoRoster:
             # Before the rollout nobody had a CRM account, and today's leavers were still here.
             earlier_rows.append([
                 p.hr_id, p.email, p.full_name, p.title, p.earlier_unit or p.unit,
-                p.earlier_manager.hr_id if p.earlier_manager else "", p.start.isoformat(), "", "", "",
+                p.earlier_manager.hr_id if p.earlier_manager else "", day(p.start).isoformat(), "", "", "",
                 "true" if p.executive else "false",
             ])
         current_rows.append([
             p.hr_id, p.email, p.full_name, p.title, p.unit, p.manager.hr_id if p.manager else "",
-            p.start.isoformat(), p.end.isoformat() if p.end else "", p.crm_user_id, p.crm_username,
+            day(p.start).isoformat(), day(p.end).isoformat() if p.end else "", p.crm_user_id, p.crm_username,
             "true" if p.executive else "false",
         ])
     active = [p for p in gen.people if p.end is None]
     return DemoRoster(
         size=size,
         seed=seed,
+        calendar=calendar,
         earlier_csv=_csv(earlier_rows),
         current_csv=_csv(current_rows),
         cast=gen.cast(),
@@ -539,6 +550,7 @@ def build_roster(size: str = "small", seed: int = 7) -> DemoRoster:
         leavers=len(gen.people) - len(active),
         joiners=len(gen.people) - len(earlier_rows),
         hr_emails={p.hr_id: p.email for p in gen.people},
+        hr_start_dates={p.hr_id: day(p.start) for p in gen.people},
     )
 
 
@@ -621,6 +633,8 @@ class DemoSummary:
     initiative: str
     licensed_seats: int
     accounts: tuple[DemoLogin, ...]
+    # The load the demo's dates follow (that of the first load when the demo was already there).
+    calendar: DemoCalendar
     # CRM usage loaded with the organization (adoption.demo_telemetry); None when not loaded.
     telemetry: TelemetrySummary | None = None
     # One line from each feature package's demo loader (surveys, training, ...).
@@ -635,11 +649,20 @@ class DemoSummary:
         """A short multi-line report: counts, whether anything was loaded, and the logins."""
         state = ("loaded now" if self.newly_loaded
                  else "already present: nothing was changed")
+        calendar = self.calendar
+        if self.newly_loaded:
+            built = f"Built for {calendar.loaded_on.isoformat()}: its dates follow that day"
+        else:
+            # A second load finds the first one's dates in the data; only the week is known.
+            built = (f"Built for the week of {calendar.today.isoformat()} (to build it for another day, "
+                     "load it into an empty database)")
         lines = [
             f"{COMPANY_NAME} demo organization (size {self.size}, seed {self.seed}): {state}.",
+            f"  {built}; CRM usage runs to Sunday {calendar.usage_end.isoformat()}.",
             (f"  {self.active} active employees ({self.employees - self.active} leavers kept for history) "
             f"in {self.teams} teams across {self.regions} regions; {self.licences} hold a CRM licence."),
-            (f"  Roster history: {EARLIER_EFFECTIVE.isoformat()} and {CURRENT_EFFECTIVE.isoformat()} "
+            (f"  Roster history: {calendar.day(EARLIER_EFFECTIVE).isoformat()} and "
+            f"{calendar.day(CURRENT_EFFECTIVE).isoformat()} "
             f"({self.movers} people moved team in between)."),
             (f"  Initiative \"{self.initiative}\": {self.licensed_seats} licensed seats, "
             f"target {ADOPTION_TARGET_PCT:g}% adoption."),
@@ -674,15 +697,21 @@ def _import(text: str, effective: dt.date, label: str, record: bool = True) -> N
         raise DemoError(f"the {label} demo roster has {len(plan.errors)} import errors: {shown}")
 
 
-def _check_same_demo(roster: DemoRoster) -> None:
-    """Refuse to import over an organization that is not this demo (other seed, size, or real data)."""
-    in_db = dict(db.session.execute(select(Employee.hr_id, Employee.email)).all())
-    mismatched = [hr for hr, email in roster.hr_emails.items() if in_db.get(hr) != email]
-    if mismatched or len(in_db) != len(roster.hr_emails):
+def _calendar_in_database(roster: DemoRoster) -> DemoCalendar:
+    """The calendar the demo in the database was loaded with, read from its people's start dates
+    (all moved by the same whole weeks); refuses an organization that is not this demo (other
+    seed, size, or real data)."""
+    in_db = {hr_id: (email, start) for hr_id, email, start in
+             db.session.execute(select(Employee.hr_id, Employee.email, Employee.start_date))}
+    mismatched = [hr for hr, email in roster.hr_emails.items() if in_db.get(hr, (None,))[0] != email]
+    moved = {in_db[hr][1] - start for hr, start in roster.hr_start_dates.items()
+             if hr in in_db and in_db[hr][1] is not None}
+    if mismatched or len(in_db) != len(roster.hr_emails) or len(moved) != 1:
         raise DemoError(
             f"unit {ROOT_UNIT!r} exists but its people are not the {roster.size} demo with seed "
             f"{roster.seed}; load the demo into an empty database"
         )
+    return DemoCalendar(roster.calendar.today + moved.pop())
 
 
 def _employee(hr_id: str) -> Employee:
@@ -702,7 +731,7 @@ def _ensure_initiative(roster: DemoRoster) -> Initiative:
     seats = int(math.ceil(roster.licences * 1.1 / 10) * 10)
     return save_initiative(
         INITIATIVE_NAME,
-        start_date=INITIATIVE_START,
+        start_date=roster.calendar.day(INITIATIVE_START),
         licensed_seats=seats,
         adoption_target_pct=ADOPTION_TARGET_PCT,
         key_behaviours=KEY_BEHAVIOURS,
@@ -741,30 +770,38 @@ def _ensure_logins(roster: DemoRoster) -> tuple[DemoLogin, ...]:
     return tuple(accounts)
 
 
-def load_demo(size: str = "small", seed: int = 7) -> DemoSummary:
-    """Load the demo organization, or confirm it is already there; flushes, never commits."""
-    roster = build_roster(size, seed)
+def load_demo(size: str = "small", seed: int = 7, today: dt.date | None = None) -> DemoSummary:
+    """Load the demo organization with its dates following ``today`` (the organization's today
+    when None), or confirm it is already there; flushes, never commits.
+
+    A demo already in the database keeps the dates it was loaded with: moving it would rewrite
+    its whole history."""
+    calendar = calendar_for(today, current_app.config["ORG_TIMEZONE"])
+    roster = build_roster(size, seed, calendar)
     root = db.session.scalar(select(OrgUnit).where(OrgUnit.path == ROOT_UNIT))
     newly_loaded = root is None
     if newly_loaded:
-        _import(roster.earlier_csv, EARLIER_EFFECTIVE, "earlier")
+        _import(roster.earlier_csv, calendar.day(EARLIER_EFFECTIVE), "earlier")
     else:
         # Never replay the earlier roster over the current one: that would move people back.
-        _check_same_demo(roster)
+        found = _calendar_in_database(roster)
+        if found.shift != calendar.shift:
+            calendar = found
+            roster = build_roster(size, seed, calendar)
     # On a second run this is a no-op: the current roster is already applied.
-    _import(roster.current_csv, CURRENT_EFFECTIVE, "current", record=newly_loaded)
+    _import(roster.current_csv, calendar.day(CURRENT_EFFECTIVE), "current", record=newly_loaded)
     initiative = _ensure_initiative(roster)
     accounts = _ensure_logins(roster)
     db.session.flush()
     from adoption.demo_telemetry import load_telemetry  # it imports this module
 
-    telemetry = load_telemetry(size, seed)
-    extras = _load_feature_demos(size, seed)
+    telemetry = load_telemetry(size, seed, calendar)
+    extras = _load_feature_demos(size, seed, calendar)
     return _summarize(roster, newly_loaded, initiative, accounts, telemetry, extras)
 
 
 def register_demo_loader(app: Flask, loader: DemoLoader) -> None:
-    """Have ``load_demo`` call ``loader(size, seed)`` after the organization and its usage.
+    """Have ``load_demo`` call ``loader(size, seed, calendar)`` after the organization and its usage.
 
     Feature packages register here from their ``init_app``, so this core module never imports
     them (dependencies point from the features to ``adoption``).
@@ -774,11 +811,11 @@ def register_demo_loader(app: Flask, loader: DemoLoader) -> None:
         loaders.append(loader)
 
 
-def _load_feature_demos(size: str, seed: int) -> tuple[str, ...]:
+def _load_feature_demos(size: str, seed: int, calendar: DemoCalendar) -> tuple[str, ...]:
     """Run the demo loaders the app's feature packages registered; their summary lines."""
     lines = []
     for loader in current_app.extensions.get(DEMO_LOADERS, []):
-        line = loader(size, seed)
+        line = loader(size, seed, calendar)
         db.session.flush()
         if line:
             lines.append(line)
@@ -816,6 +853,7 @@ def _summarize(roster: DemoRoster, newly_loaded: bool, initiative: Initiative,
         initiative=initiative.name,
         licensed_seats=initiative.licensed_seats,
         accounts=accounts,
+        calendar=roster.calendar,
         telemetry=telemetry,
         extras=extras,
     )

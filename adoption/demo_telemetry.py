@@ -1,7 +1,8 @@
 """CRM usage for the demo organization: raw events for the small demo, daily rollups for the large.
 
 The story: the CRM went live for the whole company in spring 2026 and the data runs through
-Sunday 22 November 2026 (``TELEMETRY_END``), the day before the product's "today". Each team
+the Sunday before the day the demo is loaded (``DemoCalendar.usage_end``: Sunday 22 November 2026
+as loaded on 23 November, ``adoption.demo_calendar.REFERENCE_USAGE_END``). Each team
 adopts along its own S-curve (different floors, ceilings, midpoints and speeds); a few resistant
 teams stay low and flat; two front-line teams that had adopted early slip over the last five
 weeks, one person giving up after another (the dashboard's "units at risk"); within a team some licence holders are champions and some never log in.
@@ -23,7 +24,9 @@ would stand behind them takes many minutes, while the dashboards only ever read 
 Both are deterministic: the small demo draws the shared choices from ``random.Random(seed)`` and
 each person's from their own ``random.Random`` seeded by the seed and their CRM id (so one person's
 story does not reshuffle everyone else's), the large one from ``numpy.random.default_rng(seed)``, never from the clock; event ids are
-``demo-s<seed>-<n>``, so a second load is recognised and adds nothing.
+``demo-s<seed>-<n>``, so a second load is recognised and adds nothing. Loaded on another day, the
+window moves by whole weeks and the draws stay the same; only the holidays (``day_factor``) are
+those of the dates the usage falls on.
 """
 from __future__ import annotations
 
@@ -38,16 +41,15 @@ from sqlalchemy import Date, Integer, Text, bindparam, cast, func, insert, selec
 from sqlalchemy.dialects import postgresql
 
 from adoption.demo import ABSENT, salesforce_id18, sponsor_stories
+from adoption.demo_calendar import DemoCalendar
 from adoption.extensions import db
 from adoption.models import DailyUsage, Employee, OrgUnit, UnitMembership, UsageEvent
 from adoption.models.org import UNIT_PATH_SEPARATOR
 
-#: The last day of demo usage: the Sunday before the product's "today" (2026-11-23), so the
-#: last week is complete. Fixed, like the roster dates, so the data does not depend on the clock.
-TELEMETRY_END = dt.date(2026, 11, 22)
 SMALL_WEEKS = 26
 LARGE_WEEKS = 52
-#: When the demo events are "received": the morning after the last day of use.
+#: When the demo events are "received": the morning after the last day of use (as loaded on
+#: 2026-11-23; ``DemoCalendar.moment`` moves it).
 RECEIVED_AT = dt.datetime(2026, 11, 23, 6, 0)
 BATCH_SIZE = 1000
 EVENT_TYPES = ("login", "record_created", "record_updated", "activity_logged",
@@ -179,9 +181,10 @@ class TelemetrySummary:
                 f"events over {months} months ({span}).")
 
 
-def window(weeks: int) -> tuple[dt.date, dt.date]:
-    """First and last day of ``weeks`` whole weeks ending on ``TELEMETRY_END``."""
-    return TELEMETRY_END - dt.timedelta(days=7 * weeks - 1), TELEMETRY_END
+def window(weeks: int, calendar: DemoCalendar) -> tuple[dt.date, dt.date]:
+    """First and last day of ``weeks`` whole weeks ending on the load's last day of usage."""
+    last = calendar.usage_end
+    return last - dt.timedelta(days=7 * weeks - 1), last
 
 
 def team_kind(path: str) -> str:
@@ -235,8 +238,15 @@ def team_profiles(paths: list[str], rng: random.Random, weeks: int = SMALL_WEEKS
     return profiles
 
 
+def _independence_day_observed(year: int) -> dt.date:
+    """4 July, or the Friday before or Monday after when it falls on a weekend."""
+    day = dt.date(year, 7, 4)
+    return day + dt.timedelta(days={5: -1, 6: 1}.get(day.weekday(), 0))
+
+
 def day_factor(day: dt.date, region: str) -> float:
-    """How much of a normal working day's use falls on ``day``: weekends and holidays are quiet."""
+    """How much of a normal working day's use falls on ``day``: weekends and holidays are quiet
+    (the holidays of ``day``'s own calendar, whatever day the demo is loaded on)."""
     weekday = day.weekday()
     if weekday == 5:
         return 0.04
@@ -246,8 +256,8 @@ def day_factor(day: dt.date, region: str) -> float:
         return 0.15
     if region == "EMEA" and day.month == 8:
         return 0.6  # the European summer break
-    if region == "North America" and (day.month, day.day) == (7, 3):
-        return 0.1  # Independence Day observed (2026)
+    if region == "North America" and day == _independence_day_observed(day.year):
+        return 0.1
     return 1.0
 
 
@@ -337,11 +347,11 @@ def _stamp(day: dt.date, utc_hour_offset: int, minute_of_day: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def generate_events(seed: int) -> Iterator[dict]:
-    """The small demo's raw events (API JSON objects), deterministic for ``seed``; needs the
-    roster in the database to know who holds a licence and in which unit."""
+def generate_events(seed: int, calendar: DemoCalendar) -> Iterator[dict]:
+    """The small demo's raw events (API JSON objects), deterministic for ``seed`` and the load's
+    week; needs the roster in the database to know who holds a licence and in which unit."""
     rng = random.Random(seed)
-    first, last = window(SMALL_WEEKS)
+    first, last = window(SMALL_WEEKS, calendar)
     span = (last - first).days + 1
     profiles = team_profiles(_all_unit_paths(), rng)
     counter = 0
@@ -457,41 +467,42 @@ def _demo_event_ids(seed: int):
     return (column >= prefix) & (column < prefix[:-1] + ".")
 
 
-def store_demo_events(values: Iterable[dict]) -> int:
+def store_demo_events(values: Iterable[dict], calendar: DemoCalendar) -> int:
     """Store demo events (API-shaped dicts) through the ingest path, ``BATCH_SIZE`` at a time, as
-    received at the demo's ``RECEIVED_AT``; flushes, never commits. A demo event the ingest
+    received at the load's ``RECEIVED_AT``; flushes, never commits. A demo event the ingest
     rules reject is a bug in the demo: it raises. Returns how many were stored."""
     from adoption.telemetry.ingest import Batch, judge_event
     from adoption.telemetry.services import store_batch
 
+    received_at = calendar.moment(RECEIVED_AT)
     batch, stored = Batch(), 0
     for value in values:
-        verdict = judge_event(len(batch.events), value, RECEIVED_AT, None)
+        verdict = judge_event(len(batch.events), value, received_at, None)
         if not hasattr(verdict, "content_hash"):
             raise RuntimeError(f"demo event {value['event_id']} was rejected: {verdict.message}")
         batch.events.append(verdict)
         stored += 1
         if len(batch.events) == BATCH_SIZE:
-            store_batch(batch, None, RECEIVED_AT)
+            store_batch(batch, None, received_at)
             batch = Batch()
     if batch.events:
-        store_batch(batch, None, RECEIVED_AT)
+        store_batch(batch, None, received_at)
     return stored
 
 
-def load_small_telemetry(seed: int) -> bool:
+def load_small_telemetry(seed: int, calendar: DemoCalendar) -> bool:
     """Store the small demo's events through the ingest path unless they are there; flushes,
     never commits. Returns whether anything was stored."""
     # The whole demo is stored in one transaction, so the first event present means all are.
     if db.session.scalar(select(UsageEvent.id).where(UsageEvent.event_id == f"demo-s{seed}-{1:07d}")):
         return False
-    store_demo_events(generate_events(seed))
+    store_demo_events(generate_events(seed, calendar), calendar)
     return True
 
 
 # --- the large demo: daily rollups written directly --------------------------------------------
 
-def load_large_rollups(seed: int) -> bool:
+def load_large_rollups(seed: int, calendar: DemoCalendar) -> bool:
     """Write twelve months of ``daily_usage`` for the large demo unless it holds usage already;
     flushes, never commits. Returns whether anything was written."""
     import numpy as np
@@ -500,7 +511,7 @@ def load_large_rollups(seed: int) -> bool:
 
     if db.session.scalar(select(DailyUsage.employee_id).limit(1)) is not None:
         return False
-    first, last = window(LARGE_WEEKS)
+    first, last = window(LARGE_WEEKS, calendar)
     span = (last - first).days + 1
     days = [first + dt.timedelta(days=i) for i in range(span)]
     rng = random.Random(seed)
@@ -597,21 +608,22 @@ def refresh_rollups() -> None:
     refresh_weekly_usage()
 
 
-def load_telemetry(size: str, seed: int) -> TelemetrySummary:
-    """Load the demo's usage for ``size`` (once) and refresh the weekly rollups; flushes only."""
+def load_telemetry(size: str, seed: int, calendar: DemoCalendar) -> TelemetrySummary:
+    """Load the demo's usage for ``size`` (once), its window ending on ``calendar``'s last day
+    of usage, and refresh the weekly rollups; flushes only."""
     if size == "small":
-        loaded = load_small_telemetry(seed)
+        loaded = load_small_telemetry(seed, calendar)
     else:
-        loaded = load_large_rollups(seed)
+        loaded = load_large_rollups(seed, calendar)
     if loaded:
         refresh_rollups()
     db.session.flush()
-    return summarize(size, seed, loaded)
+    return summarize(size, seed, loaded, calendar)
 
 
-def summarize(size: str, seed: int, newly_loaded: bool) -> TelemetrySummary:
+def summarize(size: str, seed: int, newly_loaded: bool, calendar: DemoCalendar) -> TelemetrySummary:
     """Count the demo usage the database holds."""
-    first, last = window(SMALL_WEEKS if size == "small" else LARGE_WEEKS)
+    first, last = window(SMALL_WEEKS if size == "small" else LARGE_WEEKS, calendar)
     events = UsageEvent.__table__
     mine = _demo_event_ids(seed)
     total, unmatched, non_qualifying = db.session.execute(

@@ -19,13 +19,16 @@ same seed produced.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 from flask import current_app
 from sqlalchemy import select
 
 from adoption.demo import ROOT_UNIT
-from adoption.demo_telemetry import LARGE_WEEKS, SMALL_WEEKS, TELEMETRY_END, window
+from adoption.demo_calendar import DemoCalendar
+from adoption.demo_telemetry import LARGE_WEEKS, SMALL_WEEKS, window
 from adoption.extensions import db
 from adoption.models import Hypothesis, OrgUnit, Role, User
 from adoption.models.outcomes import OutcomeMeasure
@@ -78,12 +81,12 @@ def plant_outcomes(panel: pd.DataFrame, units: list[str], months: pd.PeriodIndex
     return items
 
 
-def load_evidence_demo(size: str, seed: int) -> str | None:
-    """Add the demo's CSAT, NPS and retention per team and month, and its three starter
-    hypotheses, once each; flushes only."""
+def load_evidence_demo(size: str, seed: int, calendar: DemoCalendar) -> str | None:
+    """Add the demo's CSAT, NPS and retention per team and month of its usage window (which
+    ``calendar`` places), and its three starter hypotheses, once each; flushes only."""
     if db.session.scalar(select(OrgUnit.id).where(OrgUnit.path == ROOT_UNIT)) is None:
         return None  # not the demo organization
-    lines = [_load_outcomes(size, seed), _load_hypotheses()]
+    lines = [_load_outcomes(size, seed, calendar), _load_hypotheses(calendar.usage_end)]
     return " ".join(line for line in lines if line) or None
 
 
@@ -100,9 +103,9 @@ STARTER_HYPOTHESES = (
 )
 
 
-def _load_hypotheses() -> str | None:
+def _load_hypotheses(last_day: dt.date) -> str | None:
     """Record the starter hypotheses, owned by the demo's change leader, each evaluated on the
-    demo's data (its last day as "today"); nothing when the register has any hypothesis."""
+    demo's data (its ``last_day`` as "today"); nothing when the register has any hypothesis."""
     if db.session.scalar(select(Hypothesis.id).limit(1)) is not None:
         return None
     leader = db.session.scalar(select(User).where(User.role == Role.CHANGE_LEADER.value).order_by(User.id).limit(1))
@@ -110,17 +113,17 @@ def _load_hypotheses() -> str | None:
         return None
     verdicts = [
         create_hypothesis(statement, x, y, direction, lag, effect, owner=leader, created_by=leader,
-                          today=TELEMETRY_END, config=current_app.config).verdict
+                          today=last_day, config=current_app.config).verdict
         for statement, x, y, direction, lag, effect in STARTER_HYPOTHESES
     ]
     return f"Hypotheses register: {len(verdicts)} starter hypotheses ({', '.join(verdicts)})."
 
 
-def _load_outcomes(size: str, seed: int) -> str | None:
+def _load_outcomes(size: str, seed: int, calendar: DemoCalendar) -> str | None:
     """The outcomes part of ``load_evidence_demo``; nothing when any outcome is stored."""
     if db.session.scalar(select(OutcomeMeasure.id).limit(1)) is not None:
         return None  # outcomes are there already (this demo's, or real ones): never mix them
-    first, last = window(SMALL_WEEKS if size == "small" else LARGE_WEEKS)
+    first, last = window(SMALL_WEEKS if size == "small" else LARGE_WEEKS, calendar)
     panel = evidence_panel.unit_period_panel(
         evidence.ORGANIZATION, start=first, end=last, config=current_app.config,
         metrics=[evidence_panel.ADOPTION_RATE, evidence_panel.ENGAGEMENT_INDEX],

@@ -10,7 +10,8 @@ leader would in the app, it:
 - gives each sponsor their regions as areas: the CEO North America, the Chief Revenue Officer
   LATAM, the Chief Customer Officer EMEA and APAC;
 - sets a plan per sponsor for each of the last three calendar quarters up to the demo's "today"
-  (2026-11-23; the current quarter is under way);
+  (the current quarter under way), and for the load day's quarter when the load day has just
+  entered the next one;
 - records their visible activities in those quarters, with dates, audiences and notes: the CEO at
   or above plan (town halls, team visits in the pipeline meetings, replies to what the pulse said,
   recognitions, decisions on escalations); the Chief Revenue Officer far below it (a few visits,
@@ -20,6 +21,14 @@ leader would in the app, it:
   the CEO's own login and by the change leader on the CCO's behalf; with an SMTP server configured
   the demo never e-mails its made-up addresses and records those messages instead.
 
+Quarters are calendar quarters, which the demo's whole-week shift (``adoption.demo_calendar``)
+cannot move: the quarters are those of the demo's "today" wherever it falls, the two before the
+current one complete. As loaded on 23 November 2026 the current quarter is 54 days in; the counts
+of ``DONE`` for it are what happened by then, and earlier in a quarter the same pace over the
+weekdays gone by (``current_counts``), so early in a quarter there is little or nothing yet. The
+Commitment page opens on the quarter just ended in a quarter's first weeks
+(``dashboards.commitment.default_quarter``).
+
 Deterministic (every date, team and note comes from a ``random.Random`` seeded with the demo seed,
 the sponsor's title and the quarter) and idempotent: once any sponsor plan or activity is stored,
 plans and activities are left alone; areas are set only for a sponsor who has none.
@@ -28,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -45,7 +55,8 @@ from adoption.demo import (
     SponsorStory,
     sponsor_stories,
 )
-from adoption.demo_telemetry import TELEMETRY_END, team_kind
+from adoption.demo_calendar import REFERENCE, DemoCalendar
+from adoption.demo_telemetry import team_kind
 from adoption.extensions import db
 from adoption.models import (
     ACTIVITY_KINDS,
@@ -68,9 +79,9 @@ from adoption.sponsors import (
     set_areas,
     set_plan,
 )
+from surveys.demo import SURVEY_TITLE
+from surveys.models import Survey, SurveyRound
 
-#: The demo's "today", as for the pulse and training demos: the day after its CRM usage ends.
-REFERENCE_DATE = TELEMETRY_END + dt.timedelta(days=1)
 #: Quarters with plans and activities, the current one (under way on "today") last.
 QUARTERS = 3
 
@@ -88,8 +99,9 @@ PLANS = {
     ABSENT: _counts(th=1, tv=3, msg=2, st=3, rec=1, esc=1),
     UNCOMMITTED: _counts(th=2, tv=2, msg=4, st=3, rec=2, esc=1),
 }
-#: Actions done in each quarter, oldest first; the last quarter's count is what happened by
-#: "today" (its December steering meeting is still to come).
+#: Actions done in each quarter, oldest first; the last (current) quarter's count is what
+#: happened by "today" as loaded on 2026-11-23, 54 days into the quarter (its December steering
+#: meeting still to come); ``current_counts`` scales it to another "today".
 DONE = {
     VISIBLE: (_counts(1, 4, 2, 3, 2, 1), _counts(1, 5, 3, 3, 2, 2), _counts(1, 5, 3, 2, 2, 1)),
     ABSENT: (_counts(1, 0, 1, 2, 0, 1), _counts(0, 1, 0, 1, 1, 0), _counts(0, 1, 0, 0, 0, 1)),
@@ -162,19 +174,21 @@ _NOTES = {
     },
 }
 
-# The message each of the two active sponsors sends from the app in the last days before "today".
+# The message each of the two active sponsors sends from the app in the last days before "today"
+# (``_message``: {pulse} is the month of the latest pulse round closed by then, {quarter} the
+# quarter, {steering} the month of the next steering meeting).
 _SENT_FROM_APP = {
-    VISIBLE: ("What you told us in October, and what changes now", (
-        "Thank you to everyone who answered October's pulse and wrote a comment.\n\n"
+    VISIBLE: ("What you told us in {pulse}, and what changes now", (
+        "Thank you to everyone who answered {pulse}'s pulse and wrote a comment.\n\n"
         "You told us that updating the CRM comes on top of the same call targets, and that reviews "
         "still run on spreadsheets. Two things change from this week: the weekly call-report "
         "spreadsheet is gone, because the CRM holds the same information, and my own forecast "
         "review runs from the CRM dashboard only.\n\n"
         "If you see the old way creeping back, reply in the pulse: I read the comments, and so do "
         "your directors.")),
-    UNCOMMITTED: ("Q4 adoption: every team above 70% by December", (
+    UNCOMMITTED: ("{quarter} adoption: every team above 70% by {steering}", (
         "Adoption in EMEA and APAC stood at 64% last week, below the program target.\n\n"
-        "Every team is expected to be above 70% active users by the December steering meeting. "
+        "Every team is expected to be above 70% active users by the {steering} steering meeting. "
         "Managers of teams below 60% send a recovery plan to the program office by Friday. The "
         "data-quality league table goes out every Monday; records incomplete before the forecast "
         "call will be escalated.")),
@@ -189,6 +203,25 @@ class _Sponsor:
     story: SponsorStory
     regions: list[OrgUnit]
     teams: list[OrgUnit]
+
+
+def _weekdays(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Monday to Friday from ``first`` to ``last``."""
+    days = (first + dt.timedelta(days=i) for i in range((last - first).days + 1))
+    return [day for day in days if day.weekday() < 5]
+
+
+#: Weekdays of the current quarter before "today" as loaded on 2026-11-23: what ``DONE``'s last
+#: counts were done in.
+_REFERENCE_WEEKDAYS = len(_weekdays(quarter_bounds(REFERENCE.today)[0], REFERENCE.today - dt.timedelta(days=1)))
+
+
+def current_counts(profile: str, quarter: dt.date, today: dt.date) -> dict[str, int]:
+    """The actions of a sponsor with story ``profile`` in the current ``quarter`` before ``today``:
+    ``DONE``'s last counts at the reference pace, fewer while fewer weekdays have gone by (whole
+    actions only), never more (later in a quarter the same actions are spread wider)."""
+    share = min(1.0, len(_weekdays(quarter, today - dt.timedelta(days=1))) / _REFERENCE_WEEKDAYS)
+    return {kind: math.floor(count * share) for kind, count in DONE[profile][-1].items()}
 
 
 def _steering_days(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -234,9 +267,9 @@ def _sponsors() -> list[_Sponsor]:
     return found
 
 
-def load_sponsor_demo(size: str, seed: int) -> str | None:
-    """Add the sponsors' areas, plans and activities once; flushes only. The summary's line (None
-    outside the demo)."""
+def load_sponsor_demo(size: str, seed: int, calendar: DemoCalendar) -> str | None:
+    """Add the sponsors' areas, plans and activities once, in the quarters up to ``calendar``'s
+    "today"; flushes only. The summary's line (None outside the demo)."""
     leader = db.session.scalar(
         select(User).where(User.role == Role.CHANGE_LEADER.value).order_by(User.id).limit(1))
     sponsors = _sponsors() if leader is not None else []
@@ -250,28 +283,42 @@ def load_sponsor_demo(size: str, seed: int) -> str | None:
     present = (db.session.scalar(select(SponsorActivity.id).limit(1)) is not None
                or db.session.scalar(select(SponsorPlan.id).limit(1)) is not None)
     if not present:
-        quarters = quarter_starts(REFERENCE_DATE, back=QUARTERS - 1)[::-1]  # oldest first
+        today = calendar.today
+        quarters = quarter_starts(today, back=QUARTERS - 1)[::-1]  # oldest first
+        # Plans are agreed ahead: a load early in a quarter finds that quarter's plan set even
+        # when the demo's "today" (the Monday of the load week) is still in the one before.
+        loaded_quarter = quarter_bounds(calendar.loaded_on)[0]
         for sponsor in sponsors:
+            profile = sponsor.story.profile
             # Each sponsor's notes of a kind come round in a shuffled order, none twice in a row.
             rng = random.Random(f"{seed}:sponsors:{sponsor.story.title}")
             notes = {kind: itertools.cycle(rng.sample(texts, len(texts)))
-                     for kind, texts in _NOTES[sponsor.story.profile].items()}
+                     for kind, texts in _NOTES[profile].items()}
+            done = [*DONE[profile][:QUARTERS - 1], current_counts(profile, quarters[-1], today)]
+            # The latest message is the one sent from the app: in the current quarter, or, when it
+            # has none yet, in the quarter before.
+            from_app = max((i for i, counts in enumerate(done) if counts["message"]), default=None)
             for index, quarter in enumerate(quarters):
                 set_plan(leader, scope, sponsor_id=sponsor.employee.id, quarter_start=quarter,
-                         counts=PLANS[sponsor.story.profile])
-                _record_quarter(leader, scope, sponsor, quarter, DONE[sponsor.story.profile][index], notes,
-                                last_quarter=index == len(quarters) - 1, seed=seed)
-    return _describe(sponsors, created=not present)
+                         counts=PLANS[profile])
+                _record_quarter(leader, scope, sponsor, quarter, done[index], notes, today=today,
+                                current=index == len(quarters) - 1,
+                                sends_from_app=index == from_app and profile in _SENT_FROM_APP, seed=seed)
+            if loaded_quarter > quarters[-1]:
+                set_plan(leader, scope, sponsor_id=sponsor.employee.id, quarter_start=loaded_quarter,
+                         counts=PLANS[profile])
+    return _describe(sponsors, not present, calendar.today)
 
 
 def _record_quarter(leader: User, scope: Scope, sponsor: _Sponsor, quarter: dt.date, done: dict[str, int],
-                    notes: dict[str, Iterator[str]], *, last_quarter: bool, seed: int) -> None:
-    """Record one sponsor's activities of one quarter (up to the day before "today")."""
+                    notes: dict[str, Iterator[str]], *, today: dt.date, current: bool, sends_from_app: bool,
+                    seed: int) -> None:
+    """Record one sponsor's activities of one quarter (up to the day before ``today``); with
+    ``sends_from_app`` its latest message is sent from the app."""
     story = sponsor.story
     rng = random.Random(f"{seed}:sponsors:{story.title}:{quarter.isoformat()}")
-    last = min(quarter_bounds(quarter)[1], REFERENCE_DATE - dt.timedelta(days=1))
-    weekdays = [quarter + dt.timedelta(days=i) for i in range((last - quarter).days + 1)
-                if (quarter + dt.timedelta(days=i)).weekday() < 5]
+    last = min(quarter_bounds(quarter)[1], today - dt.timedelta(days=1))
+    weekdays = _weekdays(quarter, last)
     regions = ", ".join(_name(r) for r in sponsor.regions)
     entries: list[tuple[dt.date, str, list[OrgUnit], str]] = []
     for kind in ACTIVITY_KINDS:
@@ -279,10 +326,11 @@ def _record_quarter(leader: User, scope: Scope, sponsor: _Sponsor, quarter: dt.d
         if not count:
             continue
         if kind == "steering_meeting":
-            days = sorted(rng.sample(_steering_days(quarter, last), count))
+            meetings = _steering_days(quarter, last)
+            days = sorted(rng.sample(meetings, min(count, len(meetings))))
         else:
             days = sorted(rng.sample(weekdays, count))
-        if kind == "message" and last_quarter and story.profile in _SENT_FROM_APP:
+        if kind == "message" and current and story.profile in _SENT_FROM_APP:
             # The latest message of the quarter went out in the last week before "today".
             days[-1] = max(days[-1], rng.choice(weekdays[-5:]))
         visited = rng.sample(sponsor.teams, min(count, len(sponsor.teams)))
@@ -298,34 +346,51 @@ def _record_quarter(leader: User, scope: Scope, sponsor: _Sponsor, quarter: dt.d
             entries.append((day, kind, units, next(notes[kind]).format(where=where)))
     entries.sort(key=lambda e: (e[0], ACTIVITY_KINDS.index(e[1])))
     from_app = None
-    if last_quarter and story.profile in _SENT_FROM_APP:
+    if sends_from_app:
         from_app = max((i for i, e in enumerate(entries) if e[1] == "message"), default=None)
     for i, (day, kind, units, note) in enumerate(entries):
         if i == from_app:
-            subject = _SENT_FROM_APP[story.profile][0]
+            subject, body = _message(story.profile, day)
             if not current_app.config.get("MAIL_SERVER"):
-                _send(leader, scope, sponsor, day, units)
+                _send(leader, scope, sponsor, day, units, subject, body)
                 continue
             # With an SMTP server configured the message is recorded, not sent: the demo never
             # e-mails its made-up addresses.
             note = f"E-mail to {regions}: {subject}"
         record_activity(leader, scope, sponsor_id=sponsor.employee.id, kind=kind, occurred_on=day,
-                        unit_ids=[u.id for u in units], note=note, today=REFERENCE_DATE)
+                        unit_ids=[u.id for u in units], note=note, today=today)
 
 
-def _send(leader: User, scope: Scope, sponsor: _Sponsor, day: dt.date, units: list[OrgUnit]) -> None:
+def _message(profile: str, day: dt.date) -> tuple[str, str]:
+    """The subject and body of the message a sponsor with story ``profile`` sends on ``day``,
+    naming the months and quarter of that day."""
+    pulse = db.session.scalar(
+        select(SurveyRound.opens_on).join(Survey, Survey.id == SurveyRound.survey_id)
+        .where(Survey.title == SURVEY_TITLE, SurveyRound.closes_on < day)
+        .order_by(SurveyRound.closes_on.desc()).limit(1))
+    # Without the demo pulse, "last month's pulse".
+    pulse_month = pulse or (day.replace(day=1) - dt.timedelta(days=1))
+    after = day + dt.timedelta(days=1)
+    steering = _steering_days(after, after + dt.timedelta(days=62))[0]
+    words = {"pulse": f"{pulse_month:%B}", "quarter": f"Q{(day.month - 1) // 3 + 1}", "steering": f"{steering:%B}"}
+    subject, body = _SENT_FROM_APP[profile]
+    return subject.format(**words), body.format(**words)
+
+
+def _send(leader: User, scope: Scope, sponsor: _Sponsor, day: dt.date, units: list[OrgUnit], subject: str,
+          body: str) -> None:
     """Send the sponsor's message from the app: by their own login if they have one (the CEO's
     executive login), else by the change leader on their behalf."""
     own = db.session.scalar(select(User).where(User.employee_id == sponsor.employee.id).limit(1))
     user, user_scope = (own, scope_for(own)) if own is not None else (leader, scope)
-    subject, body = _SENT_FROM_APP[sponsor.story.profile]
     send_message(user, user_scope, sponsor_id=sponsor.employee.id, unit_ids=[u.id for u in units],
                  subject=subject, body=body, today=day)
 
 
-def _describe(sponsors: list[_Sponsor], created: bool) -> str:
-    """The summary line: each sponsor's story and this quarter's activities against plan."""
-    first, last = quarter_bounds(REFERENCE_DATE)
+def _describe(sponsors: list[_Sponsor], created: bool, today: dt.date) -> str:
+    """The summary line: each sponsor's story and the activities against plan in the quarter
+    of the demo's ``today``."""
+    first, last = quarter_bounds(today)
     total = db.session.scalar(select(func.count()).select_from(SponsorActivity)) or 0
     parts = []
     for sponsor in sponsors:

@@ -15,7 +15,10 @@ busy without being seen as committed; the trust-in-action item likewise, less st
 
 Deterministic and idempotent like the rest of the demo: the survey is found by its title, a
 round that already has participations is left alone, and every random choice comes from a
-``random.Random`` seeded with the demo seed and a person's (or team's) HR id or unit path.
+``random.Random`` seeded with the demo seed and a person's (or team's) HR id or unit path. The
+dates below are those of a load on 23 November 2026; on another day the schedule starts the same
+whole weeks later (``adoption.demo_calendar``), so the latest round is always the one open on the
+demo's "today", 22 to 25 days in.
 """
 from __future__ import annotations
 
@@ -26,10 +29,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from adoption.demo import ABSENT, ROOT_UNIT, UNCOMMITTED, VISIBLE, region_story
+from adoption.demo_calendar import DemoCalendar
 from adoption.demo_telemetry import (
     LARGE_WEEKS,
     SMALL_WEEKS,
-    TELEMETRY_END,
     TeamProfile,
     demo_team_profiles,
     window,
@@ -50,13 +53,14 @@ from surveys.services import (
 )
 
 SURVEY_TITLE = "Monthly pulse"
+#: When the first round opens, as loaded on 2026-11-23 (``DemoCalendar.day`` moves it); rounds are
+#: scheduled through the demo's "today" (``DemoCalendar.today``).
 FIRST_OPENS_ON = dt.date(2026, 6, 1)
 #: The large demo (the benchmarks' data) has a year of monthly rounds.
 LARGE_FIRST_OPENS_ON = dt.date(2025, 12, 1)
-#: The demo's "today": the day after its CRM usage ends. Rounds are scheduled through it.
-REFERENCE_DATE = TELEMETRY_END + dt.timedelta(days=1)
-# Rounds open on the 1st and stay open 28 days (the longest a monthly round may), so on the
-# demo's "today" (23 November) and on most later days someone trying the app finds an open round.
+# Rounds open on the same day of each month (the 1st as loaded on 2026-11-23) and stay open 28
+# days (the longest a monthly round may), so on the demo's "today" and on most later days
+# someone trying the app finds an open round.
 ROUND_LENGTH_DAYS = 28
 MAX_ITEMS_PER_ROUND = 11
 ROTATE_EVERY = 2
@@ -152,8 +156,9 @@ _COMMENTS = {
 }
 
 
-def load_survey_demo(size: str, seed: int) -> str | None:
-    """Add the demo pulse (survey, rounds and, on the small demo, answers) once; flushes only."""
+def load_survey_demo(size: str, seed: int, calendar: DemoCalendar) -> str | None:
+    """Add the demo pulse (survey, rounds and, on the small demo, answers) once, on ``calendar``'s
+    dates; flushes only."""
     leader = db.session.scalar(
         select(User).where(User.role == Role.CHANGE_LEADER.value).order_by(User.id).limit(1)
     )
@@ -169,45 +174,53 @@ def load_survey_demo(size: str, seed: int) -> str | None:
             created_by=leader,
             audience_units=[root],
             questions=[QuestionSpec(item_key=key, allow_comment=comment) for key, comment in _QUESTIONS],
-            first_opens_on=FIRST_OPENS_ON if size == "small" else LARGE_FIRST_OPENS_ON,
+            first_opens_on=calendar.day(FIRST_OPENS_ON if size == "small" else LARGE_FIRST_OPENS_ON),
             round_length_days=ROUND_LENGTH_DAYS,
             recurrence=Recurrence.MONTHLY.value,
             max_items_per_round=MAX_ITEMS_PER_ROUND,
             rotate_every=ROTATE_EVERY,
         )
         activate_survey(survey)
-    schedule_rounds(survey, REFERENCE_DATE)
+    today = calendar.today
+    schedule_rounds(survey, today)
     if size == "small":
         profiles = demo_team_profiles(seed)
         for survey_round in survey.rounds:
-            _answer_round(survey_round, profiles, seed)
+            _answer_round(survey_round, profiles, seed, calendar)
     else:
-        first, last = window(LARGE_WEEKS)
+        first, last = window(LARGE_WEEKS, calendar)
         answer_rounds_in_bulk(
-            survey.rounds, demo_team_profiles(seed, "large"), seed, REFERENCE_DATE,
+            survey.rounds, demo_team_profiles(seed, "large"), seed, today,
             progress_of=lambda r: max(0.0, (r.opens_on - first).days / (last - first).days),
             traits_of=_team_traits, answer=_answer, last_round_day=ROUND_LENGTH_DAYS - 1,
         )
-    _prepare_results()
+    _prepare_results(survey, today)
     extra = ""
     if size == "small":
         from surveys.demo_conversations import converse, plan_actions
 
-        threads, answers, closed = converse(list(survey.rounds), REFERENCE_DATE, seed)
-        plans = plan_actions(list(survey.rounds), REFERENCE_DATE, seed)
+        threads, answers, closed = converse(list(survey.rounds), today, seed)
+        plans = plan_actions(list(survey.rounds), today, seed)
         if threads or plans:
             extra = (f" Leaders replied to {threads} comments ({answers} answered back by their "
                      f"anonymous authors, {closed} closed by them); {plans} action plans.")
     return _describe(survey, size, created) + extra
 
 
-def _prepare_results() -> None:
-    """Prepare the results of the rounds closed by the demo's "today", as the daily command would."""
+def _prepare_results(survey: Survey, today: dt.date) -> None:
+    """Prepare the results of the rounds closed by the demo's ``today``, as the daily command would
+    have: each the morning after it closed (05:00 UTC), not at load time."""
     from flask import current_app
 
     from surveys.results import prepare_closed_rounds
 
-    prepare_closed_rounds(REFERENCE_DATE, current_app.config)
+    waiting = [r for r in survey.rounds if r.results_ready_at is None and r.closes_on < today]
+    prepare_closed_rounds(today, current_app.config)
+    for survey_round in waiting:
+        # Leaders read and reply from then on (surveys.demo_conversations), and the commitment
+        # dashboard counts a round's comments in the quarter its results came out.
+        survey_round.results_ready_at = dt.datetime.combine(survey_round.closes_on + dt.timedelta(days=1),
+                                                            dt.time(5))
 
 
 def _describe(survey: Survey, size: str, created: bool) -> str:
@@ -225,22 +238,23 @@ def _describe(survey: Survey, size: str, created: bool) -> str:
             f"{answers}; the demo employee can answer the open round.")
 
 
-def _answer_round(survey_round: SurveyRound, profiles: dict[str, TeamProfile], seed: int) -> None:
+def _answer_round(survey_round: SurveyRound, profiles: dict[str, TeamProfile], seed: int,
+                  calendar: DemoCalendar) -> None:
     """Have the round's audience answer it up to the day before the demo's "today", once."""
     answered = db.session.scalar(
         select(Participation.round_id).where(Participation.round_id == survey_round.id).limit(1)
     )
-    last_day = min(survey_round.closes_on, REFERENCE_DATE - dt.timedelta(days=1))
+    last_day = min(survey_round.closes_on, calendar.today - dt.timedelta(days=1))
     if answered is not None or survey_round.opens_on > last_day:
         return
-    still_open = survey_round.closes_on >= REFERENCE_DATE
+    still_open = survey_round.closes_on >= calendar.today
     # People with a demo login answer an open round themselves, when they try the app.
     with_login = set(db.session.scalars(select(User.employee_id).where(User.employee_id.isnot(None))))
     # The person behind the demo's employee login speaks up in every round they answered, so
     # that signing in with it shows their own conversations (surveys.demo_conversations).
     speaking_up = set(db.session.scalars(
         select(User.employee_id).where(User.role == Role.EMPLOYEE.value, User.employee_id.isnot(None))))
-    first, last = window(SMALL_WEEKS)
+    first, last = window(SMALL_WEEKS, calendar)
     progress = (survey_round.opens_on - first).days / (last - first).days
     questions = [(rq, rq.question.item_version.item.construct, rq.question.scale, rq.question.allow_comment)
                  for rq in survey_round.questions]

@@ -267,10 +267,6 @@ def converse(rounds: list[SurveyRound], today: dt.date, seed: int) -> tuple[int,
     for survey_round in rounds:
         if survey_round.closes_on >= today or survey_round.results_ready_at is None:
             continue
-        # The demo prepares every closed round at load time; the daily command would have done
-        # it the morning after the round closed, before any leader could read and reply.
-        prepared = _at(survey_round.closes_on + dt.timedelta(days=1), 5)
-        survey_round.results_ready_at = min(survey_round.results_ready_at, prepared)
         teams = [u for u in comment_units(leader_scope, survey_round.id)
                  if u.path.count(UNIT_PATH_SEPARATOR) == 2]
         for unit in teams:

@@ -3,7 +3,8 @@
 The suite runs on SQLite by default and on PostgreSQL when ``TEST_DATABASE_URL`` is set.
 Each test gets a fresh database: a new SQLite file, or emptied PostgreSQL tables.
 Passwords are hashed cheaply (``fast_password_hashing``) unless a test asks for
-``production_password_hashing``.
+``production_password_hashing``. The demo is loaded for 23 November 2026 unless a test names
+another day (``demo_load_day``).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from werkzeug.security import generate_password_hash
 
-from adoption import accounts, create_app
+from adoption import accounts, create_app, demo_calendar
 from adoption.extensions import db as _db
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
 
@@ -75,6 +76,17 @@ def fast_password_hashing():
         patch.setattr(accounts, "_DUMMY_HASH",
                       generate_password_hash("uptake-timing-equalizer", method=FAST_PASSWORD_METHOD))
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_load_day():
+    """Every demo a test loads without naming its day is built for the reference day
+    (``adoption.demo_calendar.REFERENCE_LOAD_DAY``), whatever the real date: the figures the
+    tests assert are those of the data as written. The clock ``load_demo`` reads for its default
+    day is the one replaced; a test that checks the default patches it again."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo_calendar, "org_today", lambda _timezone: demo_calendar.REFERENCE_LOAD_DAY)
+        yield demo_calendar.REFERENCE_LOAD_DAY
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 ``load_training_demo`` is the training package's demo loader (registered by ``training.init_app``,
 called by ``adoption.demo.load_demo`` after the organization, its CRM usage and the pulse). It
 loads the starter curriculum and assigns it the way a change team would have over the six months
-before the demo's "today" (2026-11-23):
+before the demo's "today" (the dates below are those of a load on 2026-11-23; on another day they
+move by the same whole weeks as the rest of the demo, ``adoption.demo_calendar``):
 
 - *CRM as a customer strategy* to everyone, in May, due at the end of June;
 - *Customer insight first* to the front-line sales and service teams, and *Pipeline hygiene* to
@@ -52,7 +53,8 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from adoption.demo import ABSENT, ROOT_UNIT, UNCOMMITTED, VISIBLE, sponsor_stories
-from adoption.demo_telemetry import TELEMETRY_END, refresh_rollups, team_kind
+from adoption.demo_calendar import DemoCalendar
+from adoption.demo_telemetry import refresh_rollups, team_kind
 from adoption.extensions import db
 from adoption.models import DailyUsage, Employee, OrgUnit, Role, UsageEvent, User
 from adoption.models.org import UNIT_PATH_SEPARATOR
@@ -75,9 +77,6 @@ from training.models import (
 from training.services import commitment_behaviours, pass_mark
 from training.starter import load_starter_curriculum
 
-#: The demo's "today": the day after its CRM usage ends. Nothing happens on or after it.
-REFERENCE_DATE = TELEMETRY_END + dt.timedelta(days=1)
-
 STRATEGY, INSIGHT, PIPELINE, SKEPTIC = (
     "crm-customer-strategy", "customer-insight-first", "pipeline-hygiene", "informed-skeptic")
 #: The module with a planted effect on its key behaviour, and the one with none.
@@ -88,7 +87,8 @@ EFFECT_PER_WEEK = (1.0, 1.5)
 
 _FRONTLINE = ("field", "inside", "key_accounts", "service", "success")
 _SALES = ("field", "inside", "key_accounts")
-# Waves of teams, (assigned on, due on): Mondays and Fridays, the last due after "today".
+# Waves of teams, (assigned on, due on): Mondays and Fridays, the last due after "today". These and
+# the other assignment dates are reference dates (``DemoCalendar.day`` moves them).
 _INSIGHT_WAVES = (
     (dt.date(2026, 6, 8), dt.date(2026, 7, 10)),
     (dt.date(2026, 7, 6), dt.date(2026, 8, 7)),
@@ -494,8 +494,8 @@ def module_difficulties(module: Module) -> dict[int, float]:
 
 
 def plan_learner(learner: Learner, module: Module, seed: int, behaviours: list[str],
-                 difficulties: dict[int, float] | None = None) -> LearnerPlan:
-    """What ``learner`` does with ``module`` before the demo's "today" (``difficulties``: the
+                 difficulties: dict[int, float] | None = None, *, today: dt.date) -> LearnerPlan:
+    """What ``learner`` does with ``module`` before the demo's ``today`` (``difficulties``: the
     module's ``module_difficulties``, computed once by a caller planning many learners)."""
     difficulties = difficulties if difficulties is not None else module_difficulties(module)
     slug = module.slug
@@ -505,7 +505,7 @@ def plan_learner(learner: Learner, module: Module, seed: int, behaviours: list[s
     outcome = _outcome(rng, learner, slug, seed)
     if outcome == NOT_STARTED:
         return plan
-    last_day = REFERENCE_DATE - dt.timedelta(days=1)
+    last_day = today - dt.timedelta(days=1)
     if outcome == STALLED:
         span = max(0, (min(learner.due_on, last_day) - learner.assigned_on).days)
         finish = _working_day(learner.assigned_on + dt.timedelta(days=rng.randint(0, span)), forward=False)
@@ -531,7 +531,7 @@ def plan_learner(learner: Learner, module: Module, seed: int, behaviours: list[s
         # Attempts at the check used up, or still under way on "today".
         plan.actions = actions[:min(before_today, rated if rated is not None else len(actions))]
     else:
-        plan.actions = actions + _follow_ups(rng, person, learner, module, actions)
+        plan.actions = actions + _follow_ups(rng, person, learner, module, actions, today)
     return plan
 
 
@@ -597,8 +597,8 @@ def _key_behaviour(rng: random.Random, module: Module, behaviours: list[str]) ->
 
 
 def _follow_ups(rng: random.Random, person: _Person, learner: Learner, module: Module,
-                actions: list[Action]) -> list[Action]:
-    """Answers to the 30/60/90-day follow-ups asked before "today" (people with a demo login
+                actions: list[Action], today: dt.date) -> list[Action]:
+    """Answers to the 30/60/90-day follow-ups asked before ``today`` (people with a demo login
     leave theirs for whoever tries the app)."""
     commit = next((a for a in actions if isinstance(a, MakeCommitment)), None)
     if commit is None or learner.role is not None:
@@ -613,7 +613,7 @@ def _follow_ups(rng: random.Random, person: _Person, learner: Learner, module: M
         status = rng.choices(("done", "partly", "not_yet"), weights=shares)[0]
         note = rng.choice(_FOLLOW_UP_NOTES[status]) if rng.random() < 0.5 else ""
         at = _at(day, rng.randrange(9 * 60, 17 * 60), learner.region)
-        if answering and due <= org_day(at) < REFERENCE_DATE:
+        if answering and due <= org_day(at) < today:
             answers.append(AnswerFollowUp(days, status, note, at))
     return answers
 
@@ -645,9 +645,10 @@ def waves(teams: list[OrgUnit], count: int, rng: random.Random) -> list[list[Org
 
 
 def _assign_curriculum(modules: dict[str, Module], leader: User, root: OrgUnit, seed: int,
-                       in_bulk: bool = False) -> None:
-    """The change team's assignments of the starter curriculum over the six months (``in_bulk``:
-    the assignees of assignments without a role filter written by ``demo_bulk.assign_in_bulk``)."""
+                       calendar: DemoCalendar, in_bulk: bool = False) -> None:
+    """The change team's assignments of the starter curriculum over the six months, on
+    ``calendar``'s dates (``in_bulk``: the assignees of assignments without a role filter written
+    by ``demo_bulk.assign_in_bulk``)."""
     from training.demo_bulk import assign_in_bulk
 
     def assign(slug: str, units: list[OrgUnit], dates: tuple[dt.date, dt.date],
@@ -655,8 +656,9 @@ def _assign_curriculum(modules: dict[str, Module], leader: User, root: OrgUnit, 
         if not units or slug not in modules:
             return
         service = assign_in_bulk if in_bulk and roles is None else assign_module
-        service(modules[slug], units=units, roles=roles, due_on=dates[1], joiner_days=_JOINER_DAYS,
-                created_by=leader, today=dates[0])
+        assigned_on, due_on = (calendar.day(day) for day in dates)
+        service(modules[slug], units=units, roles=roles, due_on=due_on, joiner_days=_JOINER_DAYS,
+                created_by=leader, today=assigned_on)
 
     rng = random.Random(f"{seed}:training-waves")
     assign(STRATEGY, [root], _STRATEGY_DATES)
@@ -695,13 +697,14 @@ def learners(module_ids: list[int]) -> dict[int, list[Learner]]:
     return found
 
 
-def plan_all(modules: list[Module], seed: int) -> list[LearnerPlan]:
-    """Every assignee's plan, module by module in curriculum order, people in HR-id order."""
+def plan_all(modules: list[Module], seed: int, today: dt.date) -> list[LearnerPlan]:
+    """Every assignee's plan before the demo's ``today``, module by module in curriculum order,
+    people in HR-id order."""
     by_module = learners([m.id for m in modules])
     plans = []
     for module in modules:
         behaviours, difficulties = commitment_behaviours(module), module_difficulties(module)
-        plans.extend(plan_learner(learner, module, seed, behaviours, difficulties)
+        plans.extend(plan_learner(learner, module, seed, behaviours, difficulties, today=today)
                      for learner in by_module.get(module.id, []))
     return plans
 
@@ -762,10 +765,10 @@ def _active_days(employee_ids: list[int], since: dt.date) -> dict[int, list[dt.d
     return days
 
 
-def extra_activity(seed: int) -> Iterator[tuple[int, str, str, dt.date, int]]:
+def extra_activity(seed: int, usage_end: dt.date) -> Iterator[tuple[int, str, str, dt.date, int]]:
     """The planted effect, as (employee id, CRM user id, region, day, extra events): each
     licensed completer of the effect module logs 1 to 1.5 more activities in each week they use the
-    CRM, from the week after their completion to the end of the demo's usage.
+    CRM, from the week after their completion to the end of the demo's usage (``usage_end``).
 
     The extra events fall only on days the person already used the CRM: training changes what
     active users do, it does not make a dormant user active, so the adoption story of the
@@ -790,7 +793,7 @@ def extra_activity(seed: int) -> Iterator[tuple[int, str, str, dt.date, int]]:
         region = _region(path)
         weeks: dict[dt.date, list[dt.date]] = defaultdict(list)
         for day in active.get(employee_id, ()):
-            if _week_after(completed_on) <= day <= TELEMETRY_END:
+            if _week_after(completed_on) <= day <= usage_end:
                 weeks[_week_after(day) - dt.timedelta(days=7)].append(day)
         for _week, days in sorted(weeks.items()):
             mean = per_week / len(days)
@@ -810,20 +813,20 @@ def _event_id(seed: int, n: int) -> str:
     return f"demo-training-s{seed}-{n:07d}"
 
 
-def send_extra_activity(seed: int) -> int:
+def send_extra_activity(seed: int, calendar: DemoCalendar) -> int:
     """The small demo's planted effect as raw events through the ingest path, once; returns how
     many were sent (0 when they are there already)."""
     from adoption.demo_telemetry import store_demo_events
 
     if db.session.scalar(select(UsageEvent.id).where(UsageEvent.event_id == _event_id(seed, 1))):
         return 0
-    return store_demo_events(_extra_activity_events(seed))
+    return store_demo_events(_extra_activity_events(seed, calendar.usage_end), calendar)
 
 
-def _extra_activity_events(seed: int) -> Iterator[dict]:
+def _extra_activity_events(seed: int, usage_end: dt.date) -> Iterator[dict]:
     """``extra_activity`` as API-shaped events, numbered from 1, during working hours."""
     sent = 0
-    for _employee_id, crm_user_id, region, day, k in extra_activity(seed):
+    for _employee_id, crm_user_id, region, day, k in extra_activity(seed, usage_end):
         rng = random.Random(f"{seed}:training-event:{crm_user_id}:{day.isoformat()}")
         for _ in range(k):
             sent += 1
@@ -843,9 +846,10 @@ def _showcase_teams() -> set[str]:
         .where(User.role.in_([Role.EMPLOYEE.value, Role.MANAGER.value]))))
 
 
-def load_training_demo(size: str, seed: int) -> str | None:
+def load_training_demo(size: str, seed: int, calendar: DemoCalendar) -> str | None:
     """Add the starter curriculum, its assignments, six months of learning and the planted
-    effect once; flushes only. Returns the demo summary's line (None outside the demo)."""
+    effect once, on ``calendar``'s dates; flushes only. Returns the demo summary's line (None
+    outside the demo)."""
     leader = db.session.scalar(
         select(User).where(User.role == Role.CHANGE_LEADER.value).order_by(User.id).limit(1))
     root = db.session.scalar(select(OrgUnit).where(OrgUnit.path == ROOT_UNIT))
@@ -859,8 +863,8 @@ def load_training_demo(size: str, seed: int) -> str | None:
     if created:
         from training.demo_bulk import write_plans_in_bulk
 
-        _assign_curriculum(by_slug, leader, root, seed, in_bulk=size != "small")
-        plans = plan_all(modules, seed)
+        _assign_curriculum(by_slug, leader, root, seed, calendar, in_bulk=size != "small")
+        plans = plan_all(modules, seed, calendar.today)
         if size == "small":
             showcase = _showcase_teams()
             take_through_services([p for p in plans if p.learner.team in showcase or p.learner.role])
@@ -870,11 +874,11 @@ def load_training_demo(size: str, seed: int) -> str | None:
             write_plans_in_bulk(plans)
         db.session.flush()
     if size == "small":
-        extra = send_extra_activity(seed)
+        extra = send_extra_activity(seed, calendar)
     elif created:
         from training.demo_bulk import add_extra_activity_in_bulk
 
-        extra = add_extra_activity_in_bulk(seed)
+        extra = add_extra_activity_in_bulk(seed, calendar.usage_end)
     if extra:
         refresh_rollups()
     db.session.flush()

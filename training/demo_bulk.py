@@ -223,13 +223,14 @@ def _record_statements(plans: list[LearnerPlan]) -> None:
 
 # --- the planted effect -------------------------------------------------------------------------
 
-def add_extra_activity_in_bulk(seed: int) -> int:
-    """The large demo's planted effect, counted straight into ``daily_usage`` (its weeks queued
-    for the weekly rollups), as the large demo's usage itself is; returns the events added."""
+def add_extra_activity_in_bulk(seed: int, usage_end: dt.date) -> int:
+    """The large demo's planted effect up to ``usage_end``, counted straight into ``daily_usage``
+    (its weeks queued for the weekly rollups), as the large demo's usage itself is; returns the
+    events added."""
     from adoption.telemetry.rollups import add_to_daily_usage
 
     events = []
-    for employee_id, _crm_user_id, _region, day, k in extra_activity(seed):
+    for employee_id, _crm_user_id, _region, day, k in extra_activity(seed, usage_end):
         # Midday UTC: the same calendar day in any organization time zone within 11 hours of UTC.
         moment = dt.datetime(day.year, day.month, day.day, 12)
         events.extend([(moment, employee_id, EFFECT_BEHAVIOUR)] * k)

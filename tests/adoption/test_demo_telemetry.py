@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import func, select
 
 from adoption.demo import DEMO_LOADERS, load_demo
+from adoption.demo_calendar import REFERENCE
 from adoption.demo_telemetry import (
     CONTRACTORS,
     INTEGRATION_USERNAME,
     RECEIVED_AT,
     SMALL_WEEKS,
-    TELEMETRY_END,
     demo_team_profiles,
     generate_events,
     window,
@@ -66,7 +66,7 @@ def _event_count() -> int:
 def _weekly_team_adoption() -> dict[str, list[float]]:
     """Per team, the weekly share of licence holders with qualifying use, counting each person
     in the unit they belonged to on the week's last day (membership history)."""
-    first, _ = window(SMALL_WEEKS)
+    first, _ = window(SMALL_WEEKS, REFERENCE)
     members = _db.session.execute(
         select(UnitMembership.employee_id, OrgUnit.path, UnitMembership.valid_from, UnitMembership.valid_to)
         .join(OrgUnit, OrgUnit.id == UnitMembership.unit_id)
@@ -90,14 +90,14 @@ def _weekly_team_adoption() -> dict[str, list[float]]:
 
 
 def test_demo_usage_ends_on_the_reference_date_and_spans_six_months(loaded):
-    first, last = window(SMALL_WEEKS)
+    first, last = window(SMALL_WEEKS, REFERENCE)
     earliest, latest = _db.session.execute(select(func.min(UsageEvent.occurred_at), func.max(UsageEvent.occurred_at))).one()
 
-    assert latest < dt.datetime.combine(TELEMETRY_END + dt.timedelta(days=1), dt.time())
+    assert latest < dt.datetime.combine(REFERENCE.usage_end + dt.timedelta(days=1), dt.time())
     assert latest.date() == last
     assert earliest.date() == first
     assert (last - first).days + 1 == 7 * 26
-    assert _db.session.scalar(select(func.max(DailyUsage.day))) <= TELEMETRY_END
+    assert _db.session.scalar(select(func.max(DailyUsage.day))) <= REFERENCE.usage_end
 
 
 def test_demo_has_integration_events_that_do_not_count(loaded):
@@ -202,7 +202,7 @@ def test_demo_summary_describes_the_usage(loaded):
 
 def test_demo_events_sent_again_are_duplicates(loaded):
     values = []
-    for value in generate_events(SEED):
+    for value in generate_events(SEED, REFERENCE):
         values.append(value)
         if len(values) == 1000:
             break

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adoption.demo import ABSENT, SPONSOR_STORIES, UNCOMMITTED, VISIBLE, load_demo, sponsor_stories
+from adoption.demo_calendar import REFERENCE
 from adoption.extensions import db as _db
 from adoption.models import (
     ACTIVITY_KINDS,
@@ -28,13 +29,15 @@ from adoption.models import (
 from adoption.models.org import UNIT_PATH_SEPARATOR
 from adoption.scope import scope_for
 from adoption.sponsors import activities, areas_of, plan_counts, quarter_bounds
-from dashboards.demo_sponsors import REFERENCE_DATE, load_sponsor_demo
+from dashboards.demo_sponsors import load_sponsor_demo
 from surveys.models import Comment, CommentThread, SurveyRound
 from surveys.results import group_results
 from tests.conftest import demo_loaded
 from training.models import AssignedTraining, Enrollment
 
 SEED = 7
+# The demo's "today" as the suite loads it (tests/conftest.py: the reference day).
+REFERENCE_DATE = REFERENCE.today
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +213,7 @@ def test_the_commitment_records_show_each_case_with_the_gap_only_for_the_busy_sp
 
 def test_calling_the_loader_again_only_describes_what_is_there(app):
     before = _db.session.scalar(select(func.count()).select_from(SponsorActivity))
-    line = load_sponsor_demo("small", SEED)
+    line = load_sponsor_demo("small", SEED, REFERENCE)
     assert "(already present)" in line
     assert _db.session.scalar(select(func.count()).select_from(SponsorActivity)) == before
     _db.session.rollback()

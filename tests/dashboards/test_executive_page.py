@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from adoption.demo import DEMO_PASSWORD
+from adoption.demo_calendar import REFERENCE
 from adoption.extensions import db as _db
 from adoption.models import Employee, User
 from adoption.sponsors import all_sponsors
-from dashboards.demo_sponsors import REFERENCE_DATE
 from dashboards.pages import executive as page
 from tests.conftest import demo_loaded
 from tests.dashboards.conftest import texts
@@ -31,10 +31,9 @@ def app(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def demo_today(monkeypatch):
-    """The pages are read on the demo's "today": its current quarter, last whole week and CSAT
-    months are those of the data, whatever the real date (from 1 January 2027 on, the real current
-    quarter has no demo data at all)."""
-    monkeypatch.setattr("dashboards.clock.org_today", lambda: REFERENCE_DATE)
+    """The pages are read on the demo's "today" (the suite loads it for the reference day): its
+    current quarter, last whole week and CSAT months are those of the data, whatever the real date."""
+    monkeypatch.setattr("dashboards.clock.org_today", lambda: REFERENCE.today)
 
 
 @pytest.fixture
@@ -126,7 +125,7 @@ def test_the_page_opens_on_the_current_quarter_and_in_its_first_weeks_on_the_one
     def picker(today: dt.date):
         return next(c for c in page.layout(today)._traverse() if getattr(c, "id", None) == page.QUARTER)
 
-    assert picker(REFERENCE_DATE).value == "2026-Q4"
+    assert picker(REFERENCE.today).value == "2026-Q4"
     early = picker(dt.date(2027, 1, 4))
     assert early.value == "2026-Q4"
     assert [o["value"] for o in early.options][:2] == ["2027-Q1", "2026-Q4"]  # the current one is offered

@@ -17,6 +17,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from adoption.demo import DEMO_PASSWORD, ROOT_UNIT, load_demo
+from adoption.demo_calendar import REFERENCE
 from adoption.extensions import db as _db
 from adoption.models import Employee, OrgUnit, User
 from surveys.authorship import is_author
@@ -27,7 +28,7 @@ from surveys.conversations import (
     my_threads,
     unread_count,
 )
-from surveys.demo import FIRST_OPENS_ON, REFERENCE_DATE, SURVEY_TITLE
+from surveys.demo import FIRST_OPENS_ON, SURVEY_TITLE
 from surveys.models import (
     Answer,
     Comment,
@@ -46,6 +47,8 @@ from tests.conftest import demo_loaded
 from tests.surveys.test_conversations_views import TIME_OF_DAY, Browser
 
 SEED = 7
+# The demo's "today" as the suite loads it (tests/conftest.py: the reference day).
+REFERENCE_DATE = REFERENCE.today
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from adoption.demo import load_demo
-from adoption.demo_telemetry import SMALL_WEEKS, TELEMETRY_END, window
+from adoption.demo_calendar import REFERENCE
+from adoption.demo_telemetry import SMALL_WEEKS, window
 from adoption.extensions import db as _db
 from adoption.models import DailyUsage, Employee, OrgUnit, Role, UsageEvent, User
 from tests.conftest import demo_loaded
@@ -25,7 +26,6 @@ from training.demo import (
     INSIGHT,
     NULL_MODULE,
     PIPELINE,
-    REFERENCE_DATE,
     SKEPTIC,
     STRATEGY,
     AnswerFollowUp,
@@ -57,6 +57,8 @@ from training.services import commitment_behaviours
 from training.xapi import COMPLETED, LAUNCHED
 
 SEED = 7
+# The demo's "today" as the suite loads it (tests/conftest.py: the reference day).
+REFERENCE_DATE = REFERENCE.today
 LAST_DAY = REFERENCE_DATE - dt.timedelta(days=1)
 
 
@@ -262,7 +264,7 @@ def _before_after(slug: str, behaviour: str) -> dict[str, float]:
     def rate(employee_id: int, first: dt.date) -> float:
         return sum(weekly.get((employee_id, first + dt.timedelta(weeks=k)), 0) for k in range(4)) / 4
 
-    first_day = window(SMALL_WEEKS)[0]
+    first_day = window(SMALL_WEEKS, REFERENCE)[0]
     untrained_rates: dict[dt.date, tuple[float, float] | None] = {}
     sums: dict[str, list[float]] = defaultdict(list)
     for employee_id, completed in done.items():
@@ -271,7 +273,7 @@ def _before_after(slug: str, behaviour: str) -> dict[str, float]:
         week = completed - dt.timedelta(days=completed.weekday())
         before, after = week - dt.timedelta(weeks=4), week + dt.timedelta(weeks=1)
         last = after + dt.timedelta(weeks=4, days=-1)
-        if before < first_day or last > TELEMETRY_END:
+        if before < first_day or last > REFERENCE.usage_end:
             continue
         if week not in untrained_rates:
             untrained = [e for e, c in done.items() if c is None or c > last]
@@ -324,7 +326,7 @@ def test_planted_activities_come_through_the_ingest_path(loaded):
 
 def test_plans_are_the_same_for_the_same_seed_and_differ_for_another(loaded):
     modules = [_module(slug) for slug in (STRATEGY, INSIGHT, PIPELINE, SKEPTIC)]
-    first, again, other = plan_all(modules, SEED), plan_all(modules, SEED), plan_all(modules, SEED + 1)
+    first, again, other = plan_all(modules, SEED, REFERENCE_DATE), plan_all(modules, SEED, REFERENCE_DATE), plan_all(modules, SEED + 1, REFERENCE_DATE)
     assert [p.actions for p in first] == [p.actions for p in again]
     assert [p.actions for p in first] != [p.actions for p in other]
 
@@ -333,7 +335,7 @@ def _complete_plan(module: Module, learner: Learner) -> list:
     """Actions of a plan that fails a check attempt once, completes, and answers follow-ups."""
     behaviours = commitment_behaviours(module)
     for seed in range(200):
-        actions = plan_learner(learner, module, seed, behaviours).actions
+        actions = plan_learner(learner, module, seed, behaviours, today=REFERENCE_DATE).actions
         checks = [a for a in actions if isinstance(a, SubmitCheck)]
         if (any(isinstance(a, GiveReaction) for a in actions) and any(isinstance(a, AnswerFollowUp) for a in actions)
                 and any(not check_score(a.step, a.answers)[2] for a in checks)):
