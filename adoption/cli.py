@@ -76,15 +76,23 @@ def create_token_command(name: str, scope: str) -> None:
     click.echo(plaintext)
 
 
+#: ``--as-of`` of the commands that load the demo: the day its dates follow.
+_AS_OF = click.option(
+    "--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    help="The day the demo's dates follow (default: today in the organization's time zone).")
+
+
 @click.command("demo")
 @click.option("--size", type=click.Choice(["small", "large"]), default="small", show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same organization.")
+@_AS_OF
 @with_appcontext
-def demo_command(size: str, seed: int) -> None:
-    """Load the deterministic demo organization (a second run changes nothing)."""
+def demo_command(size: str, seed: int, as_of) -> None:
+    """Load the deterministic demo organization, its dates following the load day (a second run
+    changes nothing)."""
     from adoption.demo import load_demo
 
-    summary = load_demo(size=size, seed=seed)
+    summary = load_demo(size=size, seed=seed, today=as_of.date() if as_of else None)
     db.session.commit()
     click.echo(summary.describe())
 
@@ -239,8 +247,9 @@ def refresh_rollups_command(everything: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--size", type=click.Choice(["small", "large"]), default="small", show_default=True)
+@_AS_OF
 @with_appcontext
-def quickstart_command(host: str, port: int, size: str) -> None:
+def quickstart_command(host: str, port: int, size: str, as_of) -> None:
     """Apply migrations, load the demo organization if needed, print logins and serve the app."""
     from flask import current_app
     from flask_migrate import upgrade
@@ -249,11 +258,12 @@ def quickstart_command(host: str, port: int, size: str) -> None:
     from adoption.demo import load_demo
 
     upgrade()
-    summary = load_demo(size=size, seed=7)
+    summary = load_demo(size=size, seed=7, today=as_of.date() if as_of else None)
     db.session.commit()
     click.echo(summary.describe())
-    # The demo's rounds stop at its own "today"; bring every survey up to the real one, so a
-    # newcomer finds an open round in "My surveys" whenever they run this (the command is
+    # The demo's rounds stop at its own "today" (the Monday of the week it was built for, or
+    # long ago when it was loaded by an earlier run); bring every survey up to the real one, so
+    # a newcomer finds an open round in "My surveys" whenever they run this (the command is
     # registered by the surveys package, which this core module does not import).
     context = click.get_current_context()
     schedule = current_app.cli.get_command(context, "schedule-surveys")
