@@ -47,6 +47,7 @@ from surveys.services import (
     activate_survey,
     create_survey,
     eligible_employees,
+    round_opening,
     schedule_rounds,
     submit_response,
     sync_item_bank,
@@ -204,7 +205,7 @@ def load_survey_demo(size: str, seed: int, calendar: DemoCalendar) -> str | None
         if threads or plans:
             extra = (f" Leaders replied to {threads} comments ({answers} answered back by their "
                      f"anonymous authors, {closed} closed by them); {plans} action plans.")
-    return _describe(survey, size, created) + extra
+    return _describe(survey, size, created, calendar.loaded_on) + extra
 
 
 def _prepare_results(survey: Survey, today: dt.date) -> None:
@@ -223,8 +224,9 @@ def _prepare_results(survey: Survey, today: dt.date) -> None:
                                                             dt.time(5))
 
 
-def _describe(survey: Survey, size: str, created: bool) -> str:
-    """The summary line: the survey, its rounds, and the responses it holds."""
+def _describe(survey: Survey, size: str, created: bool, loaded_on: dt.date) -> str:
+    """The summary line: the survey, its rounds, the responses it holds, and the round the demo
+    employee can answer on the load day."""
     rounds = survey.rounds
     responses = db.session.scalar(
         select(func.count()).select_from(Participation)
@@ -234,8 +236,15 @@ def _describe(survey: Survey, size: str, created: bool) -> str:
     span = f"{rounds[0].opens_on.isoformat()} to {rounds[-1].closes_on.isoformat()}" if rounds else "none yet"
     answers = f"{responses} responses"
     state = "" if created else " (already present)"
+    # Rounds are scheduled through the demo's "today"; on a load day later in that week the last
+    # one may have closed, and the next one (scheduled by `flask schedule-surveys`) not opened yet.
+    following = round_opening(survey, len(rounds) + 1)
+    if (rounds and rounds[-1].closes_on >= loaded_on) or following <= loaded_on:
+        answerable = "the demo employee can answer the open round"
+    else:
+        answerable = f"the demo employee can answer the next round, opening on {following.isoformat()}"
     return (f"Pulse survey \"{survey.title}\"{state}: {len(rounds)} monthly rounds ({span}), "
-            f"{answers}; the demo employee can answer the open round.")
+            f"{answers}; {answerable}.")
 
 
 def _answer_round(survey_round: SurveyRound, profiles: dict[str, TeamProfile], seed: int,
