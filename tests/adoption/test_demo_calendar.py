@@ -1,0 +1,183 @@
+"""The demo's calendar: its dates follow the load day by whole weeks, the reference day gives the
+data the demo always gave, one day gives the same data twice, and ``flask demo --as-of`` builds
+the demo for the day given.
+
+The CLI's load (4 January 2027) is shared by the module; the determinism test loads the same day
+again into a fresh database and comes last (on PostgreSQL it empties the shared load's tables).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from adoption import demo_calendar, timekeeping
+from adoption.demo import load_demo
+from adoption.demo_calendar import REFERENCE, DemoCalendar, calendar_for, last_sunday_before
+from adoption.demo_telemetry import day_factor
+from adoption.extensions import db as _db
+from adoption.models import DailyUsage, Employee, OrgUnit, SponsorActivity
+from adoption.models.outcomes import OutcomeMeasure
+from surveys.models import Answer, CommentThread, Response, RoundQuestion, SurveyRound
+from tests.conftest import app_of_its_own, demo_loaded
+from tests.dashboards.test_demo_load_days import (
+    assert_commitment_stories_hold,
+    assert_data_ends_near,
+)
+from training.models import Enrollment, Module
+
+SEED = 7
+EARLY_IN_A_QUARTER = dt.date(2027, 1, 4)
+
+
+# --- the calendar -------------------------------------------------------------------------------
+
+
+def test_the_reference_day_and_every_day_of_its_week_move_nothing():
+    for offset in range(7):  # Monday 23 to Sunday 29 November 2026
+        calendar = DemoCalendar(dt.date(2026, 11, 23) + dt.timedelta(days=offset))
+        assert calendar.shift == dt.timedelta(0)
+        assert (calendar.usage_end, calendar.today) == (dt.date(2026, 11, 22), dt.date(2026, 11, 23))
+    assert REFERENCE.day(dt.date(2026, 6, 1)) == dt.date(2026, 6, 1)
+
+
+@pytest.mark.parametrize("loaded_on", [dt.date(2026, 11, 30), dt.date(2027, 1, 4), dt.date(2027, 4, 2),
+                                       dt.date(2027, 6, 13), dt.date(2026, 2, 11)])
+def test_other_days_move_every_date_by_whole_weeks_ending_usage_the_sunday_before(loaded_on):
+    calendar = DemoCalendar(loaded_on)
+    assert calendar.shift.days % 7 == 0
+    assert calendar.usage_end.weekday() == 6 and 1 <= (loaded_on - calendar.usage_end).days <= 7
+    reference = dt.date(2026, 6, 1)  # a Monday
+    assert calendar.day(reference).weekday() == reference.weekday()
+    assert calendar.moment(dt.datetime(2026, 11, 23, 6)) == dt.datetime.combine(calendar.today, dt.time(6))
+
+
+def test_a_sunday_ends_usage_a_week_before():
+    assert last_sunday_before(dt.date(2027, 6, 13)) == dt.date(2027, 6, 6)
+
+
+def test_without_a_day_the_demo_is_built_for_the_organizations_today(monkeypatch):
+    # The suite pins the demo's default day (tests/conftest.py); here the real clock is back.
+    monkeypatch.setattr(demo_calendar, "org_today", timekeeping.org_today)
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # UTC+14 and UTC-11: a day apart
+        assert calendar_for(None, zone).loaded_on == timekeeping.org_today(zone)
+    assert calendar_for(dt.date(2027, 1, 4), "UTC").loaded_on == dt.date(2027, 1, 4)
+
+
+def test_holidays_in_the_usage_are_those_of_the_shifted_dates():
+    # Independence Day observed: Friday 3 July 2026 (the 4th a Saturday), Monday 5 July 2027.
+    assert day_factor(dt.date(2026, 7, 3), "North America") < 0.2
+    assert day_factor(dt.date(2027, 7, 5), "North America") < 0.2
+    assert day_factor(dt.date(2027, 7, 2), "North America") == 1.0
+    assert day_factor(dt.date(2026, 12, 28), "EMEA") < 0.2 and day_factor(dt.date(2027, 8, 10), "EMEA") < 1.0
+
+
+# --- the reference day --------------------------------------------------------------------------
+
+#: The summary of the demo as it was before its dates followed the load day (all but the new
+#: "Built for" line): loaded on the reference day it must be the same data.
+REFERENCE_SUMMARY = """\
+  602 active employees (12 leavers kept for history) in 40 teams across 4 regions; 427 hold a CRM licence.
+  Roster history: 2025-07-01 and 2026-03-02 (24 people moved team in between).
+  Initiative "CRM: One view of the customer": 470 licensed seats, target 80% adoption.
+  CRM usage: 45882 events over 6 months (2026-05-25 to 2026-11-22); 3523 from integrations, 3040 from 5 actors \
+not on the roster; 34279 daily rollup rows.
+  Pulse survey "Monthly pulse": 6 monthly rounds (2026-06-01 to 2026-11-28), 2413 responses; the demo employee \
+can answer the open round. Leaders replied to 122 comments (66 answered back by their anonymous authors, 30 closed \
+by them); 4 action plans.
+  Training: 4 starter modules in 13 assignments; 1205 enrollments, 1105 completed, 1449 check attempts, 1117 \
+commitments, 1867 follow-ups answered; 2814 extra activity_logged events planted.
+  Customer outcomes: CSAT, NPS and retention for 40 teams × 7 months (2026-05 to 2026-11; 840 values), CSAT \
+planted to follow adoption a month later. Hypotheses register: 3 starter hypotheses (supported, inconclusive, \
+contradicted).
+  Sponsors: 3 with their areas, quarterly plans and 98 activities (27 messages, 2 sent from the app); this \
+quarter: Rahul Rao (CEO, visible) 14 of 13 planned; Maximilian Müller (CRO, absent) 2 of 11 planned; Sabine \
+Müller (CCO, uncommitted) 16 of 14 planned.
+"""
+
+
+def test_loaded_on_the_reference_day_the_demo_is_the_data_it_always_was(tmp_path):
+    with demo_loaded(tmp_path, SEED) as (_app, summary):  # the suite's load: the reference day
+        lines = summary.describe().splitlines()
+        assert lines[1] == "  Built for 2026-11-23: its dates follow that day; CRM usage runs to Sunday 2026-11-22."
+        assert "\n".join(lines[2:10]) + "\n" == REFERENCE_SUMMARY
+        assert _db.session.scalar(select(func.max(SponsorActivity.occurred_on))) == dt.date(2026, 11, 19)
+
+
+# --- another day, through the CLI ---------------------------------------------------------------
+
+
+def _fingerprint() -> dict[str, list]:
+    """What one load wrote, by natural keys (database ids and load-time stamps aside): usage,
+    answers, conversations, learning, customer outcomes and sponsor records."""
+    queries = {
+        "usage": select(Employee.hr_id, DailyUsage.day, DailyUsage.event_type, DailyUsage.events)
+        .join(Employee, Employee.id == DailyUsage.employee_id),
+        "answers": select(SurveyRound.opens_on, RoundQuestion.position, func.count(), func.sum(Answer.value))
+        .select_from(Answer).join(Response, Response.id == Answer.response_id)
+        .join(RoundQuestion, RoundQuestion.id == Answer.round_question_id)
+        .join(SurveyRound, SurveyRound.id == Response.round_id)
+        .group_by(SurveyRound.opens_on, RoundQuestion.position),
+        "threads": select(CommentThread.first_reply_at, CommentThread.last_message_at, CommentThread.status),
+        "learning": select(Employee.hr_id, Module.slug, Enrollment.started_at, Enrollment.completed_on,
+                           Enrollment.reaction_score)
+        .join(Employee, Employee.id == Enrollment.employee_id).join(Module, Module.id == Enrollment.module_id),
+        "outcomes": select(OrgUnit.path, OutcomeMeasure.metric, OutcomeMeasure.period_start, OutcomeMeasure.value)
+        .join(OrgUnit, OrgUnit.id == OutcomeMeasure.unit_id),
+        "sponsors": select(Employee.hr_id, SponsorActivity.occurred_on, SponsorActivity.kind, SponsorActivity.note,
+                           SponsorActivity.outbox_subject)
+        .join(Employee, Employee.id == SponsorActivity.sponsor_id),
+    }
+    return {name: sorted(tuple(row) for row in _db.session.execute(query)) for name, query in queries.items()}
+
+
+@pytest.fixture(scope="module")
+def cli_load(tmp_path_factory):
+    """(app, CLI output): ``flask demo --as-of 2027-01-04`` into a fresh database."""
+    with app_of_its_own(tmp_path_factory.mktemp("demo_as_of")) as app:
+        result = app.test_cli_runner().invoke(args=["demo", "--as-of", EARLY_IN_A_QUARTER.isoformat()])
+        assert result.exit_code == 0, result.output
+        yield app, result.output
+
+
+@pytest.fixture
+def as_of_day(cli_load, monkeypatch) -> dt.date:
+    """The CLI's load day, which is also the pages' "today"."""
+    monkeypatch.setattr("dashboards.clock.org_today", lambda: EARLY_IN_A_QUARTER)
+    return EARLY_IN_A_QUARTER
+
+
+def test_the_cli_says_which_day_the_demo_was_built_for(cli_load):
+    _app, output = cli_load
+    assert "Built for 2027-01-04: its dates follow that day; CRM usage runs to Sunday 2027-01-03." in output
+    assert "CRM usage: " in output and "(2026-07-06 to 2027-01-03)" in output
+
+
+def test_the_cli_loaded_data_ends_near_its_day(as_of_day):
+    assert_data_ends_near(as_of_day)
+
+
+def test_early_in_a_quarter_the_stories_hold_on_the_commitment_pages_default_quarter(as_of_day):
+    assert_commitment_stories_hold(as_of_day)
+
+
+def test_loading_again_on_another_day_keeps_the_first_loads_dates(cli_load):
+    before = _fingerprint()
+    summary = load_demo(size="small", seed=SEED)  # the suite's default day: 23 November 2026
+    _db.session.commit()
+    assert not summary.newly_loaded
+    assert summary.calendar.usage_end == dt.date(2027, 1, 3)
+    assert "Built for the week of 2027-01-04" in summary.describe()
+    assert _fingerprint() == before
+
+
+def test_one_day_gives_the_same_data_twice(cli_load, tmp_path):
+    first = _fingerprint()
+    _db.session.rollback()  # on PostgreSQL the fresh database empties these tables: no lock held
+    with app_of_its_own(tmp_path) as _other:
+        load_demo(size="small", seed=SEED, today=EARLY_IN_A_QUARTER)
+        _db.session.commit()
+        again = _fingerprint()
+    assert all(first.values())
+    assert again == first
