@@ -2,6 +2,15 @@
 
 The follow-up rows (``CommitmentFollowUp``) are made by the learner engine when a commitment is
 written; here the learner answers them once they are due, and sees next to each the evidence
+when the commitment names a key behaviour (below).
+
+A follow-up is *open* for ``ANSWER_DAYS`` days from its due day: until the next follow-up of the
+same commitment falls due (they are 30 days apart), and 30 days for the last. Then it is
+*closed*: it stays unanswered (the dashboards count it as asked, no answer), is no longer asked or
+notified, and can no longer be answered. A learner back from three months away is asked how
+things stand now, once per commitment, not three questions about the past.
+
+The evidence shown next to a follow-up
 when the commitment names a key behaviour: their rate of that behaviour (events per week, from
 ``DailyUsage``) in the 4 weeks before the commitment and in each complete 4-week window after it.
 
@@ -29,6 +38,8 @@ from adoption.scope import ScopeError
 from training.models import FOLLOW_UP_STATUSES, Commitment, CommitmentFollowUp, FollowUpStatus
 
 WINDOW_DAYS = 28
+#: Days a follow-up can be answered, from its due day: the gap between two follow-ups.
+ANSWER_DAYS = 30
 AFTER_WINDOWS = 3
 MAX_NOTE_LENGTH = 2000
 
@@ -43,34 +54,39 @@ class FollowUpError(ValueError):
     """A follow-up answer refused, with a message fit to show to the learner."""
 
 
+def open_until(follow_up: CommitmentFollowUp) -> dt.date:
+    """The last day on which ``follow_up`` can be answered."""
+    return follow_up.due_on + dt.timedelta(days=ANSWER_DAYS - 1)
+
+
+def is_open(due_on, today: dt.date):
+    """Whether a follow-up due on ``due_on`` is open on ``today`` (a date, or a column in SQL)."""
+    return (due_on <= today) & (due_on > today - dt.timedelta(days=ANSWER_DAYS))
+
+
 def pending_follow_ups(employee: Employee, today: dt.date) -> list[CommitmentFollowUp]:
-    """The employee's follow-ups that are due on ``today`` and not answered yet, oldest first."""
+    """The employee's follow-ups open on ``today`` and not answered yet, oldest first."""
     return list(db.session.scalars(
         select(CommitmentFollowUp)
         .join(Commitment, Commitment.id == CommitmentFollowUp.commitment_id)
-        .where(Commitment.employee_id == employee.id, CommitmentFollowUp.due_on <= today,
+        .where(Commitment.employee_id == employee.id, is_open(CommitmentFollowUp.due_on, today),
                CommitmentFollowUp.status.is_(None))
         .order_by(CommitmentFollowUp.due_on, CommitmentFollowUp.id)
     ))
 
 
-def by_commitment(follow_ups: Iterable[CommitmentFollowUp]) -> list[tuple[Commitment, list[CommitmentFollowUp]]]:
-    """``follow_ups`` grouped by their commitment, in the order each commitment first appears: a
-    learner who let the 30-day follow-up wait sees it with the 60-day one, under one commitment."""
-    groups: dict[int, tuple[Commitment, list[CommitmentFollowUp]]] = {}
-    for follow_up in follow_ups:
-        groups.setdefault(follow_up.commitment_id, (follow_up.commitment, []))[1].append(follow_up)
-    return list(groups.values())
-
-
-def answered_follow_ups(employee: Employee) -> list[CommitmentFollowUp]:
-    """The employee's answered follow-ups, most recent answer first."""
-    return list(db.session.scalars(
+def past_follow_ups(employee: Employee, today: dt.date) -> list[CommitmentFollowUp]:
+    """The employee's answered follow-ups and those that closed without an answer, most recent
+    first (by the day of the answer, or the day the follow-up closed)."""
+    rows = db.session.scalars(
         select(CommitmentFollowUp)
         .join(Commitment, Commitment.id == CommitmentFollowUp.commitment_id)
-        .where(Commitment.employee_id == employee.id, CommitmentFollowUp.status.is_not(None))
-        .order_by(CommitmentFollowUp.answered_at.desc(), CommitmentFollowUp.id.desc())
-    ))
+        .where(Commitment.employee_id == employee.id,
+               CommitmentFollowUp.status.is_not(None)
+               | (CommitmentFollowUp.due_on <= today - dt.timedelta(days=ANSWER_DAYS)))
+    )
+    return sorted(rows, key=lambda f: (f.answered_at.date() if f.answered_at else open_until(f), f.id),
+                  reverse=True)
 
 
 def follow_up_for(employee: Employee, follow_up_id: int) -> CommitmentFollowUp:
@@ -91,6 +107,8 @@ def answer_follow_up(follow_up: CommitmentFollowUp, employee: Employee, status: 
         raise FollowUpError(f"this follow-up opens on {follow_up.due_on:%d %B %Y}")
     if follow_up.status is not None:
         raise FollowUpError("this follow-up is already answered")
+    if today > open_until(follow_up):
+        raise FollowUpError(f"this follow-up was open until {open_until(follow_up):%d %B %Y}")
     if status not in FOLLOW_UP_STATUSES:
         raise FollowUpError("answer done, partly or not yet")
     note = (note or "").strip()

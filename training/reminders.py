@@ -11,9 +11,9 @@ reminded. A run that missed the day sends the reminder at its next weekday run; 
 are due in the same run the person gets one message (the overdue one) and both kinds are recorded.
 A run on a Saturday or a Sunday sends nothing.
 
-A commitment follow-up (``CommitmentFollowUp``) that has fallen due (``due_on`` on or before
-today), is not answered and whose learner was not told yet gets one message, "Did you do it?",
-with the path of the follow-up page; ``notified_at`` records it.
+A commitment follow-up (``CommitmentFollowUp``) that is open (due, and not closed yet: see
+``training.followups``), is not answered and whose learner was not told yet gets one message,
+"Did you do it?", with the path of the follow-up page; ``notified_at`` records it.
 
 Messages say only what concerns their recipient (module title, due date, the path to follow) and
 each goes to its recipient alone. Days are the organization's dates: the caller passes ``today``
@@ -30,6 +30,7 @@ from sqlalchemy import exists, select, update
 from adoption.extensions import db
 from adoption.mail import send_mail
 from adoption.models import Employee
+from training.followups import is_open
 from training.models import (
     AssignedTraining,
     Assignment,
@@ -170,6 +171,7 @@ def send_training_reminders(today: dt.date) -> tuple[int, int, int]:
 
 def send_follow_up_notices(today: dt.date, now: dt.datetime) -> tuple[int, int]:
     """Tell learners whose follow-up fell due that it is waiting; returns (follow-ups, messages).
+    A follow-up that closed before it was notified (the job did not run) is not notified.
 
     Each follow-up is notified at most once: ``notified_at`` is claimed by an UPDATE that only
     takes rows still unclaimed, before any message is made, so a concurrent run (which waits on
@@ -181,7 +183,7 @@ def send_follow_up_notices(today: dt.date, now: dt.datetime) -> tuple[int, int]:
         .join(Commitment, Commitment.id == CommitmentFollowUp.commitment_id)
         .join(Employee, Employee.id == Commitment.employee_id)
         .join(Module, Module.id == Commitment.module_id)
-        .where(CommitmentFollowUp.due_on <= today, CommitmentFollowUp.status.is_(None),
+        .where(is_open(CommitmentFollowUp.due_on, today), CommitmentFollowUp.status.is_(None),
                CommitmentFollowUp.notified_at.is_(None), Employee.active.is_(True),
                Employee.email.is_not(None), Employee.email != "")
         .order_by(CommitmentFollowUp.due_on, CommitmentFollowUp.id)

@@ -175,19 +175,21 @@ def test_the_learner_answers_a_follow_up(db, client, due_follow_up):
     assert 'data-testid="follow-up"' not in page and "Partly" in page
 
 
-def test_follow_ups_of_one_commitment_share_one_card_with_the_evidence_once(db, client, login_as, today):
+def test_a_learner_away_two_months_is_asked_only_the_open_follow_up(db, client, login_as, today):
     user = login_as("employee")
-    commitment = build_commitment(db, user.employee, today - 65 * DAY)  # 30 and 60 days both due
+    commitment = build_commitment(db, user.employee, today - 65 * DAY)  # the 30-day one closed on day 60
     commitment.key_behaviour = "activity_logged"
     db.session.commit()
     page = client.get("/training/follow-ups/").get_data(as_text=True)
     assert page.count('data-testid="commitment-follow-ups"') == 1 and page.count('data-testid="evidence"') == 1
-    assert page.count('data-testid="follow-up"') == 2 and "2 follow-ups waiting" in page
-    assert page.index("30 days after the module") < page.index("60 days after the module")
-    first = commitment.follow_ups[0]
-    client.post(f"/training/follow-ups/{first.id}", data={f"f{first.id}-status": "done"})
-    page = client.get("/training/follow-ups/").get_data(as_text=True)
     assert page.count('data-testid="follow-up"') == 1 and "60 days after the module" in page
+    assert page.count('data-testid="closed"') == 1  # the 30-day one, in the history: no answer
+    first = commitment.follow_ups[0]
+    response = client.post(f"/training/follow-ups/{first.id}", data={f"f{first.id}-status": "done"})
+    assert response.status_code == 302
+    db.session.refresh(first)
+    assert first.status is None
+    assert "was open until" in client.get("/training/follow-ups/").get_data(as_text=True)
     assert "30 days after the module" not in page and "follow-ups waiting" not in page
 
 

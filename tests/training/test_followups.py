@@ -14,10 +14,11 @@ from training.followups import (
     FollowUpError,
     answer_follow_up,
     behaviour_evidence,
-    by_commitment,
     compute_evidence,
     evidence_windows,
     follow_up_for,
+    open_until,
+    past_follow_ups,
     pending_follow_ups,
 )
 
@@ -38,14 +39,43 @@ def test_pending_follow_ups_are_the_learners_due_unanswered_ones(db):
     assert pending_follow_ups(person, TODAY + 60 * DAY) == [mine.follow_ups[1]]
 
 
-def test_due_follow_ups_are_grouped_by_commitment_in_the_order_they_fall_due(db):
+def test_a_follow_up_is_asked_for_thirty_days_then_closes_unanswered(db):
     person = make_employee(NORTH)
-    older = build_commitment(db, person, TODAY - 70 * DAY)  # its 30- and 60-day follow-ups are due
-    newer = build_commitment(db, person, TODAY - 45 * DAY)  # its 30-day one is due
+    first, second, third = build_commitment(db, person, TODAY).follow_ups
+    assert open_until(first) == TODAY + 59 * DAY
+    assert pending_follow_ups(person, TODAY + 59 * DAY) == [first]
+    # The day the 60-day follow-up falls due, the 30-day one closes: one question, about now.
+    assert pending_follow_ups(person, TODAY + 60 * DAY) == [second]
+    assert pending_follow_ups(person, TODAY + 119 * DAY) == [third]
+    assert pending_follow_ups(person, TODAY + 120 * DAY) == []
+    assert first.status is None  # closed, not answered
+
+
+def test_open_follow_ups_are_one_per_commitment_in_the_order_they_fell_due(db):
+    person = make_employee(NORTH)
+    older = build_commitment(db, person, TODAY - 100 * DAY)  # its 90-day follow-up is open (due 10 days ago)
+    newer = build_commitment(db, person, TODAY - 45 * DAY)  # its 30-day one (due 15 days ago)
     pending = pending_follow_ups(person, TODAY)
-    groups = by_commitment(pending)
-    assert [(c.id, [f.day_offset for f in due]) for c, due in groups] == [(older.id, [30, 60]), (newer.id, [30])]
-    assert by_commitment([]) == []
+    assert [(f.commitment_id, f.day_offset) for f in pending] == [(newer.id, 30), (older.id, 90)]
+
+
+def test_a_closed_follow_up_cannot_be_answered_any_more(db):
+    person = make_employee(NORTH)
+    follow_up = build_commitment(db, person, TODAY).follow_ups[0]
+    with pytest.raises(FollowUpError, match="open until"):
+        answer_follow_up(follow_up, person, "done", "", now=NOW, today=TODAY + 60 * DAY)
+    assert follow_up.status is None
+    answer_follow_up(follow_up, person, "done", "", now=NOW, today=TODAY + 59 * DAY)  # its last day
+    assert follow_up.status == "done"
+
+
+def test_past_follow_ups_are_the_answered_and_the_closed_ones_latest_first(db):
+    person = make_employee(NORTH)
+    first, second, _third = build_commitment(db, person, TODAY).follow_ups
+    answer_follow_up(second, person, "partly", "", now=NOW + 65 * DAY, today=TODAY + 65 * DAY)
+    today = TODAY + 70 * DAY  # the first closed unanswered on day 60; the third is not due
+    assert past_follow_ups(person, today) == [second, first]
+    assert past_follow_ups(make_employee(NORTH), today) == []
 
 
 def test_the_learner_answers_a_due_follow_up_once_with_a_note(db):

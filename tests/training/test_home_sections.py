@@ -210,11 +210,12 @@ def test_the_home_page_lists_three_modules_and_links_to_the_rest(app, client, db
 def test_the_home_page_shows_pending_follow_ups_with_a_link(app, client, db, login_as):
     learner = login_as("employee").employee
     build_commitment(db, learner, _today(app) - 30 * DAY)
-    build_commitment(db, learner, _today(app) - 61 * DAY)  # its 30- and 60-day follow-ups are due
+    build_commitment(db, learner, _today(app) - 61 * DAY)  # its 60-day follow-up is open (30-day closed)
+    build_commitment(db, learner, _today(app) - 200 * DAY)  # all three closed
     db.session.commit()
     link = home_section(client.get("/").get_data(as_text=True), "home-follow-ups-due")
     assert link is not None and 'href="/training/follow-ups/"' in link
-    assert "<strong>3</strong> follow-ups of your action commitments wait for your answer" in link
+    assert "<strong>2</strong> follow-ups of your action commitments wait for your answer" in link
 
 
 def test_the_home_page_shows_no_follow_up_link_when_none_is_due(app, client, db, login_as):

@@ -203,11 +203,24 @@ def test_answered_follow_ups_get_no_notice(db):
     assert run(TODAY + 30 * DAY).follow_ups == 0
 
 
-def test_a_late_run_notifies_every_follow_up_due_so_far_once(db):
+def test_a_late_run_notifies_the_open_follow_up_once_and_not_the_closed_one(db):
     person = make_employee(NORTH)
-    build_commitment(db, person, TODAY)
-    assert run(TODAY + 63 * DAY).follow_ups == 2  # 30 and 60 days, on a Thursday
+    commitment = build_commitment(db, person, TODAY)
+    assert run(TODAY + 63 * DAY).follow_ups == 1  # on a Thursday: the 60-day one; the 30-day one closed
     assert run(TODAY + 64 * DAY).follow_ups == 0
+    db.session.refresh(commitment.follow_ups[0])
+    assert commitment.follow_ups[0].notified_at is None
+
+
+def test_a_follow_up_is_notified_on_its_last_open_day_but_not_after(db):
+    person, late = make_employee(NORTH), make_employee(NORTH)
+    on_time = build_commitment(db, person, TODAY - 59 * DAY)  # 30-day follow-up: last open day today
+    missed = build_commitment(db, late, TODAY - 60 * DAY)  # 30-day one closed yesterday, 60-day due today
+    assert run(TODAY).follow_ups == 2
+    for follow_up in (*on_time.follow_ups, *missed.follow_ups):
+        db.session.refresh(follow_up)
+    assert [f.notified_at for f in on_time.follow_ups] == [NOW, None, None]
+    assert [f.notified_at for f in missed.follow_ups] == [None, NOW, None]
 
 
 # ---------------------------------------------------------------- command

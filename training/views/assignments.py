@@ -30,10 +30,10 @@ from training.followups import STATUS_LABELS as FOLLOW_UP_LABELS
 from training.followups import (
     FollowUpError,
     answer_follow_up,
-    answered_follow_ups,
     behaviour_evidence,
-    by_commitment,
     follow_up_for,
+    open_until,
+    past_follow_ups,
     pending_follow_ups,
 )
 from training.models import Assignment, Module
@@ -135,12 +135,11 @@ def _follow_ups_page(errors: dict[int, FollowUpAnswerForm] | None = None, status
     pending = pending_follow_ups(employee, today) if employee is not None else []
     forms = {f.id: FollowUpAnswerForm(prefix=f"f{f.id}", formdata=None) for f in pending}
     forms.update(errors or {})
-    groups = by_commitment(pending)
-    evidence = {commitment.id: behaviour_evidence(commitment, today) for commitment, _due in groups}
-    answered = answered_follow_ups(employee) if employee is not None else []
-    return render_template("training/followups.html", groups=groups, forms=forms, evidence=evidence,
-                           answered=answered, has_employee=employee is not None, labels=FOLLOW_UP_LABELS,
-                           today=today), status
+    evidence = {f.commitment_id: behaviour_evidence(f.commitment, today) for f in pending}
+    past = past_follow_ups(employee, today) if employee is not None else []
+    return render_template("training/followups.html", pending=pending, forms=forms, evidence=evidence,
+                           past=past, has_employee=employee is not None, labels=FOLLOW_UP_LABELS,
+                           open_until=open_until, today=today), status
 
 
 @bp.route("/follow-ups/")
