@@ -60,6 +60,7 @@ from adoption.models import DailyUsage, Employee, OrgUnit, Role, UsageEvent, Use
 from adoption.models.org import UNIT_PATH_SEPARATOR
 from adoption.timekeeping import org_today
 from training.assignments import assign_module
+from training.followups import ANSWER_DAYS
 from training.models import (
     FOLLOW_UP_DAYS,
     AssignedTraining,
@@ -598,8 +599,8 @@ def _key_behaviour(rng: random.Random, module: Module, behaviours: list[str]) ->
 
 def _follow_ups(rng: random.Random, person: _Person, learner: Learner, module: Module,
                 actions: list[Action], today: dt.date) -> list[Action]:
-    """Answers to the 30/60/90-day follow-ups asked before ``today`` (people with a demo login
-    leave theirs for whoever tries the app)."""
+    """Answers to the 30/60/90-day follow-ups asked before ``today``, each within the 30 days it is
+    open (people with a demo login leave theirs for whoever tries the app)."""
     commit = next((a for a in actions if isinstance(a, MakeCommitment)), None)
     if commit is None or learner.role is not None:
         return []
@@ -613,7 +614,8 @@ def _follow_ups(rng: random.Random, person: _Person, learner: Learner, module: M
         status = rng.choices(("done", "partly", "not_yet"), weights=shares)[0]
         note = rng.choice(_FOLLOW_UP_NOTES[status]) if rng.random() < 0.5 else ""
         at = _at(day, rng.randrange(9 * 60, 17 * 60), learner.region)
-        if answering and due <= org_day(at) < today:
+        # Answered while the follow-up was open (training.followups.ANSWER_DAYS), and before today.
+        if answering and due <= org_day(at) < min(today, due + dt.timedelta(days=ANSWER_DAYS)):
             answers.append(AnswerFollowUp(days, status, note, at))
     return answers
 

@@ -34,11 +34,13 @@ from training.demo import (
     LearnerPlan,
     SubmitCheck,
     check_score,
+    org_day,
     plan_all,
     plan_learner,
     take_through_services,
 )
 from training.demo_bulk import write_plans_in_bulk
+from training.followups import ANSWER_DAYS
 from training.models import (
     AssignedTraining,
     Assignment,
@@ -217,6 +219,12 @@ def test_follow_ups_are_answered_where_due_and_some_are_not(loaded):
     assert {"done", "partly", "not_yet"} <= set(asked)
     assert asked.count(None) > 0.1 * len(asked)
     assert all(status is None for due_on, status in rows if due_on >= REFERENCE_DATE)
+
+
+def test_every_follow_up_was_answered_while_it_was_open(loaded):
+    answered = _db.session.execute(select(CommitmentFollowUp).where(CommitmentFollowUp.status.is_not(None))).scalars()
+    days = [(org_day(f.answered_at) - f.due_on).days for f in answered]
+    assert days and min(days) >= 0 and max(days) < ANSWER_DAYS
 
 
 def test_demo_employee_has_a_module_under_way_and_follow_ups_waiting(loaded):
