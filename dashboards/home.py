@@ -1,6 +1,7 @@
 """What the dashboards add to the home page (``adoption.home.HomeSection``): for a leader, active
 use of the CRM against the initiative's target in the last whole week with data; for an
-executive, their own visible commitment this quarter and what needs them now."""
+executive, their own visible commitment in the quarter the Commitment page opens on, and what
+needs them now."""
 
 from __future__ import annotations
 
@@ -77,11 +78,13 @@ def adoption_now(scope: Scope, today: dt.date) -> AdoptionNow | None:
 
 
 def my_commitment(scope: Scope, today: dt.date) -> MyCommitment | None:
-    """An executive's own sponsor record this quarter (when they are a sponsor) and the most
-    urgent items in their areas, or in the organization when they are not a sponsor."""
+    """An executive's own sponsor record in the quarter the Commitment page opens on (when they
+    are a sponsor) and the most urgent items in their areas, or in the organization when they are
+    not a sponsor."""
     if scope.role is not Role.EXECUTIVE:
         return None
-    period = commitment.commitment_period(today)
+    # The same quarter as the page the card links to: the one just ended in a quarter's first weeks.
+    period = commitment.commitment_period(today, commitment.default_quarter(today))
     # An executive may read one sponsor record only: their own, when they are a sponsor.
     record = next(iter(commitment.sponsor_records(scope, period, today)), None)
     urgent = commitment.urgent_items(scope, today, sponsor_id=record.sponsor_id if record else None)

@@ -83,9 +83,13 @@ def test_adoption_now_is_absent_before_any_usage_and_for_employees_and_admins(db
 
 
 def test_a_sponsor_executive_gets_their_own_record_and_another_executive_none(db, acme):
-    sponsor = my_commitment(scope_for(make_user("executive", acme["sam"])), TODAY)
+    sam = scope_for(make_user("executive", acme["sam"]))
+    sponsor = my_commitment(sam, TODAY)
     assert sponsor.record.name == "Sam Sponsor" and sponsor.record.areas == (NORTH,)
-    assert sponsor.period.start == dt.date(2025, 4, 1) and sponsor.period.end == TODAY
+    # Two weeks into Q2 the card, like the Commitment page, is about the quarter just ended.
+    assert (sponsor.period.start, sponsor.period.end) == (dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    later = my_commitment(sam, dt.date(2025, 5, 20))
+    assert (later.period.start, later.period.end) == (dt.date(2025, 4, 1), dt.date(2025, 5, 20))
     other = my_commitment(scope_for(make_user("executive", make_employee("Acme", is_executive=True))), TODAY)
     assert other.record is None
     # Commitment indicators are for executives on the home page; the others read the dashboard.
