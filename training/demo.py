@@ -113,9 +113,10 @@ _JOINER_DAYS = 30
 # What becomes of one person's assignment.
 ON_TIME, LATE, STALLED, NOT_STARTED = "on_time", "late", "stalled", "not_started"
 # The demo logins have a story of their own, so that whoever tries them finds something to do:
-# the employee has a module under way and follow-ups waiting.
+# the employee has a module under way (stalled since the summer) and, having completed the
+# October wave's module on time, a follow-up open (each is open 30 days: training.followups).
 _CAST_OUTCOMES = {
-    Role.EMPLOYEE.value: {STRATEGY: ON_TIME, INSIGHT: ON_TIME, PIPELINE: STALLED, SKEPTIC: NOT_STARTED},
+    Role.EMPLOYEE.value: {STRATEGY: ON_TIME, INSIGHT: STALLED, PIPELINE: ON_TIME, SKEPTIC: NOT_STARTED},
     Role.MANAGER.value: {STRATEGY: ON_TIME, INSIGHT: LATE, PIPELINE: ON_TIME, SKEPTIC: STALLED},
     Role.CHANGE_LEADER.value: {STRATEGY: ON_TIME, INSIGHT: ON_TIME, PIPELINE: ON_TIME, SKEPTIC: ON_TIME},
 }

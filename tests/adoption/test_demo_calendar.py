@@ -76,7 +76,9 @@ def test_holidays_in_the_usage_are_those_of_the_shifted_dates():
 # --- the reference day --------------------------------------------------------------------------
 
 #: The summary of the demo as it was before its dates followed the load day (all but the new
-#: "Built for" line): loaded on the reference day it must be the same data.
+#: "Built for" line): loaded on the reference day it must be the same data. One change since, on
+#: purpose: the demo employee completes the October module and leaves the summer one stalled, so
+#: that a follow-up of hers is open (2 check attempts and 31 planted events fewer).
 REFERENCE_SUMMARY = """\
   602 active employees (12 leavers kept for history) in 40 teams across 4 regions; 427 hold a CRM licence.
   Roster history: 2025-07-01 and 2026-03-02 (24 people moved team in between).
@@ -86,8 +88,8 @@ not on the roster; 34279 daily rollup rows.
   Pulse survey "Monthly pulse": 6 monthly rounds (2026-06-01 to 2026-11-28), 2413 responses; the demo employee \
 can answer the open round. Leaders replied to 122 comments (66 answered back by their anonymous authors, 30 closed \
 by them); 4 action plans.
-  Training: 4 starter modules in 13 assignments; 1205 enrollments, 1105 completed, 1449 check attempts, 1117 \
-commitments, 1867 follow-ups answered; 2814 extra activity_logged events planted.
+  Training: 4 starter modules in 13 assignments; 1205 enrollments, 1105 completed, 1447 check attempts, 1117 \
+commitments, 1867 follow-ups answered; 2783 extra activity_logged events planted.
   Customer outcomes: CSAT, NPS and retention for 40 teams × 7 months (2026-05 to 2026-11; 840 values), CSAT \
 planted to follow adoption a month later. Hypotheses register: 3 starter hypotheses (supported, inconclusive, \
 contradicted).
