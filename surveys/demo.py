@@ -56,12 +56,13 @@ from surveys.services import (
 SURVEY_TITLE = "Monthly pulse"
 #: When the first round opens, as loaded on 2026-11-23 (``DemoCalendar.day`` moves it); rounds are
 #: scheduled through the demo's "today" (``DemoCalendar.today``).
-FIRST_OPENS_ON = dt.date(2026, 6, 1)
+FIRST_OPENS_ON = dt.date(2026, 6, 8)
 #: The large demo (the benchmarks' data) has a year of monthly rounds.
 LARGE_FIRST_OPENS_ON = dt.date(2025, 12, 1)
-# Rounds open on the same day of each month (the 1st as loaded on 2026-11-23) and stay open 28
-# days (the longest a monthly round may), so on the demo's "today" and on most later days
-# someone trying the app finds an open round.
+# Rounds open on the same day of each month (the 8th as loaded on 2026-11-23) and stay open 28
+# days (the longest a monthly round may). On the demo's "today" the latest has been open 15 to 18
+# days, so it is open on whichever day of the week the demo is loaded (its "today" is the Monday
+# of the load week): someone trying the app always finds a round to answer.
 ROUND_LENGTH_DAYS = 28
 MAX_ITEMS_PER_ROUND = 11
 ROTATE_EVERY = 2

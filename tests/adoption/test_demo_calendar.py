@@ -76,16 +76,18 @@ def test_holidays_in_the_usage_are_those_of_the_shifted_dates():
 # --- the reference day --------------------------------------------------------------------------
 
 #: The summary of the demo as it was before its dates followed the load day (all but the new
-#: "Built for" line): loaded on the reference day it must be the same data. One change since, on
+#: "Built for" line): loaded on the reference day it must be the same data. Two changes since, on
 #: purpose: the demo employee completes the October module and leaves the summer one stalled, so
-#: that a follow-up of hers is open (2 check attempts and 31 planted events fewer).
+#: that a follow-up of hers is open (2 check attempts and 31 planted events fewer); the pulse's
+#: rounds open on the 8th, not the 1st, so one is open on any load day (6 responses fewer in the
+#: round still open).
 REFERENCE_SUMMARY = """\
   602 active employees (12 leavers kept for history) in 40 teams across 4 regions; 427 hold a CRM licence.
   Roster history: 2025-07-01 and 2026-03-02 (24 people moved team in between).
   Initiative "CRM: One view of the customer": 470 licensed seats, target 80% adoption.
   CRM usage: 45882 events over 6 months (2026-05-25 to 2026-11-22); 3523 from integrations, 3040 from 5 actors \
 not on the roster; 34279 daily rollup rows.
-  Pulse survey "Monthly pulse": 6 monthly rounds (2026-06-01 to 2026-11-28), 2413 responses; the demo employee \
+  Pulse survey "Monthly pulse": 6 monthly rounds (2026-06-08 to 2026-12-05), 2407 responses; the demo employee \
 can answer the open round. Leaders replied to 122 comments (66 answered back by their anonymous authors, 30 closed \
 by them); 4 action plans.
   Training: 4 starter modules in 13 assignments; 1205 enrollments, 1105 completed, 1447 check attempts, 1117 \

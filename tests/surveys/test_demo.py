@@ -105,8 +105,9 @@ def test_demo_pulse_is_created_by_the_demo_change_leader(loaded):
 
 def test_demo_rounds_are_scheduled_monthly_through_the_reference_date(loaded):
     rounds = _survey().rounds
-    assert [r.opens_on for r in rounds] == [dt.date(2026, month, 1) for month in range(6, 12)]
-    assert rounds[-1].is_open(REFERENCE_DATE)
+    assert [r.opens_on for r in rounds] == [dt.date(2026, month, 8) for month in range(6, 12)]
+    # Open on the demo's today and on every later day of the week it may be loaded in.
+    assert all(rounds[-1].is_open(REFERENCE_DATE + dt.timedelta(days=d)) for d in range(7))
     assert all(8 <= len(r.questions) <= 12 for r in rounds)
 
 
@@ -366,12 +367,12 @@ def test_second_load_adds_nothing(loaded):
 
 def test_schedule_surveys_creates_the_next_rounds_then_none(loaded, app_loaded):
     runner = app_loaded[0].test_cli_runner()
-    first = runner.invoke(args=["schedule-surveys", "--through", "2027-01-05"])
+    first = runner.invoke(args=["schedule-surveys", "--through", "2027-01-08"])
     assert first.exit_code == 0, first.output
-    assert "round 7 opens 2026-12-01" in first.output
-    assert "round 8 opens 2027-01-01" in first.output
+    assert "round 7 opens 2026-12-08" in first.output
+    assert "round 8 opens 2027-01-08" in first.output
     assert "Scheduled 2 new rounds" in first.output
-    second = runner.invoke(args=["schedule-surveys", "--through", "2027-01-05"])
+    second = runner.invoke(args=["schedule-surveys", "--through", "2027-01-08"])
     assert second.exit_code == 0, second.output
     assert "Scheduled 0 new rounds" in second.output
     _db.session.expire_all()
