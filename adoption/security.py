@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Flask
+from flask import Flask, current_app
 
 #: Sent with every response unless a view set its own: no MIME sniffing, no framing by other
 #: sites (clickjacking), and no full address (which may hold a round, a unit or a token) sent
@@ -47,22 +47,15 @@ def init_app(app: Flask) -> None:
 def allow_inline_scripts(app: Flask, hashes: Iterable[str]) -> None:
     """Let pages of ``app`` run the inline scripts with these CSP hashes (``'sha256-…'``)."""
     app.extensions[_EXTENSION].extend(hashes)
-    app.extensions.pop("uptake_csp", None)  # built again on the next response
 
 
 def content_security_policy(app: Flask) -> str:
-    """The ``Content-Security-Policy`` header value of ``app`` (built once, then reused)."""
-    policy = app.extensions.get("uptake_csp")
-    if policy is None:
-        scripts = " ".join(["'self'", *app.extensions[_EXTENSION]])
-        directives = {"script-src": scripts, **POLICY}
-        policy = app.extensions["uptake_csp"] = "; ".join(f"{k} {v}" for k, v in directives.items())
-    return policy
+    """The ``Content-Security-Policy`` header value of ``app``."""
+    directives = {"script-src": " ".join(["'self'", *app.extensions[_EXTENSION]]), **POLICY}
+    return "; ".join(f"{name} {sources}" for name, sources in directives.items())
 
 
 def _add_headers(response):
-    from flask import current_app
-
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers.setdefault("Content-Security-Policy", content_security_policy(current_app))

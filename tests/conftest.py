@@ -13,12 +13,13 @@ import fcntl
 import functools
 import os
 import pickle
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from werkzeug.security import generate_password_hash
 
 from adoption import accounts, create_app, demo_calendar
@@ -307,6 +308,21 @@ def demo_loaded(path, seed: int = 7):
                 _restore(snapshot[1])
             stack.close()  # the snapshot is there: the other workers need not wait for this module
             yield app, snapshot[2]
+
+
+def committed_outbox() -> list:
+    """The outbox, oldest first, as the database holds it once the test's own writes are
+    committed (a request of the test client writes through a session of its own)."""
+    from adoption.models import OutboxMessage
+
+    _db.session.commit()
+    return list(_db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def csrf_token(client, path: str) -> str:
+    """The CSRF token of the form on the page at ``path``."""
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
 
 @pytest.fixture

@@ -24,12 +24,11 @@ from adoption.accounts import (
     unlock,
     valid_link,
 )
-from adoption.models import OutboxMessage, PasswordLink, Role, User
+from adoption.models import PasswordLink, Role, User
+from tests.adoption.test_password_links import LINK_IN_BODY, NEW_PASSWORD, T0
+from tests.conftest import committed_outbox, csrf_token
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
 
-T0 = dt.datetime(2025, 3, 3, 9, 0)
-NEW_PASSWORD = "a brand new passphrase"
-LINK_IN_BODY = re.compile(r"https?://\S*/password/([A-Za-z0-9_-]+)")
 ROW_EMAIL = re.compile(r'<a href="/admin/users/\d+">([^<]+)</a>')
 
 
@@ -42,11 +41,6 @@ def _fresh(db, user: User) -> User:
     db.session.commit()
     db.session.expire_all()
     return db.session.get(User, user.id)
-
-
-def _outbox(db) -> list[OutboxMessage]:
-    db.session.commit()
-    return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
 
 
 def _state(db) -> dict[str, list]:
@@ -317,7 +311,7 @@ def test_an_invited_account_sets_its_password_and_signs_in(app, client, db, logi
     assert response.headers["Location"] == f"/admin/users/{account.id}"
     assert account.role == "manager" and account.employee_id == employee.id and account.password_hash is None
 
-    (message,) = _outbox(db)
+    (message,) = committed_outbox()
     assert message.recipients == ["new.hire@acme.example"] and message.kind == "password_invite"
     assert "Hello Nadia New" in message.body
     token = LINK_IN_BODY.search(message.body).group(1)
@@ -338,7 +332,7 @@ def test_an_invited_account_sets_its_password_and_signs_in(app, client, db, logi
 def test_an_account_created_without_invitation_sends_nothing(client, db, login_as):
     login_as("admin")
     assert _create(client, "quiet@acme.example", invite=False).status_code == 302
-    assert _outbox(db) == []
+    assert committed_outbox() == []
     assert db.session.scalar(select(User.password_hash).where(User.email == "quiet@acme.example")) is None
 
 
@@ -347,7 +341,7 @@ def test_creating_an_account_twice_is_refused_on_the_form(client, db, login_as):
     _create(client, "twice@acme.example")
     response = _create(client, "TWICE@acme.example")
     assert response.status_code == 422 and "already exists" in response.get_data(as_text=True)
-    assert len(_outbox(db)) == 1
+    assert len(committed_outbox()) == 1
     assert db.session.scalar(select(func.count()).select_from(User).where(
         User.email == "twice@acme.example")) == 1
 
@@ -359,7 +353,7 @@ def test_inviting_a_leaver_on_creation_is_refused_and_creates_nothing(client, db
     response = _create(client, "left.already@acme.example")
     assert response.status_code == 422 and "has left" in response.get_data(as_text=True)
     assert db.session.scalar(select(User).where(User.email == "left.already@acme.example")) is None
-    assert _outbox(db) == []
+    assert committed_outbox() == []
 
 
 def test_sending_a_reset_link_from_the_account_page_ends_the_invitation(app, client, db, login_as):
@@ -368,7 +362,7 @@ def test_sending_a_reset_link_from_the_account_page_ends_the_invitation(app, cli
     account = db.session.scalar(select(User).where(User.email == "forgetful@acme.example"))
     response = client.post(f"/admin/users/{account.id}/link", data={"purpose": "reset"})
     assert response.status_code == 302
-    invitation, reset = (LINK_IN_BODY.search(m.body).group(1) for m in _outbox(db))
+    invitation, reset = (LINK_IN_BODY.search(m.body).group(1) for m in committed_outbox())
     assert invitation != reset
     assert app.test_client().get(f"/password/{invitation}").status_code == 404
     assert app.test_client().get(f"/password/{reset}").status_code == 200
@@ -383,7 +377,7 @@ def test_a_link_for_a_disabled_account_is_refused_from_the_page(client, db, logi
     response = client.post(f"/admin/users/{someone.id}/link", data={"purpose": "reset"})
     assert response.status_code == 302
     assert _flashes(client)[0][0] == "danger"
-    assert _outbox(db) == []
+    assert committed_outbox() == []
 
 
 def test_the_account_page_disables_enables_and_unlocks(client, db, login_as):
@@ -580,7 +574,7 @@ def test_the_roster_button_creates_and_invites_everyone_without_an_account(clien
     assert message.endswith("; 5 invited.")
     assert sorted(message[message.index("(", 12) + 1:message.index(")", 12)].split(", ")) == [
         "1 executive", "1 manager", "3 employee"]
-    messages = _outbox(db)
+    messages = committed_outbox()
     assert sorted(r for m in messages for r in m.recipients) == [
         "boss@acme.example", "chief@acme.example", "lonely@acme.example", "plain@acme.example",
         "report@acme.example"]
@@ -594,7 +588,7 @@ def test_the_roster_button_a_second_time_makes_and_sends_nothing(client, db, log
     users_before = len(db.session.scalars(select(User)).all())
     response = client.post("/admin/users/roster-accounts")
     assert response.status_code == 302
-    assert len(_outbox(db)) == 5
+    assert len(committed_outbox()) == 5
     assert len(db.session.scalars(select(User)).all()) == users_before
     assert "Create and invite" not in client.get("/admin/users").get_data(as_text=True)
 
@@ -692,10 +686,10 @@ def test_new_invitations_go_to_the_accounts_awaiting_one_and_a_second_press_send
     response = client.post("/admin/users/reinvite")
     assert response.status_code == 302
     assert _flashes(client) == [("success", "3 new invitation(s) sent.")]
-    assert sorted(r for m in _outbox(db) for r in m.recipients) == [
+    assert sorted(r for m in committed_outbox() for r in m.recipients) == [
         "ended@acme.example", "expired@acme.example", "never@acme.example"]
     client.post("/admin/users/reinvite")
-    assert len(_outbox(db)) == 3
+    assert len(committed_outbox()) == 3
     assert 'data-testid="reinvite"' not in client.get("/admin/users").get_data(as_text=True)
 
 
@@ -703,7 +697,7 @@ def test_new_invitations_go_to_the_accounts_awaiting_one_and_a_second_press_send
 def test_only_an_admin_sends_new_invitations(client, db, login_as, waiting, role):
     login_as(role)
     assert client.post("/admin/users/reinvite").status_code == 403
-    assert _outbox(db) == []
+    assert committed_outbox() == []
 
 
 # ================================================================== refused to everyone else
@@ -779,16 +773,12 @@ def test_a_disabled_admins_session_loses_the_admin_pages(app, client, db, login_
 # ================================================================== CSRF
 
 
-def _csrf(client, path) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
-
-
 @pytest.fixture
 def csrf_admin(app, client, db, targets):
     """The client signed in as an admin through the real form, with CSRF on."""
     app.config["WTF_CSRF_ENABLED"] = True
     client.post("/login", data={"email": "the.admin@acme.example", "password": DEFAULT_PASSWORD,
-                                "csrf_token": _csrf(client, "/login")})
+                                "csrf_token": csrf_token(client, "/login")})
     assert client.get("/admin/users").status_code == 200
     return client
 
@@ -805,6 +795,6 @@ def test_every_admin_post_without_a_csrf_token_is_refused(csrf_admin, db, target
 
 def test_an_admin_post_with_the_pages_csrf_token_works(csrf_admin, db, targets):
     victim = targets["victim"]
-    token = _csrf(csrf_admin, f"/admin/users/{victim}")
+    token = csrf_token(csrf_admin, f"/admin/users/{victim}")
     assert csrf_admin.post(f"/admin/users/{victim}/disable", data={"csrf_token": token}).status_code == 302
     assert not db.session.get(User, victim).is_enabled

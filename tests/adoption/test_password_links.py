@@ -21,8 +21,9 @@ from adoption.accounts import (
     set_enabled,
     valid_link,
 )
-from adoption.models import OutboxMessage, PasswordLink, User
+from adoption.models import PasswordLink, User
 from adoption.views.auth import RESET_SENT
+from tests.conftest import committed_outbox, csrf_token
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
 
 T0 = dt.datetime(2025, 3, 3, 9, 0)
@@ -251,11 +252,6 @@ def _forgot(app, email, **kwargs):
     return response.status_code, response.headers.get("Location"), flashes
 
 
-def _outbox(db) -> list[OutboxMessage]:
-    db.session.commit()
-    return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
-
-
 def test_forgot_password_answers_the_same_for_known_unknown_and_disabled_addresses(app, db, person):
     disabled = make_user("employee", make_employee())
     disabled.is_enabled = False
@@ -265,7 +261,7 @@ def test_forgot_password_answers_the_same_for_known_unknown_and_disabled_address
     off = _forgot(app, disabled.email)
     assert known == unknown == off
     assert known == (302, "/login", [("info", RESET_SENT)])
-    messages = _outbox(db)
+    messages = committed_outbox()
     assert [m.recipients for m in messages] == [[person.email]]
 
 
@@ -273,12 +269,12 @@ def test_forgot_password_sends_nothing_for_a_leaver(app, db, person):
     leaver = make_user("employee", make_employee(active=False))
     db.session.commit()
     assert _forgot(app, leaver.email) == (302, "/login", [("info", RESET_SENT)])
-    assert _outbox(db) == []
+    assert committed_outbox() == []
 
 
 def test_the_reset_message_carries_a_working_link(app, client, db, person):
     _forgot(app, person.email.upper())  # the address matches whatever its case
-    (message,) = _outbox(db)
+    (message,) = committed_outbox()
     assert message.kind == "password_reset" and message.recipients == [person.email]
     token = LINK_IN_BODY.search(message.body).group(1)
     assert _set_password(client, token).status_code == 302
@@ -288,7 +284,7 @@ def test_the_reset_message_carries_a_working_link(app, client, db, person):
 def test_asking_twice_leaves_only_the_newest_link_working(app, client, db, person):
     _forgot(app, person.email)
     _forgot(app, person.email)
-    first, second = (LINK_IN_BODY.search(m.body).group(1) for m in _outbox(db))
+    first, second = (LINK_IN_BODY.search(m.body).group(1) for m in committed_outbox())
     assert first != second
     assert client.get(f"/password/{first}").status_code == 404
     assert client.get(f"/password/{second}").status_code == 200
@@ -297,7 +293,7 @@ def test_asking_twice_leaves_only_the_newest_link_working(app, client, db, perso
 @pytest.mark.parametrize("app_config", [{"BASE_URL": "https://uptake.acme.example/app/"}])
 def test_the_reset_link_is_on_the_base_url_whatever_host_the_request_names(app, db, person):
     _forgot(app, person.email, headers={"Host": "attacker.example"})
-    (message,) = _outbox(db)
+    (message,) = committed_outbox()
     assert "attacker.example" not in message.body
     token = LINK_IN_BODY.search(message.body).group(1)
     assert f"https://uptake.acme.example/app/password/{token}" in message.body
@@ -317,14 +313,10 @@ def test_forgot_password_is_rate_limited(app, client, db, person):
     for _ in range(3):
         assert client.post("/password/forgot", data={"email": "nobody@acme.example"}).status_code == 302
     assert client.post("/password/forgot", data={"email": person.email}).status_code == 429
-    assert _outbox(db) == []
+    assert committed_outbox() == []
 
 
 # ------------------------------------------------------------------ CSRF on the public pages
-
-
-def _csrf(client, path) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
 
 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
@@ -334,7 +326,7 @@ def test_setting_a_password_without_the_csrf_token_is_refused(client, db, person
     assert _set_password(client, token).status_code == 400
     assert check_password_hash(_stored_hash(db, person), DEFAULT_PASSWORD)
     response = client.post(f"/password/{token}", data={
-        "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": _csrf(client, f"/password/{token}")})
+        "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": csrf_token(client, f"/password/{token}")})
     assert response.status_code == 302
     assert check_password_hash(_stored_hash(db, person), NEW_PASSWORD)
 
@@ -342,11 +334,11 @@ def test_setting_a_password_without_the_csrf_token_is_refused(client, db, person
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
 def test_asking_for_a_reset_without_the_csrf_token_is_refused(client, db, person):
     assert client.post("/password/forgot", data={"email": person.email}).status_code == 400
-    assert _outbox(db) == []
+    assert committed_outbox() == []
     response = client.post("/password/forgot", data={
-        "email": person.email, "csrf_token": _csrf(client, "/password/forgot")})
+        "email": person.email, "csrf_token": csrf_token(client, "/password/forgot")})
     assert response.status_code == 302
-    assert len(_outbox(db)) == 1
+    assert len(committed_outbox()) == 1
 
 
 def test_forgot_password_answers_the_same_when_the_mail_server_fails(client, db, person, monkeypatch,

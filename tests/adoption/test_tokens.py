@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from adoption.models import ApiToken
 from adoption.tokens import TokenError, authenticate_bearer, issue_token, revoke_token
+from tests.conftest import csrf_token
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, 0)
@@ -206,10 +207,6 @@ def test_token_pages_are_for_admins_only(client, db, login_as, role):
 CSRF_ON = pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
 
 
-def _csrf_token(client, path):
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
-
-
 @CSRF_ON
 def test_api_needs_no_csrf_token_while_login_does(client, db):
     _, plaintext = _issue(db)
@@ -218,7 +215,7 @@ def test_api_needs_no_csrf_token_while_login_does(client, db):
     db.session.commit()
     assert client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD}).status_code == 400
     login = client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD,
-                                        "csrf_token": _csrf_token(client, "/login")})
+                                        "csrf_token": csrf_token(client, "/login")})
     assert login.status_code == 302
 
 
@@ -227,9 +224,9 @@ def test_revoking_a_token_needs_the_csrf_token(client, db):
     user = make_user("admin")
     token, _ = _issue(db)
     client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD,
-                                "csrf_token": _csrf_token(client, "/login")})
+                                "csrf_token": csrf_token(client, "/login")})
     assert client.post(f"/admin/tokens/{token.id}/revoke").status_code == 400
     db.session.expire_all()
     assert db.session.get(ApiToken, token.id).revoked_at is None
-    response = client.post(f"/admin/tokens/{token.id}/revoke", data={"csrf_token": _csrf_token(client, "/admin/tokens")})
+    response = client.post(f"/admin/tokens/{token.id}/revoke", data={"csrf_token": csrf_token(client, "/admin/tokens")})
     assert response.status_code == 302
