@@ -18,7 +18,7 @@ round that already has participations is left alone, and every random choice com
 ``random.Random`` seeded with the demo seed and a person's (or team's) HR id or unit path. The
 dates below are those of a load on 23 November 2026; on another day the schedule starts the same
 whole weeks later (``adoption.demo_calendar``), so the latest round is always the one open on the
-demo's "today", 22 to 25 days in.
+demo's "today", 15 to 18 days in (on the small demo; see ``ROUND_LENGTH_DAYS``).
 """
 from __future__ import annotations
 
@@ -237,8 +237,9 @@ def _describe(survey: Survey, size: str, created: bool, loaded_on: dt.date) -> s
     span = f"{rounds[0].opens_on.isoformat()} to {rounds[-1].closes_on.isoformat()}" if rounds else "none yet"
     answers = f"{responses} responses"
     state = "" if created else " (already present)"
-    # Rounds are scheduled through the demo's "today"; on a load day later in that week the last
-    # one may have closed, and the next one (scheduled by `flask schedule-surveys`) not opened yet.
+    # Rounds are scheduled through the demo's "today". The small demo's latest round is open all
+    # that week; the large demo's rounds open on the 1st, so on a load day later in the week its
+    # last one may have closed, and the next one (scheduled by `flask schedule-surveys`) not opened yet.
     following = round_opening(survey, len(rounds) + 1)
     if (rounds and rounds[-1].closes_on >= loaded_on) or following <= loaded_on:
         answerable = "the demo employee can answer the open round"
