@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from adoption.extensions import db
 from adoption.models import ROLES, TOKEN_SCOPES
+from adoption.telemetry.formats import FORMATS as FILE_FORMATS
 
 
 def register(app: Flask) -> None:
@@ -180,7 +181,7 @@ def import_outcomes_command(file: str, rejects: str | None, replace: bool) -> No
 
 @click.command("ingest-events")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv", "salesforce-login", "salesforce-records"]),
+@click.option("--format", "fmt", type=click.Choice(FILE_FORMATS),
               required=True, help="The file's format (see docs/telemetry.md); gzip is detected.")
 @click.option("--event-type", default=None, help="What one row means (salesforce-records only), e.g. activity_logged.")
 @click.option("--rejects", type=click.Path(dir_okay=False, writable=True), default=None,

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 from adoption.telemetry.ingest import FIELDS, MAX_LENGTHS, parse_rfc3339
 
-FORMATS = ("ndjson", "csv", "salesforce-login", "salesforce-records")
+FORMATS = ("ndjson", "csv", "salesforce-login", "salesforce-login-history", "salesforce-records")
 #: Formats whose rows mean what ``--event-type`` says (and only those take one).
 NEEDS_EVENT_TYPE = frozenset({"salesforce-records"})
 # Longer lines are rejected unread: an event is at most 32 KB, and a file without line breaks
@@ -41,6 +41,7 @@ FILE_REJECTION_CODES: dict[str, str] = {
 }
 
 LOGIN_ID_PREFIX = "sf-login:"
+LOGIN_HISTORY_ID_PREFIX = "sf-login-history:"
 RECORD_ID_PREFIX = "sf-record:"
 LOGIN_OK = "LOGIN_NO_ERROR"
 # Salesforce object key prefixes (the first 3 characters of a record id) of the usual objects.
@@ -52,6 +53,14 @@ _CSV_ACTORS = ("crm_user_id", "crm_username", "user_email")
 _LOGIN_REQUIRED = ("EVENT_TYPE", "REQUEST_ID", "LOGIN_STATUS", "API_TYPE")
 # (preferred, fallback): a file needs at least one of each pair.
 _LOGIN_EITHER = (("TIMESTAMP_DERIVED", "TIMESTAMP"), ("USER_ID_DERIVED", "USER_ID"))
+_HISTORY_REQUIRED = ("Id", "UserId", "LoginTime", "Status", "LoginType", "ApiType", "Application")
+# LoginHistory: the one Status of a login that went through.
+HISTORY_OK = "Success"
+# LoginType values that are API sessions whatever ApiType says.
+HISTORY_API_LOGIN_TYPES = frozenset({"other apex api", "partner product"})
+# Application values of Salesforce's own mobile app; any other OAuth ("Remote Access") login is a
+# connected app, i.e. an integration.
+HISTORY_MOBILE_APPS = frozenset({"salesforce for ios", "salesforce for android"})
 _RECORDS_REQUIRED = ("Id", "CreatedById", "CreatedDate")
 _RECORDS_OPTIONAL = ("LastModifiedById", "LastModifiedDate")
 
@@ -110,6 +119,8 @@ def read_events(stream: BinaryIO, fmt: str, event_type: str | None = None) -> It
         return read_ndjson(stream)
     if fmt == "csv":
         return read_csv(stream)
+    if fmt == "salesforce-login-history":
+        return read_salesforce_login_history(stream)
     return read_salesforce_login(stream)
 
 
@@ -375,6 +386,77 @@ def _login_time(derived: str, timestamp: str) -> tuple[str | None, tuple | None]
                           f"TIMESTAMP {timestamp[:40]!r} is not yyyyMMddHHmmss.SSS.")
         return format_utc(instant), None
     return None, ("missing_field", "TIMESTAMP_DERIVED", "Both TIMESTAMP_DERIVED and TIMESTAMP are empty.")
+
+
+# --- salesforce-login-history ------------------------------------------------------------------
+
+def read_salesforce_login_history(stream: BinaryIO) -> Iterator[Row]:
+    """An export of Salesforce's LoginHistory object (API field names): one ``login`` event per row."""
+    source = _CsvFile(stream)
+    columns = _column_index(source.header, _HISTORY_REQUIRED)
+    missing = _missing(columns, _HISTORY_REQUIRED)
+    if missing:
+        raise FileFormatError(
+            f"missing columns for a Salesforce LoginHistory export: {', '.join(missing)} (export the LoginHistory "
+            "object with its API field names, e.g. with Data Loader; the Login History page's download in Setup "
+            "is not this format)")
+    return _login_history_rows(source, columns)
+
+
+def history_client(login_type: str, api_type: str, application: str) -> str:
+    """The ``client`` of a LoginHistory row: who was on the other end of the session.
+
+    API sessions (an ``ApiType``, or an API ``LoginType``) are ``api``; an OAuth login
+    (``LoginType`` "Remote Access ...") is Salesforce's mobile app (``mobile``) or else a connected
+    app (``integration``); any other login (the browser, single sign-on) is ``ui``.
+    """
+    if (api_type and api_type.casefold() != "n/a") or login_type.casefold() in HISTORY_API_LOGIN_TYPES:
+        return "api"
+    if login_type.casefold().startswith("remote access"):
+        return "mobile" if application.casefold() in HISTORY_MOBILE_APPS else "integration"
+    return "ui"
+
+
+def salesforce_id15(record_id: str) -> str:
+    """A Salesforce id in its 15-character form (an 18-character id is the 15 plus a checksum)."""
+    return record_id[:15] if len(record_id) == 18 and record_id.isalnum() else record_id
+
+
+def _login_history_rows(source: _CsvFile, columns: dict[str, int]) -> Iterator[Row]:
+    cell = partial(_cell, columns)
+
+    for line, cells in source.rows():
+        if isinstance(cells, RowRejection):
+            yield cells
+            continue
+        history_id = cell(cells, "Id")
+        if not history_id:
+            yield RowRejection(line, None, "missing_field", "Id", "Id is empty.")
+            continue
+        # The 15-character form, so an export with 18-character ids gives the same events.
+        event_id = LOGIN_HISTORY_ID_PREFIX + salesforce_id15(history_id)
+        raw_time = cell(cells, "LoginTime")
+        occurred = parse_salesforce_datetime(raw_time) if raw_time else None
+        if occurred is None:
+            problem = ("missing_field", "LoginTime", "LoginTime is empty.") if not raw_time else (
+                "invalid_timestamp", "LoginTime",
+                f"LoginTime {raw_time[:40]!r} is not a date-time like 2026-01-05T08:15:12.000Z.")
+            yield RowRejection(line, event_id, *problem)
+            continue
+        if not cell(cells, "UserId"):
+            yield RowRejection(line, event_id, "missing_field", "UserId", "UserId is empty.")
+            continue
+        status, login_type = cell(cells, "Status"), cell(cells, "LoginType")
+        api_type, application = cell(cells, "ApiType"), cell(cells, "Application")
+        properties = {"login_status": status}
+        for key, text in (("login_type", login_type), ("application", application), ("api_type", api_type)):
+            if text and text.casefold() != "n/a":
+                properties[key] = text
+        value = {"event_id": event_id, "occurred_at": format_utc(occurred), "event_type": "login",
+                 "crm_user_id": cell(cells, "UserId"), "client": history_client(login_type, api_type, application),
+                 "properties": properties}
+        # A failed login is kept but is not use of the CRM.
+        yield RowEvent(line, value, qualifying=status == HISTORY_OK)
 
 
 # --- salesforce-records ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ FORMAT_LABELS = {
     "ndjson": "NDJSON (one API event per line)",
     "csv": "CSV (the API's field names as columns)",
     "salesforce-login": "Salesforce EventLogFile, Login",
+    "salesforce-login-history": "Salesforce LoginHistory export",
     "salesforce-records": "Salesforce records export",
 }
 FORMAT_CHOICES = [choice(fmt, FORMAT_LABELS.get(fmt, fmt)) for fmt in FORMATS]

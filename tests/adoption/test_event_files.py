@@ -1,4 +1,4 @@
-"""Event file import: the four formats, rejects, idempotent re-runs, crashes, the CLI, memory."""
+"""Event file import: the five formats, rejects, idempotent re-runs, crashes, the CLI, memory."""
 from __future__ import annotations
 
 import csv
@@ -53,6 +53,15 @@ def login_row(request_id: str, *, status: str = "LOGIN_NO_ERROR", api_type: str 
             f'"{derived}","{user_id_derived}"')
 
 
+HISTORY_HEADER = "Id,UserId,LoginTime,LoginType,Status,Application,ApiType,SourceIp"
+
+
+def history_row(history_id: str, *, login_type: str = "Application", status: str = "Success",
+                application: str = "Browser", api_type: str = "N/A", user_id: str = JLEE_LONG,
+                login_time: str = "2026-01-05T08:15:12.000+0000") -> str:
+    return f"{history_id},{user_id},{login_time},{login_type},{status},{application},{api_type},198.51.100.7"
+
+
 def login_file(*rows: str, header: str = LOGIN_HEADER) -> bytes:
     return ("\r\n".join([header, *rows]) + "\r\n").encode()
 
@@ -71,6 +80,7 @@ def daily_usage() -> set[tuple]:
     ("events.ndjson", "ndjson", None, 3),
     ("events.csv", "csv", None, 3),
     ("salesforce-login.csv", "salesforce-login", None, 4),
+    ("salesforce-login-history.csv", "salesforce-login-history", None, 5),
     ("salesforce-tasks.csv", "salesforce-records", "activity_logged", 4),
 ])
 def test_each_documented_example_file_imports_without_rejects(db, name, fmt, event_type, accepted):
@@ -220,6 +230,77 @@ def test_salesforce_login_missing_columns_are_listed(db):
     message = str(error.value)
     for name in ("LOGIN_STATUS", "API_TYPE", "TIMESTAMP_DERIVED or TIMESTAMP", "USER_ID_DERIVED or USER_ID"):
         assert name in message
+    assert stored() == {}
+
+
+# --- salesforce-login-history ------------------------------------------------------------------
+
+def test_login_history_counts_people_in_the_browser_and_the_mobile_app_only(db):
+    jlee = make_employee(crm_user_id=JLEE_LONG)
+    db.session.commit()
+    data = login_file(
+        history_row("0YaA00000000001"),
+        history_row("0YaA00000000002", status="Invalid Password"),
+        history_row("0YaA00000000003", login_type="Remote Access 2.0", application="Salesforce for iOS"),
+        history_row("0YaA00000000004", login_type="Remote Access 2.0", application="Order Sync"),
+        history_row("0YaA00000000005", login_type="Other Apex API", application="N/A"),
+        history_row("0YaA00000000006", login_type="Application", api_type="SOAP Partner"),
+        history_row("0YaA00000000007", login_type="SAML Idp Initiated SSO", login_time="2026-01-06T07:00:00.000Z"),
+        header=HISTORY_HEADER)
+    result, rejects = run(data, "salesforce-login-history")
+    assert rejects == []
+    assert (result.accepted, result.rejected) == (7, 0)
+    events = stored()
+    seen = {key.removeprefix("sf-login-history:"): (e.client, e.qualifying) for key, e in events.items()}
+    assert seen == {
+        "0YaA00000000001": ("ui", True), "0YaA00000000002": ("ui", False),
+        "0YaA00000000003": ("mobile", True), "0YaA00000000004": ("integration", False),
+        "0YaA00000000005": ("api", False), "0YaA00000000006": ("api", False),
+        "0YaA00000000007": ("ui", True)}
+    assert all(e.employee_id == jlee.id and e.event_type == "login" for e in events.values())
+    failed = events["sf-login-history:0YaA00000000002"]
+    assert failed.properties == {"login_status": "Invalid Password", "login_type": "Application",
+                                 "application": "Browser"}
+    assert events["sf-login-history:0YaA00000000006"].properties["api_type"] == "SOAP Partner"
+    # The source IP is not an event field and is not kept anywhere.
+    assert not any("198.51.100.7" in json.dumps(e.properties) for e in events.values())
+    # Browser, mobile app and single sign-on logins count: two on the 5th, one on the 6th.
+    assert daily_usage() == {(dt.date(2026, 1, 5), jlee.id, "login", 2), (dt.date(2026, 1, 6), jlee.id, "login", 1)}
+
+
+def test_login_history_ids_in_15_or_18_characters_are_the_same_event(db):
+    first, _ = run(login_file(history_row("0YaHp00000AbC1dKAF"), header=HISTORY_HEADER), "salesforce-login-history")
+    assert list(stored()) == ["sf-login-history:0YaHp00000AbC1d"]
+    # A later export with 15-character ids (and another date style) only repeats what is stored.
+    again, rejects = run(login_file(history_row("0YaHp00000AbC1d", login_time="2026-01-05T08:15:12.000Z"),
+                                    header=HISTORY_HEADER), "salesforce-login-history")
+    assert rejects == []
+    assert (first.accepted, again.accepted, again.duplicates) == (1, 0, 1)
+
+
+def test_login_history_rejects_rows_without_an_id_a_user_or_a_usable_time(db):
+    data = login_file(history_row(""), history_row("0YaA00000000002", login_time=""),
+                      history_row("0YaA00000000003", login_time="1/5/2026 8:15 AM"),
+                      history_row("0YaA00000000004", user_id=""), history_row("0YaA00000000005"),
+                      header=HISTORY_HEADER)
+    result, rejects = run(data, "salesforce-login-history")
+    assert (result.accepted, result.rejected) == (1, 4)
+    assert [(r["line"], r["event_id"], r["code"], r["field"]) for r in rejects] == [
+        ("2", "", "missing_field", "Id"),
+        ("3", "sf-login-history:0YaA00000000002", "missing_field", "LoginTime"),
+        ("4", "sf-login-history:0YaA00000000003", "invalid_timestamp", "LoginTime"),
+        ("5", "sf-login-history:0YaA00000000004", "missing_field", "UserId")]
+    assert list(stored()) == ["sf-login-history:0YaA00000000005"]
+
+
+def test_login_history_missing_columns_are_listed_and_the_setup_download_is_named(db):
+    setup_download = b"Username,Login Time,Source IP,Login Type,Status,Browser\nj@x,1/5/2026 8:15 AM,1.2.3.4,x,Success,y\n"
+    with pytest.raises(FileFormatError) as error:
+        import_events(io.BytesIO(setup_download), "salesforce-login-history")
+    message = str(error.value)
+    for name in ("Id", "UserId", "LoginTime", "LoginType", "ApiType", "Application"):
+        assert name in message.split(" (")[0]
+    assert "Setup" in message
     assert stored() == {}
 
 
@@ -395,6 +476,7 @@ def test_cli_event_type_is_required_for_records_and_refused_otherwise(app, db):
 # --- robustness and memory ---------------------------------------------------------------------
 
 _HEADERS = [b"", b"event_id,occurred_at,event_type,crm_user_id,properties\n", LOGIN_HEADER.encode() + b"\n",
+            HISTORY_HEADER.encode() + b"\n",
             b"Id,CreatedById,CreatedDate,LastModifiedById,LastModifiedDate\n"]
 
 

@@ -186,6 +186,18 @@ def test_salesforce_records_upload_keeps_its_event_type(client, db, login_as):
     assert record.accepted == 1
 
 
+def test_salesforce_login_history_is_offered_and_imported_from_the_upload_page(client, db, login_as):
+    login_as("change_leader")
+    page = client.get("/imports/").get_data(as_text=True)
+    assert '<option value="salesforce-login-history">Salesforce LoginHistory export</option>' in page
+    data = (PROJECT_ROOT / "docs" / "examples" / "salesforce-login-history.csv").read_bytes()
+    response = _upload(client, data=data, fmt="salesforce-login-history", filename="LoginHistory.csv")
+    assert response.status_code == 302
+    _finish_jobs(db)
+    record = db.session.scalars(select(EventImport)).one()
+    assert (record.format, record.status, record.accepted, record.rejected) == ("salesforce-login-history", "done", 5, 0)
+
+
 def test_upload_without_a_file_is_refused(client, db, login_as):
     login_as("change_leader")
     response = client.post("/imports/", data={"format": "ndjson"}, content_type="multipart/form-data")
