@@ -1,5 +1,6 @@
 """The sponsors' weekly digest (issue 7, point 5): each sponsor's own indicators for the quarter
-so far and what needs them this week, by e-mail (or the outbox), linking to the dashboard.
+so far and what needs them this week, by e-mail (or the outbox), linking to the dashboard. In a
+quarter's first ``NEW_QUARTER_DAYS`` days it opens with how the quarter just ended closed.
 
 ``send_digests`` sends one digest per sponsor and week (``SponsorDigest`` records it before the
 message is made, in the caller's transaction), so a second run the same week sends nothing.
@@ -18,8 +19,8 @@ from sqlalchemy import select
 from adoption.extensions import db
 from adoption.mail import send_mail
 from adoption.models import Employee, SponsorDigest
-from adoption.scope import executive_scope
-from adoption.sponsors import all_sponsors
+from adoption.scope import Scope, executive_scope
+from adoption.sponsors import all_sponsors, quarter_bounds
 from adoption.timekeeping import utcnow
 from dashboards import commitment
 from dashboards import commitment_report as cr
@@ -53,17 +54,41 @@ def week_start(today: dt.date, first_weekday: int = 0) -> dt.date:
     return today - dt.timedelta(days=(today.weekday() - first_weekday) % 7)
 
 
+def _closed_quarter_lines(scope: Scope, sponsor: Employee, today: dt.date, config: Mapping[str, Any]) -> list[str]:
+    """In a quarter's first ``NEW_QUARTER_DAYS`` days, how the quarter just ended closed: the
+    current one has too few days to say much, and the dashboard opens on the ended one."""
+    current = commitment.quarter_value(quarter_bounds(today)[0])
+    ended = commitment.default_quarter(today)
+    if ended == current:
+        return []
+    period = commitment.commitment_period(today, ended)
+    record = next((r for r in commitment.sponsor_records(scope, period, today, config)
+                   if r.sponsor_id == sponsor.id), None)
+    if record is None:  # not a sponsor then
+        return []
+    v, p = record.visibility, record.perceived
+    return [
+        f"Last quarter, {period.label}, closed at: visible actions "
+        f"{cr.plan_text(v.done, v.planned)}; commitment score {cr.points(record.objective.value)}/100; "
+        f"perceived {cr.points(p.leadership)}/100 (n = {p.leadership_n}); gap {cr.gap_text(record.gap, record.flag)}.",
+        "",
+    ]
+
+
 def compose(sponsor: Employee, today: dt.date, config: Mapping[str, Any]) -> Digest:
-    """The sponsor's digest for the week of ``today``: their quarter so far and what needs them."""
+    """The sponsor's digest for the week of ``today``: their quarter so far and what needs them,
+    and early in a quarter how the one just ended closed."""
     scope = executive_scope(None, sponsor.id)  # as the sponsor would see the dashboard
     period = commitment.commitment_period(today)
-    record = next(r for r in commitment.sponsor_records(scope, period, today, config) if r.sponsor_id == sponsor.id)
+    records = commitment.sponsor_records(scope, period, today, config)
+    record = next(r for r in records if r.sponsor_id == sponsor.id)
     needs = commitment.urgent_items(scope, today, sponsor_id=sponsor.id, limit=NEEDS_LISTED)
     v, c, m, p = record.visibility, record.communication, record.role_modelling, record.perceived
     link = f"{str(config.get('BASE_URL', '')).rstrip('/')}{DASHBOARD_PATH}"
     lines = [
         f"Hello {sponsor.full_name.split()[0]},",
         "",
+        *_closed_quarter_lines(scope, sponsor, today, config),
         f"Your commitment to the CRM initiative, {period.label} (areas: {', '.join(record.areas)}):",
         "",
         (f"- Visible actions: {cr.plan_text(v.done, v.planned)}; reach {cr.percent(v.reach_share)} "

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from adoption.models import OutboxMessage, SponsorDigest
 from adoption.sponsors import record_activity, set_plan
-from dashboards import digest
+from dashboards import commitment, digest
 from tests.dashboards.test_commitment_indicators import (  # noqa: F401 (fixtures)
     EAST,
     TODAY,
@@ -49,6 +49,23 @@ def test_a_digest_gives_the_sponsors_own_figures_and_links_to_the_dashboard(db, 
     assert "- Visible actions: 1 of 4 planned; reach" in message.body
     assert "areas: Acme/North/East, Acme/North/West" in message.body
     assert "Your dashboard: https://uptake.example.com/dashboards/executive" in message.body
+
+
+def test_early_in_a_quarter_a_digest_opens_with_how_the_last_one_closed(db, org):
+    scope = org.leader_scope
+    set_plan(org.leader, scope, sponsor_id=org.ana.id, quarter_start=dt.date(2025, 1, 1), counts={"team_visit": 3})
+    for day in (dt.date(2025, 1, 20), dt.date(2025, 3, 3)):
+        record_activity(org.leader, scope, sponsor_id=org.ana.id, kind="team_visit", occurred_on=day,
+                        unit_ids=[make_unit(EAST).id], today=TODAY)
+    assert (TODAY - dt.date(2025, 4, 1)).days < commitment.NEW_QUARTER_DAYS
+    body = digest.compose(org.ana, TODAY, CONFIG).body
+    closed = "Last quarter, 2025 Q1 (1 Jan – 31 Mar 2025), closed at: visible actions 2 of 3 planned; commitment score "
+    assert closed in body
+    # ... before the current quarter so far, which the rest of the digest is about.
+    assert body.index(closed) < body.index("Your commitment to the CRM initiative, 2025 Q2 (1 Apr – 15 Apr 2025)")
+    # Four weeks in, the quarter has enough days of its own: the closed one is no longer recalled.
+    later = TODAY + dt.timedelta(days=commitment.NEW_QUARTER_DAYS)
+    assert "Last quarter" not in digest.compose(org.ana, later, CONFIG).body
 
 
 def test_a_digest_lists_the_comments_and_actions_that_need_the_sponsor(db, org, pulse):

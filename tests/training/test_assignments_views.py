@@ -21,6 +21,7 @@ from tests.training.test_assignments import (
     make_module,
 )
 from tests.training.test_training_reminders import build_commitment
+from training.followups import ANSWER_DAYS
 from training.models import AssignedTraining, Assignment, ModuleStatus
 
 DAY = dt.timedelta(days=1)
@@ -154,6 +155,9 @@ def test_the_learner_sees_a_due_follow_up_with_the_evidence(client, due_follow_u
     assert "log every customer call the same day" in page
     assert 'data-testid="evidence"' in page and "3.0" in page  # 12 events in 4 weeks
     assert "not yet" in page  # the windows after the commitment are not complete
+    # The page explains the schedule from the same constants that run it.
+    assert "30, 60 and 90 days after a module" in page
+    assert f"Each question stays open for {ANSWER_DAYS} days" in page
 
 
 def test_my_training_and_its_navigation_badge_point_to_the_waiting_follow_up(client, due_follow_up):

@@ -28,6 +28,7 @@ from training.assignments import (
 )
 from training.followups import STATUS_LABELS as FOLLOW_UP_LABELS
 from training.followups import (
+    ANSWER_DAYS,
     FollowUpError,
     answer_follow_up,
     behaviour_evidence,
@@ -36,7 +37,7 @@ from training.followups import (
     past_follow_ups,
     pending_follow_ups,
 )
-from training.models import Assignment, Module
+from training.models import FOLLOW_UP_DAYS, Assignment, Module
 from training.views import bp
 
 MANAGERS = (Role.CHANGE_LEADER, Role.ADMIN)
@@ -139,7 +140,8 @@ def _follow_ups_page(errors: dict[int, FollowUpAnswerForm] | None = None, status
     past = past_follow_ups(employee, today) if employee is not None else []
     return render_template("training/followups.html", pending=pending, forms=forms, evidence=evidence,
                            past=past, has_employee=employee is not None, labels=FOLLOW_UP_LABELS,
-                           open_until=open_until, today=today), status
+                           open_until=open_until, today=today, follow_up_days=FOLLOW_UP_DAYS,
+                           answer_days=ANSWER_DAYS), status
 
 
 @bp.route("/follow-ups/")
