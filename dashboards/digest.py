@@ -80,8 +80,7 @@ def compose(sponsor: Employee, today: dt.date, config: Mapping[str, Any]) -> Dig
     and early in a quarter how the one just ended closed."""
     scope = executive_scope(None, sponsor.id)  # as the sponsor would see the dashboard
     period = commitment.commitment_period(today)
-    records = commitment.sponsor_records(scope, period, today, config)
-    record = next(r for r in records if r.sponsor_id == sponsor.id)
+    record = next(r for r in commitment.sponsor_records(scope, period, today, config) if r.sponsor_id == sponsor.id)
     needs = commitment.urgent_items(scope, today, sponsor_id=sponsor.id, limit=NEEDS_LISTED)
     v, c, m, p = record.visibility, record.communication, record.role_modelling, record.perceived
     link = f"{str(config.get('BASE_URL', '')).rstrip('/')}{DASHBOARD_PATH}"
