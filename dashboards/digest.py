@@ -68,9 +68,10 @@ def _closed_quarter_lines(scope: Scope, sponsor: Employee, today: dt.date, confi
         return []
     v, p = record.visibility, record.perceived
     return [
-        f"Last quarter, {period.label}, closed at: visible actions "
-        f"{cr.plan_text(v.done, v.planned)}; commitment score {cr.points(record.objective.value)}/100; "
-        f"perceived {cr.points(p.leadership)}/100 (n = {p.leadership_n}); gap {cr.gap_text(record.gap, record.flag)}.",
+        (f"Last quarter, {period.label}, closed at: visible actions "
+         f"{cr.plan_text(v.done, v.planned)}; commitment score {cr.points(record.objective.value)}/100; "
+         f"perceived {cr.points(p.leadership)}/100 (n = {p.leadership_n}); "
+         f"gap {cr.gap_text(record.gap, record.flag)}."),
         "",
     ]
 

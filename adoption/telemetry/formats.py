@@ -64,6 +64,15 @@ HISTORY_MOBILE_APPS = frozenset({"salesforce for ios", "salesforce for android"}
 _RECORDS_REQUIRED = ("Id", "CreatedById", "CreatedDate")
 _RECORDS_OPTIONAL = ("LastModifiedById", "LastModifiedDate")
 
+#: What each format needs of a file, for the upload page (docs/telemetry.md has the whole story).
+REQUIRED_COLUMNS: dict[str, str] = {
+    "ndjson": "one JSON event per line, with the API's fields",
+    "csv": f"{', '.join(_CSV_REQUIRED)} and one of {', '.join(_CSV_ACTORS)}",
+    "salesforce-login": ", ".join([*_LOGIN_REQUIRED, *(" or ".join(pair) for pair in _LOGIN_EITHER)]),
+    "salesforce-login-history": ", ".join(_HISTORY_REQUIRED),
+    "salesforce-records": f"{', '.join(_RECORDS_REQUIRED)}; optionally {', '.join(_RECORDS_OPTIONAL)}",
+}
+
 # Salesforce writes offsets without a colon (+0000); RFC 3339 wants +00:00.
 _COMPACT_OFFSET = re.compile(r"(.*[0-9])([+-][0-9]{2})([0-9]{2})")
 # EventLogFile TIMESTAMP: yyyyMMddHHmmss.SSS in UTC.

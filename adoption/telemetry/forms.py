@@ -18,6 +18,16 @@ FORMAT_LABELS = {
     "salesforce-records": "Salesforce records export",
 }
 FORMAT_CHOICES = [choice(fmt, FORMAT_LABELS.get(fmt, fmt)) for fmt in FORMATS]
+# Where a file of each format comes from, for the upload page's help.
+FORMAT_SOURCES = {
+    "ndjson": "A script or an integration that writes the events API's events to a file.",
+    "csv": "The same events as a spreadsheet-friendly CSV; extra data goes in a JSON properties column.",
+    "salesforce-login": "Salesforce Event Monitoring: an EventLogFile of type Login, as the API downloads it.",
+    "salesforce-login-history": "Salesforce's LoginHistory object exported with Data Loader, the Bulk API or "
+                                "sf data query (not the download on Setup's Login History page).",
+    "salesforce-records": "Records exported from Salesforce (Tasks, Opportunities…) with Data Loader or the Bulk "
+                          "API; give the event type each row stands for.",
+}
 
 
 class EventImportForm(FlaskForm):

@@ -29,7 +29,13 @@ from adoption.access import role_required
 from adoption.extensions import db
 from adoption.jobs import enqueue
 from adoption.models import EventImport, Role
-from adoption.telemetry.forms import NEEDS_EVENT_TYPE, EventImportForm
+from adoption.telemetry.formats import FORMATS, REQUIRED_COLUMNS
+from adoption.telemetry.forms import (
+    FORMAT_LABELS,
+    FORMAT_SOURCES,
+    NEEDS_EVENT_TYPE,
+    EventImportForm,
+)
 from adoption.telemetry.jobs import instance_file, mark_if_interrupted, run_event_import
 
 bp = Blueprint("telemetry", __name__, url_prefix="/imports")
@@ -77,7 +83,9 @@ def imports():
         mark_if_interrupted(record)
     db.session.commit()
     return render_template("telemetry/imports.html", form=form, recent=recent,
-                           max_bytes=current_app.config["EVENT_IMPORT_MAX_BYTES"]), status
+                           max_bytes=current_app.config["EVENT_IMPORT_MAX_BYTES"],
+                           formats=[(fmt, FORMAT_LABELS[fmt], FORMAT_SOURCES[fmt], REQUIRED_COLUMNS[fmt])
+                                    for fmt in FORMATS]), status
 
 
 def _store_upload(form: EventImportForm) -> EventImport:

@@ -190,6 +190,10 @@ def test_salesforce_login_history_is_offered_and_imported_from_the_upload_page(c
     login_as("change_leader")
     page = client.get("/imports/").get_data(as_text=True)
     assert '<option value="salesforce-login-history">Salesforce LoginHistory export</option>' in page
+    # The page says what the file needs, from the reader's own list of columns.
+    help_table = page.split('data-testid="event-formats"', 1)[1].split("</details>", 1)[0]
+    assert "Id, UserId, LoginTime, Status, LoginType, ApiType, Application" in help_table
+    assert "not the download on Setup" in help_table
     data = (PROJECT_ROOT / "docs" / "examples" / "salesforce-login-history.csv").read_bytes()
     response = _upload(client, data=data, fmt="salesforce-login-history", filename="LoginHistory.csv")
     assert response.status_code == 302

@@ -26,7 +26,6 @@ from training.assignments import (
     units_for_choice,
     withdraw_assignment,
 )
-from training.followups import STATUS_LABELS as FOLLOW_UP_LABELS
 from training.followups import (
     ANSWER_DAYS,
     FollowUpError,
@@ -37,6 +36,7 @@ from training.followups import (
     past_follow_ups,
     pending_follow_ups,
 )
+from training.followups import STATUS_LABELS as FOLLOW_UP_LABELS
 from training.models import FOLLOW_UP_DAYS, Assignment, Module
 from training.views import bp
 
