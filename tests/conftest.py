@@ -310,13 +310,18 @@ def demo_loaded(path, seed: int = 7):
             yield app, snapshot[2]
 
 
+def outbox() -> list:
+    """The outbox, oldest first, as the test's session sees it (its own writes included)."""
+    from adoption.models import OutboxMessage
+
+    return list(_db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
 def committed_outbox() -> list:
     """The outbox, oldest first, as the database holds it once the test's own writes are
     committed (a request of the test client writes through a session of its own)."""
-    from adoption.models import OutboxMessage
-
     _db.session.commit()
-    return list(_db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    return outbox()
 
 
 def csrf_token(client, path: str) -> str:

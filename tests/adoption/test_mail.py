@@ -10,13 +10,11 @@ from sqlalchemy import func, select
 from adoption.extensions import mail
 from adoption.mail import OUTBOX_PAGE_SIZE, send_mail
 from adoption.models import OutboxMessage
+from tests.conftest import outbox
 
 SMTP = {"MAIL_SERVER": "smtp.example.invalid", "MAIL_DEFAULT_SENDER": "uptake@acme.example"}
 PEOPLE = ["ann@acme.example", "bob@acme.example", "cy@acme.example"]
 
-
-def _outbox(db) -> list[OutboxMessage]:
-    return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
 
 
 def _count(db) -> int:
@@ -36,7 +34,7 @@ def test_without_mail_server_the_message_is_kept_in_the_outbox(app, db):
     with mail.record_messages() as sent:
         count = send_mail(["ann@acme.example", "bob@acme.example"], "Hello", "Body text", kind="notice")
     assert count == 1 and sent == []
-    (message,) = _outbox(db)
+    (message,) = outbox()
     assert (message.kind, message.recipients, message.hide_recipients, message.subject, message.body) == (
         "notice", ["ann@acme.example", "bob@acme.example"], False, "Hello", "Body text")
     assert message.created_at is not None
@@ -50,7 +48,7 @@ def test_outbox_message_is_flushed_not_committed(db):
 
 def test_hidden_recipients_get_one_outbox_row_each(db):
     count = send_mail(PEOPLE, "Reminder", "Same body", kind="survey_reminder", hide_recipients=True)
-    rows = _outbox(db)
+    rows = outbox()
     assert count == 3
     assert [r.recipients for r in rows] == [[p] for p in PEOPLE]
     assert all(r.hide_recipients and r.body == "Same body" for r in rows)
@@ -58,7 +56,7 @@ def test_hidden_recipients_get_one_outbox_row_each(db):
 
 def test_blank_and_repeated_addresses_are_dropped(db):
     assert send_mail(["", " ann@acme.example ", "ann@acme.example", None], "Hi", "Body", kind="notice") == 1
-    assert _outbox(db)[0].recipients == ["ann@acme.example"]
+    assert outbox()[0].recipients == ["ann@acme.example"]
 
 
 def test_no_recipients_means_no_message(db):
@@ -68,7 +66,7 @@ def test_no_recipients_means_no_message(db):
 
 def test_subject_is_kept_to_one_line(db):
     send_mail(["ann@acme.example"], "Pulse\r\nBcc: everyone@acme.example", "Body", kind="notice")
-    assert _outbox(db)[0].subject == "Pulse Bcc: everyone@acme.example"
+    assert outbox()[0].subject == "Pulse Bcc: everyone@acme.example"
 
 
 # ---------------------------------------------------------------- send_mail through Flask-Mail

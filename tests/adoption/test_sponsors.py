@@ -14,7 +14,6 @@ from adoption.extensions import mail
 from adoption.initiative import save_initiative
 from adoption.models import (
     ACTIVITY_KINDS,
-    OutboxMessage,
     SponsorActivity,
     SponsorArea,
     SponsorPlan,
@@ -41,6 +40,7 @@ from adoption.sponsors import (
     set_areas,
     set_plan,
 )
+from tests.conftest import outbox
 from tests.factories import make_employee, make_unit, make_user
 
 TODAY = dt.date(2026, 11, 20)
@@ -97,10 +97,6 @@ def send(user, sponsor, units, **overrides) -> SponsorActivity:
     values.update(overrides)
     return send_message(user, scope_for(user), **values)
 
-
-def outbox(db) -> list[OutboxMessage]:
-    """The outbox, oldest first."""
-    return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 def count(db, model) -> int:
@@ -259,7 +255,7 @@ def test_activities_are_filtered_by_sponsor_and_dates_newest_first(org):
 
 def test_a_message_goes_to_the_outbox_for_each_active_person_in_the_audience_subtrees(db, org):
     send(org.leader, org.vera, [org.emea])
-    [message] = outbox(db)
+    [message] = outbox()
     # Sales North and South are below EMEA; the leaver is not active; APAC and Labs are elsewhere.
     expected = sorted(e.email for e in [org.sam, *org.north_people, org.south_person, org.manager.employee])
     assert sorted(message.recipients) == expected
@@ -278,13 +274,13 @@ def test_a_message_is_recorded_as_a_message_activity_with_its_recipient_count(or
 
 def test_a_message_is_signed_with_the_sponsors_name(db, org):
     send(org.leader, org.vera, [org.north])
-    assert outbox(db)[0].body == "Thank you for the first month.\n\n— Vera Visible"
+    assert outbox()[0].body == "Thank you for the first month.\n\n— Vera Visible"
 
 
 def test_overlapping_audience_units_reach_each_person_once(db, org):
     activity = send(org.leader, org.vera, [org.emea, org.north])
     assert activity.recipients == 5
-    assert len(outbox(db)[0].recipients) == 5
+    assert len(outbox()[0].recipients) == 5
 
 
 def test_a_message_to_units_where_nobody_is_active_is_refused_and_nothing_is_sent(db, org):
@@ -292,7 +288,7 @@ def test_a_message_to_units_where_nobody_is_active_is_refused_and_nothing_is_sen
     with pytest.raises(SponsorError, match="Nobody is active") as error:
         send(org.leader, org.vera, [empty])
     assert error.value.field == "units"
-    assert outbox(db) == [] and count(db, SponsorActivity) == 0
+    assert outbox() == [] and count(db, SponsorActivity) == 0
 
 
 @pytest.mark.parametrize(("field", "blank"), [("subject", {"subject": "  "}), ("body", {"body": "\n"})])
@@ -300,7 +296,7 @@ def test_a_message_needs_a_subject_and_a_text(db, org, field, blank):
     with pytest.raises(SponsorError, match="needs a") as error:
         send(org.leader, org.vera, [org.north], **blank)
     assert error.value.field == field
-    assert outbox(db) == []
+    assert outbox() == []
 
 
 def test_a_line_break_in_the_subject_is_joined_into_one_line(org):
@@ -311,14 +307,14 @@ def test_an_executive_sponsor_sends_their_own_message_but_not_anothers(db, org):
     assert send(org.sam_user, org.sam, [org.south]).recipients == 1
     with pytest.raises(ScopeError):
         send(org.sam_user, org.vera, [org.south])
-    assert len(outbox(db)) == 1
+    assert len(outbox()) == 1
 
 
 def test_the_audience_of_a_message_is_known_before_sending_and_nothing_is_sent(db, org):
     audience = message_audience(scope_for(org.leader), sponsor_id=org.vera.id, unit_ids=[org.north.id],
                                 subject="Hello", body="Text")
     assert audience == sorted(e.email for e in [*org.north_people, org.manager.employee])
-    assert outbox(db) == [] and count(db, SponsorActivity) == 0
+    assert outbox() == [] and count(db, SponsorActivity) == 0
 
 
 @pytest.mark.parametrize("app_config", [{"MAIL_SERVER": "smtp.example.invalid",
@@ -329,7 +325,7 @@ def test_with_a_mail_server_each_person_gets_an_email_of_their_own(db, org):
     assert sorted(m.recipients[0] for m in sent) == sorted(e.email for e in [*org.north_people,
                                                                              org.manager.employee])
     assert all(len(m.recipients) == 1 for m in sent)
-    assert activity.recipients == 3 and outbox(db) == []
+    assert activity.recipients == 3 and outbox() == []
 
 
 # ---------------------------------------------------------------- plans

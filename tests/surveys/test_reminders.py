@@ -12,6 +12,7 @@ from surveys import reminders
 from surveys.models import SurveyReminder, SurveyRound, SurveyStatus
 from surveys.reminders import MY_SURVEYS_PATH, reminder_day, reminder_message, send_due_reminders
 from surveys.services import submit_response
+from tests.conftest import outbox
 from tests.factories import make_employee, make_user
 from tests.surveys.conftest import BUDGET, OPENS
 
@@ -30,13 +31,10 @@ def _answer(person, survey_round, day=OPENS):
                                            q[3]: {"text": ""}}, day, BUDGET)
 
 
-def _outbox(db) -> list[OutboxMessage]:
-    return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
-
 
 def _reminded(db) -> list[str]:
     """The address of every reminder in the outbox, in the order they were written."""
-    return [address for m in _outbox(db) for address in m.recipients]
+    return [address for m in outbox() for address in m.recipients]
 
 
 def _records(db) -> list[tuple[int, str, dt.date, int]]:
@@ -91,7 +89,7 @@ def test_round_the_budget_does_not_offer_a_person_is_not_reminded_to_them(db, bu
     build_survey(title="Second pulse")
     run = send_due_reminders(HALFWAY, {"SURVEY_BUDGET_ROUNDS": 1, "SURVEY_BUDGET_DAYS": 28})
     assert (run.rounds, run.messages) == (2, 1)
-    (message,) = _outbox(db)
+    (message,) = outbox()
     assert message.recipients == [person.email] and "First pulse" in message.subject
 
 
@@ -150,7 +148,7 @@ def test_nothing_is_sent_before_the_halfway_day(db, build_survey):
     build_survey()
     for day in (OPENS - DAY, OPENS, HALFWAY - DAY):
         assert send_due_reminders(day, BUDGET).rounds == 0
-    assert _outbox(db) == [] and _records(db) == []
+    assert outbox() == [] and _records(db) == []
 
 
 def test_halfway_and_before_close_reminders_go_out_on_their_own_days(db, build_survey):
@@ -188,7 +186,7 @@ def test_missed_reminders_are_not_sent_after_the_round_closes(db, build_survey):
     make_employee(NORTH)
     survey_round = build_survey().rounds[0]
     assert send_due_reminders(survey_round.closes_on + DAY, BUDGET).rounds == 0
-    assert _outbox(db) == [] and _records(db) == []
+    assert outbox() == [] and _records(db) == []
 
 
 def test_round_not_yet_open_gets_no_reminder(db, build_survey):
@@ -205,7 +203,7 @@ def test_closed_survey_gets_no_reminder(db, build_survey):
     survey = build_survey()
     survey.status = SurveyStatus.CLOSED.value
     assert send_due_reminders(HALFWAY, BUDGET).rounds == 0
-    assert _outbox(db) == []
+    assert outbox() == []
 
 
 # ---------------------------------------------------------------- once, and all or nothing
@@ -217,7 +215,7 @@ def test_second_run_the_same_day_sends_nothing(db, build_survey):
     build_survey()
     assert send_due_reminders(HALFWAY, BUDGET).messages == 2
     assert send_due_reminders(HALFWAY, BUDGET).rounds == 0
-    assert len(_outbox(db)) == 2
+    assert len(outbox()) == 2
 
 
 def test_reminder_with_nobody_left_to_remind_is_recorded_without_messages(db, build_survey):
@@ -267,10 +265,10 @@ def test_crash_mid_send_leaves_no_reminder_recorded_and_no_message(app, db, buil
     result = app.test_cli_runner().invoke(args=["send-survey-reminders", "--today", HALFWAY.isoformat()])
     assert isinstance(result.exception, ConnectionError) and len(calls) == 2
     # The first round's reminder and message, and the second's record, were written but not committed.
-    assert len(_records(db)) == 2 and len(_outbox(db)) == 1
+    assert len(_records(db)) == 2 and len(outbox()) == 1
     assert _committed(db, SurveyReminder) == 0 and _committed(db, OutboxMessage) == 0
     db.session.rollback()
-    assert _records(db) == [] and _outbox(db) == []
+    assert _records(db) == [] and outbox() == []
 
 
 # ---------------------------------------------------------------- nothing revealed
@@ -283,7 +281,7 @@ def test_every_recipient_gets_the_same_message_addressed_to_them_alone(db, build
     for person in done:
         _answer(person, survey_round)
     send_due_reminders(HALFWAY, BUDGET)
-    messages = _outbox(db)
+    messages = outbox()
     assert sorted(m.recipients[0] for m in messages) == sorted(p.email for p in waiting)
     assert all(len(m.recipients) == 1 and m.hide_recipients for m in messages)
     subject, body = reminder_message(survey_round)
@@ -301,7 +299,7 @@ def test_message_is_the_same_whoever_and_however_many_have_answered(db, build_su
     for person in south[:3]:
         _answer(person, south_round)
     send_due_reminders(HALFWAY, {"SURVEY_BUDGET_ROUNDS": 4, "SURVEY_BUDGET_DAYS": 28})
-    messages = _outbox(db)
+    messages = outbox()
     assert sorted(_reminded(db)) == sorted(p.email for p in north + south[3:])
     assert len({(m.subject, m.body) for m in messages}) == 1
 
@@ -312,7 +310,7 @@ def test_with_smtp_each_reminder_is_an_e_mail_to_one_person(db, build_survey):
     survey_round = build_survey().rounds[0]
     with mail.record_messages() as sent:
         run = send_due_reminders(HALFWAY, BUDGET)
-    assert run.messages == 3 and _outbox(db) == []
+    assert run.messages == 3 and outbox() == []
     assert sorted(m.recipients[0] for m in sent) == sorted(p.email for p in people)
     assert all(m.send_to == {m.recipients[0]} and not m.cc and not m.bcc for m in sent)
     assert {(m.subject, m.body) for m in sent} == {reminder_message(survey_round)}

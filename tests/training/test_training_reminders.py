@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from adoption.models import OutboxMessage
+from tests.conftest import outbox
 from tests.factories import make_employee
 from tests.training.test_assignments import DUE, NORTH, TODAY, assign, enroll, make_module
 from training.assignments import sync_assignees, withdraw_assignment
@@ -33,12 +33,9 @@ BEFORE = DUE - 7 * DAY
 OVERDUE = DUE + DAY
 
 
-def _outbox(db) -> list[OutboxMessage]:
-    return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
-
 
 def _reminded(db) -> list[str]:
-    return [address for m in _outbox(db) for address in m.recipients]
+    return [address for m in outbox() for address in m.recipients]
 
 
 def _kinds(db) -> set[tuple[int, str, dt.date]]:
@@ -90,7 +87,7 @@ def test_each_reminder_goes_at_most_once(db):
     assert run(BEFORE + DAY).messages == 0
     assert run(OVERDUE).messages == 1
     assert run(OVERDUE + 7 * DAY).messages == 0
-    assert len(_outbox(db)) == 2
+    assert len(outbox()) == 2
 
 
 def test_a_late_run_still_sends_and_one_message_stands_for_both_kinds(db):
@@ -104,7 +101,7 @@ def test_a_late_run_still_sends_and_one_message_stands_for_both_kinds(db):
     [record_id] = db.session.scalars(select(AssignedTraining.id).where(
         AssignedTraining.assignment_id == assignment.id, AssignedTraining.employee_id == second.id)).all()
     assert {k for a, k, _ in _kinds(db) if a == record_id} == {"before_due", "overdue"}
-    assert all("Overdue" in m.subject for m in _outbox(db)[1:])
+    assert all("Overdue" in m.subject for m in outbox()[1:])
 
 
 def test_nothing_is_sent_on_a_weekend(db):
@@ -135,14 +132,14 @@ def test_withdrawn_assignments_and_inactive_people_get_no_reminder(db):
     db.session.flush()
     run(BEFORE)
     assert _reminded(db) == [active.email]
-    assert "Kept" in _outbox(db)[0].subject
+    assert "Kept" in outbox()[0].subject
 
 
 def test_the_message_names_the_module_its_due_date_and_my_training(db):
     make_employee(NORTH)
     assign(make_module(db, title="Pipeline hygiene that helps you"))
     run(BEFORE)
-    [message] = _outbox(db)
+    [message] = outbox()
     assert "Pipeline hygiene that helps you" in message.subject
     assert "Monday 31 March 2025" in message.subject
     assert MY_TRAINING_PATH in message.body
@@ -154,7 +151,7 @@ def test_each_recipient_gets_a_message_of_their_own(db):
     make_employee(NORTH)
     assign(make_module(db))
     run(BEFORE)
-    assert [len(m.recipients) for m in _outbox(db)] == [1, 1]
+    assert [len(m.recipients) for m in outbox()] == [1, 1]
 
 
 # ---------------------------------------------------------------- follow-up notices
@@ -186,7 +183,7 @@ def test_a_follow_up_that_falls_due_gets_one_notice_with_the_link(db):
     assert run(thirty - DAY).follow_ups == 0
     summary = run(thirty)
     assert (summary.follow_ups, summary.messages) == (1, 1)
-    [message] = _outbox(db)
+    [message] = outbox()
     assert message.recipients == [person.email]
     assert "Did you do it?" in message.subject
     assert FOLLOW_UPS_PATH in message.body and "log every customer call" in message.body
@@ -235,4 +232,4 @@ def test_the_command_assigns_joiners_sends_and_prints_counts(app, db):
     assert result.exit_code == 0, result.output
     assert "new joiners assigned: 1" in result.output
     assert "training reminders: 2 before due, 0 overdue; follow-up notices: 0; messages: 2" in result.output
-    assert len(_outbox(db)) == 2
+    assert len(outbox()) == 2
