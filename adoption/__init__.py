@@ -63,11 +63,12 @@ def _init_extensions(app: Flask) -> None:
         mail,
         migrate,
     )
+    from adoption.health import MIGRATIONS_DIR
 
     db.init_app(app)
     with app.app_context():  # the engine exists now; no connection is opened
         configure_sqlite(db.engine)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
     mail.init_app(app)
@@ -107,10 +108,12 @@ def _register_blueprints(app: Flask) -> None:
         admin_users,
         auth,
         errors,
+        health,
         home,
         sponsors,
     )
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)
