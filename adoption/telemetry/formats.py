@@ -444,12 +444,8 @@ def _login_history_rows(source: _CsvFile, columns: dict[str, int]) -> Iterator[R
             continue
         # The 15-character form, so an export with 18-character ids gives the same events.
         event_id = LOGIN_HISTORY_ID_PREFIX + salesforce_id15(history_id)
-        raw_time = cell(cells, "LoginTime")
-        occurred = parse_salesforce_datetime(raw_time) if raw_time else None
-        if occurred is None:
-            problem = ("missing_field", "LoginTime", "LoginTime is empty.") if not raw_time else (
-                "invalid_timestamp", "LoginTime",
-                f"LoginTime {raw_time[:40]!r} is not a date-time like 2026-01-05T08:15:12.000Z.")
+        occurred, problem = _required_datetime(cell(cells, "LoginTime"), "LoginTime")
+        if problem:
             yield RowRejection(line, event_id, *problem)
             continue
         if not cell(cells, "UserId"):
@@ -493,13 +489,9 @@ def _record_rows(source: _CsvFile, columns: dict[str, int], event_type: str) -> 
             yield RowRejection(line, None, "missing_field", "Id", "Id is empty.")
             continue
         object_type = OBJECT_PREFIXES.get(record_id[:3])
-        created_raw = cell(cells, "CreatedDate")
-        created = parse_salesforce_datetime(created_raw)
+        created, problem = _required_datetime(cell(cells, "CreatedDate"), "CreatedDate")
         created_id = f"{RECORD_ID_PREFIX}{record_id}:created"
-        if created is None:
-            problem = ("missing_field", "CreatedDate", "CreatedDate is empty.") if not created_raw else (
-                "invalid_timestamp", "CreatedDate",
-                f"CreatedDate {created_raw[:40]!r} is not a date-time like 2026-01-05T08:15:12.000+0000.")
+        if problem:
             yield RowRejection(line, created_id, *problem)
         else:
             yield RowEvent(line, _record_event(created_id, created, event_type, object_type, cell(cells, "CreatedById")))
@@ -539,6 +531,17 @@ def parse_salesforce_datetime(text: str) -> dt.datetime | None:
     if match:
         text = f"{match.group(1)}{match.group(2)}:{match.group(3)}"
     return parse_rfc3339(text)
+
+
+def _required_datetime(raw: str, column: str) -> tuple[dt.datetime | None, tuple | None]:
+    """``(instant, None)`` for a required Salesforce date-time cell, or ``(None, rejection)``."""
+    if not raw:
+        return None, ("missing_field", column, f"{column} is empty.")
+    instant = parse_salesforce_datetime(raw)
+    if instant is None:
+        return None, ("invalid_timestamp", column,
+                      f"{column} {raw[:40]!r} is not a date-time like 2026-01-05T08:15:12.000+0000.")
+    return instant, None
 
 
 def parse_elf_timestamp(text: str) -> dt.datetime | None:
