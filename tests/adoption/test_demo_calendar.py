@@ -1,9 +1,6 @@
-"""The demo's calendar: its dates follow the load day by whole weeks, the reference day gives the
-data the demo always gave, one day gives the same data twice, and ``flask demo --as-of`` builds
-the demo for the day given.
-
-The CLI's load (4 January 2027) is shared by the module; the determinism test loads the same day
-again into a fresh database and comes last (on PostgreSQL it empties the shared load's tables).
+"""The demo's calendar: its dates follow the load day by whole weeks, and loaded on the reference
+day the demo is the data it always gave. Loads on other days, through ``flask demo --as-of``, and
+the determinism of one day's load are tested in tests/dashboards/test_demo_load_days.py.
 """
 from __future__ import annotations
 
@@ -13,19 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from adoption import demo_calendar, timekeeping
-from adoption.demo import load_demo
 from adoption.demo_calendar import REFERENCE, DemoCalendar, calendar_for, last_sunday_before
 from adoption.demo_telemetry import day_factor
 from adoption.extensions import db as _db
-from adoption.models import DailyUsage, Employee, OrgUnit, SponsorActivity
-from adoption.models.outcomes import OutcomeMeasure
-from surveys.models import Answer, CommentThread, Response, RoundQuestion, SurveyRound
-from tests.conftest import app_of_its_own, demo_loaded
-from tests.dashboards.test_demo_load_days import (
-    assert_commitment_stories_hold,
-    assert_data_ends_near,
-)
-from training.models import Enrollment, Module
+from adoption.models import SponsorActivity
+from tests.conftest import demo_loaded
 
 SEED = 7
 EARLY_IN_A_QUARTER = dt.date(2027, 1, 4)
@@ -107,81 +96,3 @@ def test_loaded_on_the_reference_day_the_demo_is_the_data_it_always_was(tmp_path
         assert lines[1] == "  Built for 2026-11-23: its dates follow that day; CRM usage runs to Sunday 2026-11-22."
         assert "\n".join(lines[2:10]) + "\n" == REFERENCE_SUMMARY
         assert _db.session.scalar(select(func.max(SponsorActivity.occurred_on))) == dt.date(2026, 11, 19)
-
-
-# --- another day, through the CLI ---------------------------------------------------------------
-
-
-def _fingerprint() -> dict[str, list]:
-    """What one load wrote, by natural keys (database ids and load-time stamps aside): usage,
-    answers, conversations, learning, customer outcomes and sponsor records."""
-    queries = {
-        "usage": select(Employee.hr_id, DailyUsage.day, DailyUsage.event_type, DailyUsage.events)
-        .join(Employee, Employee.id == DailyUsage.employee_id),
-        "answers": select(SurveyRound.opens_on, RoundQuestion.position, func.count(), func.sum(Answer.value))
-        .select_from(Answer).join(Response, Response.id == Answer.response_id)
-        .join(RoundQuestion, RoundQuestion.id == Answer.round_question_id)
-        .join(SurveyRound, SurveyRound.id == Response.round_id)
-        .group_by(SurveyRound.opens_on, RoundQuestion.position),
-        "threads": select(CommentThread.first_reply_at, CommentThread.last_message_at, CommentThread.status),
-        "learning": select(Employee.hr_id, Module.slug, Enrollment.started_at, Enrollment.completed_on,
-                           Enrollment.reaction_score)
-        .join(Employee, Employee.id == Enrollment.employee_id).join(Module, Module.id == Enrollment.module_id),
-        "outcomes": select(OrgUnit.path, OutcomeMeasure.metric, OutcomeMeasure.period_start, OutcomeMeasure.value)
-        .join(OrgUnit, OrgUnit.id == OutcomeMeasure.unit_id),
-        "sponsors": select(Employee.hr_id, SponsorActivity.occurred_on, SponsorActivity.kind, SponsorActivity.note,
-                           SponsorActivity.outbox_subject)
-        .join(Employee, Employee.id == SponsorActivity.sponsor_id),
-    }
-    return {name: sorted(tuple(row) for row in _db.session.execute(query)) for name, query in queries.items()}
-
-
-@pytest.fixture(scope="module")
-def cli_load(tmp_path_factory):
-    """(app, CLI output): ``flask demo --as-of 2027-01-04`` into a fresh database."""
-    with app_of_its_own(tmp_path_factory.mktemp("demo_as_of")) as app:
-        result = app.test_cli_runner().invoke(args=["demo", "--as-of", EARLY_IN_A_QUARTER.isoformat()])
-        assert result.exit_code == 0, result.output
-        yield app, result.output
-
-
-@pytest.fixture
-def as_of_day(cli_load, monkeypatch) -> dt.date:
-    """The CLI's load day, which is also the pages' "today"."""
-    monkeypatch.setattr("dashboards.clock.org_today", lambda: EARLY_IN_A_QUARTER)
-    return EARLY_IN_A_QUARTER
-
-
-def test_the_cli_says_which_day_the_demo_was_built_for(cli_load):
-    _app, output = cli_load
-    assert "Built for 2027-01-04: its dates follow that day; CRM usage runs to Sunday 2027-01-03." in output
-    assert "CRM usage: " in output and "(2026-07-06 to 2027-01-03)" in output
-
-
-def test_the_cli_loaded_data_ends_near_its_day(as_of_day):
-    assert_data_ends_near(as_of_day)
-
-
-def test_early_in_a_quarter_the_stories_hold_on_the_commitment_pages_default_quarter(as_of_day):
-    assert_commitment_stories_hold(as_of_day)
-
-
-def test_loading_again_on_another_day_keeps_the_first_loads_dates(cli_load):
-    before = _fingerprint()
-    summary = load_demo(size="small", seed=SEED)  # the suite's default day: 23 November 2026
-    _db.session.commit()
-    assert not summary.newly_loaded
-    assert summary.calendar.usage_end == dt.date(2027, 1, 3)
-    assert "Built for the week of 2027-01-04" in summary.describe()
-    assert _fingerprint() == before
-
-
-def test_one_day_gives_the_same_data_twice(cli_load, tmp_path):
-    first = _fingerprint()
-    _db.session.rollback()  # on PostgreSQL the fresh database empties these tables: no lock held
-    with app_of_its_own(tmp_path) as _other:
-        load_demo(size="small", seed=SEED, today=EARLY_IN_A_QUARTER)
-        _db.session.commit()
-        again = _fingerprint()
-    assert all(first.values())
-    assert again == first

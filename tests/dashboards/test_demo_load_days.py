@@ -1,11 +1,13 @@
-"""The demo loaded on other days than the reference one: its data ends near the load day and its
-stories hold there, the executive Commitment page's included, early in a quarter too.
+"""The demo loaded on other days than the reference one, through ``flask demo --as-of``: its data
+ends near the load day and its stories hold there, the executive Commitment page's included,
+early in a quarter too; the CLI says which day it built for, a second load changes nothing, and
+the same day gives the same data twice.
 
 One demo load per day (module-scoped and parametrized, so the tests of one day run together on
 one database): 4 January 2027 (the first Monday of a quarter and of a year), 2 April 2027 (a
 Friday just into a quarter, whose week's Monday is still in the one before) and 15 June 2027 (late
-in a quarter). ``tests/adoption/test_demo_calendar.py`` loads 4 January 2027 through the CLI and
-runs the same checks.
+in a quarter). The determinism test loads 4 January again into a fresh database; it is the last
+test of the module (on PostgreSQL the fresh database empties the day's tables).
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from sqlalchemy import func, select
 from adoption.demo import ABSENT, DEMO_PASSWORD, UNCOMMITTED, VISIBLE, load_demo, sponsor_stories
 from adoption.demo_calendar import REFERENCE
 from adoption.extensions import db as _db
-from adoption.models import DailyUsage, OutboxMessage, Role, SponsorActivity, SponsorPlan, User
+from adoption.models import (
+    DailyUsage,
+    Employee,
+    OrgUnit,
+    OutboxMessage,
+    Role,
+    SponsorActivity,
+    SponsorPlan,
+    User,
+)
 from adoption.models.outcomes import OutcomeMeasure
 from adoption.scope import scope_for
 from adoption.sponsors import quarter_bounds, quarter_starts
@@ -27,23 +38,26 @@ from dashboards import commitment_report as cr
 from dashboards.demo_sponsors import DONE, PLANS, current_counts
 from dashboards.metrics.commitment import SEEN_LESS
 from dashboards.pages import executive as page
-from surveys.models import CommentThread, SurveyRound
+from surveys.models import Answer, CommentThread, Response, RoundQuestion, SurveyRound
 from tests.conftest import app_of_its_own
 from tests.dashboards.conftest import texts
-from training.models import AssignedTraining, CommitmentFollowUp, Enrollment
+from training.models import AssignedTraining, CommitmentFollowUp, Enrollment, Module
 
 SEED = 7
 DAYS = (dt.date(2027, 1, 4), dt.date(2027, 4, 2), dt.date(2027, 6, 15))
+#: The Sunday the demo's CRM usage ends on, per load day (the Sunday before it).
+USAGE_END = {DAYS[0]: dt.date(2027, 1, 3), DAYS[1]: dt.date(2027, 3, 28), DAYS[2]: dt.date(2027, 6, 13)}
 
 
 @pytest.fixture(scope="module", params=DAYS, ids=[day.isoformat() for day in DAYS])
 def loaded(request, tmp_path_factory):
-    """(app, load day, summary): the small demo with every feature's demo data, built for the day."""
+    """(app, load day, CLI output): ``flask demo --as-of DAY`` into a fresh database, the small
+    demo with every feature's demo data."""
     day = request.param
     with app_of_its_own(tmp_path_factory.mktemp(f"demo_{day.isoformat()}")) as app:
-        summary = load_demo(size="small", seed=SEED, today=day)
-        _db.session.commit()
-        yield app, day, summary
+        result = app.test_cli_runner().invoke(args=["demo", "--as-of", day.isoformat()])
+        assert result.exit_code == 0, result.output
+        yield app, day, result.output
 
 
 @pytest.fixture
@@ -81,6 +95,30 @@ def assert_data_ends_near(day: dt.date) -> None:
     assert 0 < _since(day, _db.session.scalar(select(func.max(SponsorActivity.occurred_on)))) <= 14
     # Customer outcomes run to the month the usage ends in.
     assert _db.session.scalar(select(func.max(OutcomeMeasure.period_end))).replace(day=1) == last_usage.replace(day=1)
+
+
+def _fingerprint() -> dict[str, list]:
+    """What one load wrote, by natural keys (database ids and load-time stamps aside): usage,
+    answers, conversations, learning, customer outcomes and sponsor records."""
+    queries = {
+        "usage": select(Employee.hr_id, DailyUsage.day, DailyUsage.event_type, DailyUsage.events)
+        .join(Employee, Employee.id == DailyUsage.employee_id),
+        "answers": select(SurveyRound.opens_on, RoundQuestion.position, func.count(), func.sum(Answer.value))
+        .select_from(Answer).join(Response, Response.id == Answer.response_id)
+        .join(RoundQuestion, RoundQuestion.id == Answer.round_question_id)
+        .join(SurveyRound, SurveyRound.id == Response.round_id)
+        .group_by(SurveyRound.opens_on, RoundQuestion.position),
+        "threads": select(CommentThread.first_reply_at, CommentThread.last_message_at, CommentThread.status),
+        "learning": select(Employee.hr_id, Module.slug, Enrollment.started_at, Enrollment.completed_on,
+                           Enrollment.reaction_score)
+        .join(Employee, Employee.id == Enrollment.employee_id).join(Module, Module.id == Enrollment.module_id),
+        "outcomes": select(OrgUnit.path, OutcomeMeasure.metric, OutcomeMeasure.period_start, OutcomeMeasure.value)
+        .join(OrgUnit, OrgUnit.id == OutcomeMeasure.unit_id),
+        "sponsors": select(Employee.hr_id, SponsorActivity.occurred_on, SponsorActivity.kind, SponsorActivity.note,
+                           SponsorActivity.outbox_subject)
+        .join(Employee, Employee.id == SponsorActivity.sponsor_id),
+    }
+    return {name: sorted(tuple(row) for row in _db.session.execute(query)) for name, query in queries.items()}
 
 
 def _leader_report(day: dt.date, quarter: str) -> cr.Report:
@@ -129,10 +167,24 @@ def test_the_current_quarters_sponsor_actions_keep_the_reference_pace_and_never_
 
 
 
-def test_the_summary_names_the_day_the_demo_was_built_for(loaded):
-    _app, day, summary = loaded
-    assert f"Built for {day.isoformat()}: its dates follow that day" in summary.describe()
-    assert summary.calendar.usage_end < day <= summary.calendar.usage_end + dt.timedelta(days=7)
+def test_the_cli_says_which_day_the_demo_was_built_for(loaded):
+    _app, day, output = loaded
+    end = USAGE_END[day]
+    assert (f"Built for {day.isoformat()}: its dates follow that day; "
+            f"CRM usage runs to Sunday {end.isoformat()}.") in output
+    start = end - dt.timedelta(weeks=26) + dt.timedelta(days=1)  # six months of whole weeks
+    assert "CRM usage: " in output and f"({start.isoformat()} to {end.isoformat()})" in output
+
+
+def test_loading_again_on_another_day_keeps_the_first_loads_dates(loaded):
+    _app, day, _output = loaded
+    before = _fingerprint()
+    summary = load_demo(size="small", seed=SEED)  # the suite's default day: 23 November 2026
+    _db.session.commit()
+    assert not summary.newly_loaded
+    assert summary.calendar.usage_end == USAGE_END[day]
+    assert f"Built for the week of {(USAGE_END[day] + dt.timedelta(days=1)).isoformat()}" in summary.describe()
+    assert _fingerprint() == before
 
 
 def test_the_data_ends_near_the_load_day(day):
@@ -150,9 +202,9 @@ def test_early_in_a_quarter_the_page_opens_on_the_quarter_just_ended_and_late_in
     assert cr.parse_quarter(None, day) == commitment.quarter_value(expected)
 
 
-def test_the_executive_sees_their_record_on_the_page_they_land_on(loaded, day, client, run_callback):
-    _app, _day, summary = loaded
-    response = client.post("/login", data={"email": dict(summary.logins)["executive"], "password": DEMO_PASSWORD})
+def test_the_executive_sees_their_record_on_the_page_they_land_on(day, client, run_callback):
+    executive = _db.session.scalars(select(User.email).where(User.role == Role.EXECUTIVE.value)).one()  # the CEO
+    response = client.post("/login", data={"email": executive, "password": DEMO_PASSWORD})
     assert response.status_code == 302
     quarter = next(c for c in page.layout(day)._traverse() if getattr(c, "id", None) == page.QUARTER).value
     response = run_callback(f"{page.SPONSORS_TABLE}.children", {f"{page.QUARTER}.value": quarter})
@@ -163,8 +215,8 @@ def test_the_executive_sees_their_record_on_the_page_they_land_on(loaded, day, c
     assert f"of {planned} planned" in shown and f" 0 of {planned} planned" not in shown  # the CEO's record
 
 
-def test_plans_cover_the_demos_three_quarters_and_the_load_days_own(loaded, day):
-    demo_today = loaded[2].calendar.today  # 29 March 2027 for a load on 2 April
+def test_plans_cover_the_demos_three_quarters_and_the_load_days_own(day):
+    demo_today = USAGE_END[day] + dt.timedelta(days=1)  # the demo's today: 29 March 2027 for a load on 2 April
     starts = set(_db.session.scalars(select(SponsorPlan.quarter_start)))
     assert starts == {*quarter_starts(demo_today, back=2), quarter_bounds(day)[0]}
 
@@ -175,3 +227,17 @@ def test_two_messages_went_out_from_the_app_naming_a_pulse_round_closed_before_t
     closed = {f"{r.opens_on:%B}" for r in _db.session.scalars(select(SurveyRound)) if r.closes_on < day}
     pulse = next(a for a in sent if a.outbox_subject.startswith("What you told us in "))
     assert pulse.outbox_subject.removeprefix("What you told us in ").split(",")[0] in closed
+
+
+# Last in the module: on PostgreSQL the fresh database empties the day's tables. pytest runs it
+# with the other tests of 4 January, on the same module-scoped load.
+@pytest.mark.parametrize("loaded", [DAYS[0]], indirect=True, ids=[DAYS[0].isoformat()])
+def test_one_day_gives_the_same_data_twice(loaded, tmp_path):
+    first = _fingerprint()
+    _db.session.rollback()  # on PostgreSQL the fresh database empties these tables: no lock held
+    with app_of_its_own(tmp_path) as _other:
+        load_demo(size="small", seed=SEED, today=DAYS[0])
+        _db.session.commit()
+        again = _fingerprint()
+    assert all(first.values())
+    assert again == first
