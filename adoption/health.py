@@ -9,7 +9,7 @@ error's text (those go to the log).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.config import Config
@@ -39,14 +39,15 @@ UNKNOWN = "at a revision this release does not know (a newer release migrated it
 class Readiness:
     """Whether the app can serve people, and each check's outcome (``"ok"`` or a reason)."""
 
-    checks: dict[str, str] = field(default_factory=dict)
+    checks: dict[str, str]
 
     @property
     def ready(self) -> bool:
         return all(outcome == OK for outcome in self.checks.values())
 
 
-def _script() -> ScriptDirectory:
+def migration_script() -> ScriptDirectory:
+    """This release's Alembic scripts."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return ScriptDirectory.from_config(config)
@@ -56,7 +57,7 @@ def migration_heads(app: Flask) -> frozenset[str]:
     """The head revision(s) of this code's migrations, read once per app."""
     heads = app.extensions.get(_HEADS_KEY)
     if heads is None:
-        heads = app.extensions[_HEADS_KEY] = frozenset(_script().get_heads())
+        heads = app.extensions[_HEADS_KEY] = frozenset(migration_script().get_heads())
     return heads
 
 
@@ -78,7 +79,7 @@ def _schema_state(current: frozenset[str], heads: frozenset[str]) -> str:
         return OK
     if not current:
         return NOT_MIGRATED
-    script = _script()
+    script = migration_script()
     try:
         known = all(script.get_revision(rev) is not None for rev in current)
     except CommandError:  # an id alembic cannot resolve

@@ -431,17 +431,26 @@ def salesforce_id15(record_id: str) -> str:
     return record_id[:15] if len(record_id) == 18 and record_id.isalnum() else record_id
 
 
-def _login_history_rows(source: _CsvFile, columns: dict[str, int]) -> Iterator[Row]:
-    cell = partial(_cell, columns)
-
+def _rows_with_id(source: _CsvFile, columns: dict[str, int]) -> Iterator[RowRejection | tuple[int, list[str], str]]:
+    """``(line, cells, Id)`` per row of a Salesforce export; malformed rows and rows without an
+    ``Id`` as rejections."""
     for line, cells in source.rows():
         if isinstance(cells, RowRejection):
             yield cells
-            continue
-        history_id = cell(cells, "Id")
-        if not history_id:
+        elif not (record_id := _cell(columns, cells, "Id")):
             yield RowRejection(line, None, "missing_field", "Id", "Id is empty.")
+        else:
+            yield line, cells, record_id
+
+
+def _login_history_rows(source: _CsvFile, columns: dict[str, int]) -> Iterator[Row]:
+    cell = partial(_cell, columns)
+
+    for row in _rows_with_id(source, columns):
+        if isinstance(row, RowRejection):
+            yield row
             continue
+        line, cells, history_id = row
         # The 15-character form, so an export with 18-character ids gives the same events.
         event_id = LOGIN_HISTORY_ID_PREFIX + salesforce_id15(history_id)
         occurred, problem = _required_datetime(cell(cells, "LoginTime"), "LoginTime")
@@ -480,14 +489,11 @@ def read_salesforce_records(stream: BinaryIO, event_type: str) -> Iterator[Row]:
 def _record_rows(source: _CsvFile, columns: dict[str, int], event_type: str) -> Iterator[Row]:
     cell = partial(_cell, columns)
 
-    for line, cells in source.rows():
-        if isinstance(cells, RowRejection):
-            yield cells
+    for row in _rows_with_id(source, columns):
+        if isinstance(row, RowRejection):
+            yield row
             continue
-        record_id = cell(cells, "Id")
-        if not record_id:
-            yield RowRejection(line, None, "missing_field", "Id", "Id is empty.")
-            continue
+        line, cells, record_id = row
         object_type = OBJECT_PREFIXES.get(record_id[:3])
         created, problem = _required_datetime(cell(cells, "CreatedDate"), "CreatedDate")
         created_id = f"{RECORD_ID_PREFIX}{record_id}:created"

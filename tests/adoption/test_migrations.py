@@ -8,29 +8,19 @@ from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
 
 import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, make_url, text
 
-import adoption
 from adoption import create_app
 from adoption.config import database_uri
 from adoption.extensions import db
+from adoption.health import migration_script
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-MIGRATIONS = Path(adoption.__file__).parent / "migrations"
-
-
-def _script() -> ScriptDirectory:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config)
 
 
 @pytest.fixture
@@ -74,13 +64,13 @@ def _differences() -> list:
 
 
 def test_migrations_have_exactly_one_head():
-    assert len(_script().get_heads()) == 1
+    assert len(migration_script().get_heads()) == 1
 
 
 def test_upgrade_to_head_records_the_head_revision(migration_app):
     flask_migrate.upgrade()
     with db.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == _script().get_current_head()
+        assert MigrationContext.configure(conn).get_current_revision() == migration_script().get_current_head()
 
 
 def test_models_match_the_migrated_schema(migration_app):
