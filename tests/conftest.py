@@ -10,6 +10,7 @@ another day (``demo_load_day``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import os
@@ -164,14 +165,16 @@ class OwnContextClient(FlaskClient):
 
 
 @contextlib.contextmanager
-def app_of_its_own(path, config: dict | None = None):
+def app_of_its_own(path, config: dict | None = None, sqlite_file: Path | None = None):
     """A test app on a fresh, empty schema under ``path``, inside its app context: the ``app``
-    fixture, and module-scoped fixtures that build one database for a whole module."""
+    fixture, and module-scoped fixtures that build one database for a whole module.
+
+    On SQLite the database starts as a copy of ``sqlite_file`` when given (a demo snapshot)."""
     config = {**_test_config(path), **(config or {})}
     # SQLite: a copy of the empty schema this process built first (~1 ms instead of ~50 ms).
     copied = _SQLITE_SCHEMA is not None and config["DATABASE_URL"] == f"sqlite:///{path / 'test.db'}"
     if copied:
-        shutil.copyfile(_SQLITE_SCHEMA, path / "test.db")
+        shutil.copyfile(sqlite_file or _SQLITE_SCHEMA, path / "test.db")
     app = create_app(config)
     with app.app_context():
         if TEST_DATABASE_URL:
@@ -238,10 +241,24 @@ def _reset_postgres() -> None:
             conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
 
 
-# The small demo's rows per seed, loaded once per test process: (secret key, rows, summary).
-_DEMO_SNAPSHOTS: dict[int, tuple[str, dict[str, list], object]] = {}
+@dataclasses.dataclass(frozen=True)
+class _DemoSnapshot:
+    """The small demo as one load left it, for the next modules that need it: the app's secret
+    key (the demo's keyed hashes depend on it), the load's summary, and the data itself: on
+    SQLite the database file, on PostgreSQL each table's rows in ``COPY`` text format."""
+
+    secret_key: str
+    summary: object
+    sqlite_file: Path | None = None
+    copy_data: dict[str, bytes] | None = None
+
+
+# The small demo per seed, loaded once per test process (or per run, see ``demo_loaded``).
+_DEMO_SNAPSHOTS: dict[int, _DemoSnapshot] = {}
 # Under pytest-xdist, the folder the workers of this run share (set by ``_run_files``).
 _SHARED_FOLDER: Path | None = None
+# Where this process keeps the demo snapshots' database files (set by ``_run_files``).
+_SNAPSHOT_FOLDER: Path | None = None
 # On SQLite, this process's empty schema, which each test's database is copied from.
 _SQLITE_SCHEMA: Path | None = None
 
@@ -252,41 +269,45 @@ def _run_files(tmp_path_factory):
     own, which ``app_of_its_own`` copies); under pytest-xdist, the run's temporary folder, which
     every worker sees: the first worker to load the demo leaves its snapshot there for the others
     (see ``demo_loaded``)."""
-    global _SHARED_FOLDER, _SQLITE_SCHEMA
+    global _SHARED_FOLDER, _SNAPSHOT_FOLDER, _SQLITE_SCHEMA
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # Each worker's basetemp is <run>/popen-gwN; <run> is new for every run.
         _SHARED_FOLDER = tmp_path_factory.getbasetemp().parent
+    _SNAPSHOT_FOLDER = _SHARED_FOLDER or tmp_path_factory.mktemp("snapshots")
     if not TEST_DATABASE_URL:
         folder = tmp_path_factory.mktemp("schema")
         with app_of_its_own(folder):
             _db.engine.dispose()  # the last connection closed: everything is in test.db
         _SQLITE_SCHEMA = folder / "test.db"
     yield
-    _SHARED_FOLDER = _SQLITE_SCHEMA = None
+    _SHARED_FOLDER = _SNAPSHOT_FOLDER = _SQLITE_SCHEMA = None
 
 
-def _snapshot() -> dict[str, list]:
-    """Every row of every table, in dependency order."""
-    return {t.name: [tuple(r) for r in _db.session.execute(t.select())] for t in _db.metadata.sorted_tables}
-
-
-def _restore(rows: dict[str, list]) -> None:
-    """Write ``_snapshot()`` rows into the empty schema (and move PostgreSQL's sequences past them)."""
-    with _db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Rows come back in any order and some tables refer to themselves (a manager is an
-            # employee): foreign keys are not checked while the snapshot's consistent rows go in.
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
+def _copy_out() -> dict[str, bytes]:
+    """PostgreSQL: every row of every table, as ``COPY ... TO STDOUT`` writes it."""
+    data = {}
+    with _db.engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()
         for table in _db.metadata.sorted_tables:
-            data = rows[table.name]
-            if data:
-                names = [c.name for c in table.columns]
-                conn.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in data])
-        if conn.dialect.name == "postgresql":
-            for table in _db.metadata.sorted_tables:
+            with cursor.copy(f'COPY "{table.name}" TO STDOUT') as copy:
+                data[table.name] = b"".join(bytes(block) for block in copy)
+    return data
+
+
+def _copy_in(data: dict[str, bytes]) -> None:
+    """PostgreSQL: write ``_copy_out()`` rows into the empty schema and move the id sequences
+    past them. ``COPY`` is ~10x faster than inserting the demo's ~100,000 rows."""
+    with _db.engine.begin() as conn:
+        # Some tables refer to themselves (a manager is an employee): foreign keys are not
+        # checked while the snapshot's consistent rows go in.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        cursor = conn.connection.driver_connection.cursor()
+        for table in _db.metadata.sorted_tables:
+            if data[table.name]:
+                with cursor.copy(f'COPY "{table.name}" FROM STDIN') as copy:
+                    copy.write(data[table.name])
                 column = table.columns.get("id")
-                if column is not None and column.autoincrement is not False and rows[table.name] \
-                        and column.type.python_type is int:
+                if column is not None and column.autoincrement is not False and column.type.python_type is int:
                     conn.execute(text(
                         f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
                         f"(SELECT max(id) FROM \"{table.name}\"))"))
@@ -311,15 +332,27 @@ def _demo_snapshot_shared(seed: int):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _take_snapshot(path: Path, app, summary) -> _DemoSnapshot:
+    """The demo just loaded and committed in ``app``'s database, as a snapshot."""
+    secret_key = app.config["SECRET_KEY"]
+    if TEST_DATABASE_URL:
+        return _DemoSnapshot(secret_key, summary, copy_data=_copy_out())
+    _db.session.remove()
+    _db.engine.dispose()  # the last connection closed: everything is in test.db
+    kept = _SNAPSHOT_FOLDER / f"demo-{os.getpid()}-{path.name}.db"
+    shutil.copyfile(path / "test.db", kept)
+    return _DemoSnapshot(secret_key, summary, sqlite_file=kept)
+
+
 @contextlib.contextmanager
 def demo_loaded(path, seed: int = 7):
     """An app of its own whose database holds the small demo with every feature's demo data,
     as ``(app, summary)``, inside its app context: for module-scoped fixtures.
 
     The demo is loaded through ``load_demo`` once per test run and seed (under pytest-xdist, by
-    the first worker that needs it); the next modules get a copy of its rows (and the same secret
-    key, which the demo's keyed hashes depend on), so each module still has a database of its
-    own to change."""
+    the first worker that needs it); the next modules and tests get a copy of it (a copy of the
+    SQLite file, or its tables' rows through ``COPY`` on PostgreSQL, with the same secret key),
+    so each still has a database of its own to change."""
     from adoption.demo import load_demo
 
     with contextlib.ExitStack() as stack:
@@ -327,20 +360,21 @@ def demo_loaded(path, seed: int = 7):
         snapshot = _DEMO_SNAPSHOTS.get(seed)
         if snapshot is None and shared is not None and shared.exists():
             snapshot = _DEMO_SNAPSHOTS[seed] = pickle.loads(shared.read_bytes())
-        config = {"SECRET_KEY": snapshot[0]} if snapshot is not None else {}
-        with app_of_its_own(path, config) as app:
+        config = {"SECRET_KEY": snapshot.secret_key} if snapshot is not None else {}
+        sqlite_file = snapshot.sqlite_file if snapshot is not None else None
+        with app_of_its_own(path, config, sqlite_file) as app:
             if snapshot is None:
                 summary = load_demo(size="small", seed=seed)
                 _db.session.commit()
-                snapshot = _DEMO_SNAPSHOTS[seed] = (app.config["SECRET_KEY"], _snapshot(), summary)
+                snapshot = _DEMO_SNAPSHOTS[seed] = _take_snapshot(path, app, summary)
                 if shared is not None:
                     partial = shared.with_suffix(".partial")
                     partial.write_bytes(pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL))
                     partial.replace(shared)
-            else:
-                _restore(snapshot[1])
+            elif snapshot.copy_data is not None:
+                _copy_in(snapshot.copy_data)
             stack.close()  # the snapshot is there: the other workers need not wait for this module
-            yield app, snapshot[2]
+            yield app, snapshot.summary
 
 
 def outbox() -> list:
