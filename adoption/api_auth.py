@@ -3,6 +3,8 @@ the browser session, giving a data ``Scope``) and the per-token rate-limit key."
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from collections.abc import Callable
 from functools import wraps
 
@@ -10,6 +12,7 @@ from flask import g, jsonify, request
 from flask_login import current_user
 
 from adoption.access import current_scope
+from adoption.extensions import limiter
 from adoption.models import Role
 from adoption.scope import Scope
 from adoption.timekeeping import utcnow
@@ -29,6 +32,14 @@ def api_error(status: int, error: str, message: str, headers: dict[str, str] | N
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def rate_limited(error):
+    """Rate limit reached (an API blueprint's 429 handler): JSON with ``Retry-After`` in seconds."""
+    limit = limiter.current_limit
+    retry_after = max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
+    return api_error(429, "rate_limited", f"Rate limit reached ({error.description}); retry after {retry_after} s.",
+                     {"Retry-After": str(retry_after)})
 
 
 def current_token():

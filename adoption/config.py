@@ -34,6 +34,12 @@ DEFAULTS: dict[str, Any] = {
     "EVENTS_RATE_LIMIT": "600 per minute",
     # Per API token on POST /api/v1/outcomes (up to 1,000 outcomes a request).
     "OUTCOMES_RATE_LIMIT": "60 per minute",
+    # Per API token on POST and PUT /xapi/statements (up to 500 statements a request).
+    "XAPI_RATE_LIMIT": "120 per minute",
+    # Learning systems whose xAPI account names are the roster's employee ids or e-mail
+    # addresses (comma-separated home pages, e.g. "https://lms.example.com"): their statements
+    # are attributed by account as well as by e-mail (training/xapi_intake.py).
+    "XAPI_ROSTER_HOMEPAGES": "",
     # Background jobs (adoption/jobs.py, docs/operations.md). None runs them in a thread of the
     # web process (nothing else to install; a job dies with its process); a URL such as
     # "redis://127.0.0.1:6379/0" sends them to Celery workers (`celery -A adoption.worker worker`).

@@ -10,11 +10,11 @@ import datetime as dt
 
 from flask import Blueprint, current_app, jsonify, request
 
-from adoption.api_auth import api_error, current_token, token_rate_key, token_required
+from adoption.api_auth import api_error, current_token, rate_limited, token_rate_key, token_required
 from adoption.extensions import db, limiter
 from adoption.outcomes import RequestError, judge_outcomes, read_outcome_request, store_outcomes
 from adoption.signals import announce_import
-from adoption.telemetry.api import http_error, rate_limited, server_error
+from adoption.telemetry.api import http_error, server_error
 from adoption.timekeeping import utcnow
 
 bp = Blueprint("outcomes_api", __name__, url_prefix="/api/v1")

@@ -31,7 +31,9 @@ from training.models import (
     Module,
     ModuleStatus,
     ModuleStep,
+    XapiStatement,
 )
+from training.xapi_intake import OUTCOME_VERBS
 
 MODULE_COLUMNS = ["module_id", "title", "key_behaviours"]
 COMPLETION_COLUMNS = ["path", "completed", "on_time", "past_due", "assignees"]
@@ -44,6 +46,9 @@ MISSED_COLUMNS = ["question_id", "module", "prompt", "n", "wrong"]
 FOLLOW_UP_COLUMNS = ["day_offset", "status", "asked", "follow_ups"]
 PEOPLE_COLUMNS = ["employee_id", "completed_on", "start_date", "end_date"]
 WEEKLY_COLUMNS = ["employee_id", "week_start", "events"]
+EXTERNAL_COLUMNS = ["activity", "name", "verb", "learners"]
+#: The ``verb`` of an external-learning row that counts learners with any record of the activity.
+ANY_VERB = "*"
 
 
 def _frame(rows, columns: list[str], ints: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -269,6 +274,44 @@ def most_missed_counts(
         .join(Module, Module.id == ModuleStep.module_id)
     )
     return _frame(db.session.execute(stmt).all(), MISSED_COLUMNS, ("n", "wrong"))
+
+
+def _external_in(start: dt.date, end: dt.date):
+    """WHERE clause: statements an external system sent about the period, voided ones aside."""
+    return and_(XapiStatement.token_id.is_not(None), XapiStatement.voided.is_(False),
+                XapiStatement.activity.is_not(None),
+                XapiStatement.timestamp >= _instant(start),
+                XapiStatement.timestamp < _instant(end + dt.timedelta(days=1)))
+
+
+def external_learning_counts(scope: Scope, focus: OrgUnit | None, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Per activity of another learning system: distinct learners of the population with each
+    outcome (``verb`` completed, passed or failed) in the period, and with any record (``ANY_VERB``)."""
+    if not scope.sees_aggregates:
+        return _frame([], EXTERNAL_COLUMNS, ("learners",))
+    where = and_(_external_in(start, end), _population(scope, focus))
+    learners = func.count(XapiStatement.employee_id.distinct())
+    name = func.max(XapiStatement.activity_name)
+    by_verb = (select(XapiStatement.activity, name, XapiStatement.verb, learners)
+               .join(Employee, Employee.id == XapiStatement.employee_id)
+               .where(where, XapiStatement.verb.in_(OUTCOME_VERBS))
+               .group_by(XapiStatement.activity, XapiStatement.verb))
+    any_verb = (select(XapiStatement.activity, name, literal(ANY_VERB), learners)
+                .join(Employee, Employee.id == XapiStatement.employee_id)
+                .where(where).group_by(XapiStatement.activity))
+    rows = [(activity, title, OUTCOME_VERBS[verb], n) for activity, title, verb, n in db.session.execute(by_verb)]
+    rows += db.session.execute(any_verb).all()
+    return _frame(rows, EXTERNAL_COLUMNS, ("learners",))
+
+
+def external_unattributed(scope: Scope, start: dt.date, end: dt.date) -> tuple[int, int]:
+    """(statements, distinct actors) of the period that match no one on the roster: only for a
+    scope over every unit (they belong to no unit), else (0, 0)."""
+    if not scope.all_units:
+        return 0, 0
+    return tuple(db.session.execute(
+        select(func.count(), func.count(XapiStatement.actor_key.distinct()))
+        .where(_external_in(start, end), XapiStatement.employee_id.is_(None))).one())
 
 
 def follow_up_counts(

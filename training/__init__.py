@@ -7,14 +7,21 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the training blueprint, commands and demo data with ``app``."""
     from adoption.demo import register_demo_loader
+    from adoption.extensions import csrf
     from adoption.roster import roster_imported
     from training import api, cli, views
     from training.assignments import sync_after_roster_import
     from training.demo import load_training_demo
+    from training.demo_external import load_external_learning_demo
+    from training.xapi_intake import attribute_after_roster_import
 
     app.register_blueprint(views.bp)
-    app.register_blueprint(api.bp)  # GET /xapi/statements: read-only, token-authorized, no CSRF to check
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # /xapi/statements: API tokens only, never the session cookie
     cli.register(app)
-    # A roster import brings new joiners into assigned units: assign them in the same transaction.
+    # A roster import brings new joiners into assigned units: assign them in the same transaction,
+    # and attribute the external learning records that name them.
     roster_imported.connect(sync_after_roster_import, sender=app)
+    roster_imported.connect(attribute_after_roster_import, sender=app)
     register_demo_loader(app, load_training_demo)
+    register_demo_loader(app, load_external_learning_demo)

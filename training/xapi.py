@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import current_app
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, func, or_, select
 
 from adoption.extensions import db
 from adoption.models import Employee
@@ -98,6 +98,20 @@ def home_page() -> str:
 def actor(employee: Employee) -> dict[str, Any]:
     """The xAPI Agent of ``employee``: an account on this app named by their HR employee id."""
     return {"objectType": "Agent", "account": {"homePage": home_page(), "name": employee.hr_id}}
+
+
+def actor_key(agent: dict[str, Any]) -> str | None:
+    """The actor's identifier as one string (``mbox:...``, ``account:<homePage>|<name>``, ...),
+    or None for an anonymous Group."""
+    if "mbox" in agent:
+        return f"mbox:{agent['mbox'].lower()}"
+    if "mbox_sha1sum" in agent:
+        return f"mbox_sha1sum:{agent['mbox_sha1sum'].lower()}"
+    if "openid" in agent:
+        return f"openid:{agent['openid']}"
+    if "account" in agent:
+        return f"account:{agent['account']['homePage'].rstrip('/')}|{agent['account']['name']}"
+    return None
 
 
 def _authority() -> dict[str, Any]:
@@ -221,7 +235,8 @@ def record(enrollment: Enrollment, verb: Verb, obj: dict[str, Any], now: dt.date
         "version": STATEMENT_VERSION,
     })
     row = XapiStatement(id=statement_id, employee_id=employee.id, verb=verb.iri, activity=obj["id"],
-                        module_id=enrollment.module_id, timestamp=moment, stored=moment, statement=statement)
+                        module_id=enrollment.module_id, timestamp=moment, stored=moment, statement=statement,
+                        voided=False)
     db.session.add(row)
     return row
 
@@ -447,12 +462,16 @@ def parse_query(args: Mapping[str, list[str]]) -> StatementQuery:
 
 
 def _agent_filter(agent: dict[str, Any]):
-    """A WHERE clause for statements whose actor is ``agent`` (only this app's accounts can be)."""
+    """A WHERE clause for statements whose actor is ``agent``: a statement Uptake recorded for the
+    employee this app's account names, or an external statement sent with this very identifier."""
+    sent_as = XapiStatement.actor_key == actor_key(agent) if agent.get("objectType") != "Group" else false()
     account = agent.get("account")
     if agent.get("objectType") == "Group" or account is None or account["homePage"].rstrip("/") != home_page():
-        return false()
+        return sent_as
     employee_id = db.session.scalar(select(Employee.id).where(Employee.hr_id == account["name"]))
-    return XapiStatement.employee_id == employee_id if employee_id is not None else false()
+    if employee_id is None:
+        return sent_as
+    return or_(sent_as, and_(XapiStatement.actor_key.is_(None), XapiStatement.employee_id == employee_id))
 
 
 def _ids_only(statement: dict[str, Any]) -> dict[str, Any]:
@@ -470,10 +489,11 @@ def _formatted(statement: dict[str, Any], fmt: str) -> dict[str, Any]:
     return _ids_only(statement) if fmt == "ids" else statement
 
 
-def find_statement(statement_id: uuid.UUID, fmt: str = "exact") -> dict[str, Any] | None:
-    """One statement by its id, or None."""
+def find_statement(statement_id: uuid.UUID, fmt: str = "exact", voided: bool = False) -> dict[str, Any] | None:
+    """One statement by its id, or None; a voided one only when ``voided`` (``voidedStatementId``),
+    and then only that."""
     row = db.session.get(XapiStatement, statement_id)
-    return None if row is None else _formatted(row.statement, fmt)
+    return None if row is None or row.voided != voided else _formatted(row.statement, fmt)
 
 
 @dataclass(frozen=True)
@@ -485,8 +505,9 @@ class StatementPage:
 
 
 def find_statements(query: StatementQuery) -> StatementPage:
-    """The statements matching ``query``, newest stored first unless ``ascending``, one page."""
-    stmt = select(XapiStatement)
+    """The statements matching ``query``, newest stored first unless ``ascending``, one page;
+    voided statements are left out (Data 2.3.2)."""
+    stmt = select(XapiStatement).where(XapiStatement.voided.is_(False))
     if query.agent is not None:
         stmt = stmt.where(_agent_filter(query.agent))
     if query.verb is not None:
@@ -499,7 +520,10 @@ def find_statements(query: StatementQuery) -> StatementPage:
         else:
             stmt = stmt.where(XapiStatement.activity == query.activity)
     if query.registration is not None:
-        stmt = stmt.where(false())  # no statement of ours carries a registration
+        # Only external statements can carry one; ours never do.
+        stmt = stmt.where(XapiStatement.token_id.is_not(None),
+                          func.lower(XapiStatement.statement[("context", "registration")].as_string())
+                          == str(query.registration))
     if query.since is not None:
         stmt = stmt.where(XapiStatement.stored > query.since)  # exclusive
     if query.until is not None:

@@ -10,7 +10,7 @@ from adoption.extensions import db
 from adoption.models.users import User
 
 #: What a token may do; a token holds exactly one scope.
-TOKEN_SCOPES = ("events:write", "outcomes:write", "read")
+TOKEN_SCOPES = ("events:write", "outcomes:write", "xapi:write", "read")
 
 
 class ApiToken(db.Model):
@@ -18,7 +18,7 @@ class ApiToken(db.Model):
 
     __tablename__ = "api_tokens"
     __table_args__ = (
-        CheckConstraint("scope IN ('events:write', 'outcomes:write', 'read')", name="known_scope"),
+        CheckConstraint("scope IN ('events:write', 'outcomes:write', 'xapi:write', 'read')", name="known_scope"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,8 +8,6 @@ one route that accepts the session is a GET that changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import math
-import time
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -17,6 +15,7 @@ from adoption.api_auth import (
     api_error,
     current_api_scope,
     current_token,
+    rate_limited,
     token_or_user,
     token_rate_key,
     token_required,
@@ -103,13 +102,7 @@ def get_adoption():
     return response
 
 
-@bp.errorhandler(429)
-def rate_limited(error):
-    """Rate limit reached: JSON with ``Retry-After`` in seconds."""
-    limit = limiter.current_limit
-    retry_after = max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
-    return api_error(429, "rate_limited", f"Rate limit reached ({error.description}); retry after {retry_after} s.",
-                     {"Retry-After": str(retry_after)})
+bp.register_error_handler(429, rate_limited)
 
 
 @bp.errorhandler(400)

@@ -58,6 +58,8 @@ GROUPS: tuple[tuple[str, tuple[Shown, ...]], ...] = (
         Shown("MAIL_DEFAULT_SENDER", "the From: address"),
         Shown("CELERY_BROKER_URL", "background jobs go to Celery workers; unset, they run in the web process"),
         Shown("EVENTS_RATE_LIMIT", "event API requests per token"),
+        Shown("XAPI_RATE_LIMIT", "xAPI statement writes per token"),
+        Shown("XAPI_ROSTER_HOMEPAGES", "learning systems whose xAPI account names are roster ids or e-mails"),
     )),
 )
 

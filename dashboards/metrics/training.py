@@ -56,6 +56,7 @@ LEARNING_COLUMNS = [
     "checks_taken", "pass_rate", "hidden",
 ]
 MISSED_COLUMNS = ["question_id", "module", "prompt", "n", "wrong", "share_wrong", "hidden"]
+EXTERNAL_COLUMNS = ["activity", "name", "learners", "completed", "passed", "failed", "hidden"]
 
 # --- behaviour: difference-in-differences --------------------------------------------------------
 
@@ -218,6 +219,38 @@ def most_missed(answers: pd.DataFrame, limit: int = 10, min_group: int = 1) -> p
     frame["hidden"] = False
     frame = frame.sort_values(["share_wrong", "n", "question_id"], ascending=[False, False, True])
     return frame.head(limit)[MISSED_COLUMNS].reset_index(drop=True)
+
+
+# --- learning recorded by other systems ----------------------------------------------------------
+
+#: The outcomes counted per activity, each a column of the frame.
+EXTERNAL_OUTCOMES = ("completed", "passed", "failed")
+
+
+def external_learning(counts: pd.DataFrame, any_verb: str, min_group: int = 1) -> pd.DataFrame:
+    """One row per activity of another learning system, most learners first: its learners (with
+    any record) and how many of them completed, passed and failed it. Activities with fewer
+    than ``min_group`` learners keep their n only (``hidden``).
+
+    ``counts`` has ``activity``, ``name``, ``verb`` (an outcome's name, or ``any_verb`` for the
+    learners with any record) and ``learners``.
+    """
+    if counts.empty:
+        return _frame([], EXTERNAL_COLUMNS)
+    rows = []
+    for activity, group in counts.groupby("activity", sort=False):
+        by_verb = dict(zip(group["verb"], group["learners"].astype(int), strict=True))
+        learners = by_verb.get(any_verb, 0)
+        hidden = learners < max(1, min_group)
+        names = group["name"].dropna()
+        row = {"activity": activity, "name": names.iloc[0] if len(names) else activity,
+               "learners": learners, "hidden": hidden}
+        for outcome in EXTERNAL_OUTCOMES:
+            row[outcome] = None if hidden else by_verb.get(outcome, 0)
+        rows.append(row)
+    frame = _frame(rows, EXTERNAL_COLUMNS)
+    frame[list(EXTERNAL_OUTCOMES)] = frame[list(EXTERNAL_OUTCOMES)].astype("Int64")  # hidden: <NA>
+    return frame.sort_values(["learners", "name"], ascending=[False, True]).reset_index(drop=True)
 
 
 # --- commitments and their follow-up ------------------------------------------------------------

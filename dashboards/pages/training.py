@@ -63,6 +63,8 @@ COMMITMENTS_FIGURE = "training-commitments-figure"
 COMMITMENTS_N = "training-commitments-n"
 BEHAVIOUR_FIGURE = "training-behaviour-figure"
 BEHAVIOUR_N = "training-behaviour-n"
+EXTERNAL_TABLE = "training-external-table"
+EXTERNAL_N = "training-external-n"
 
 NOT_ALLOWED = "Your role does not give access to training results."
 OUT_OF_SCOPE = "This unit is outside what you may see."
@@ -247,6 +249,14 @@ def behaviour_frame(scope: Scope, f: Filters) -> pd.DataFrame:
     return metrics.did_frame(rows)
 
 
+def external_frame(scope: Scope, f: Filters) -> pd.DataFrame:
+    """Learners per activity of another learning system, with their outcomes (the module filter
+    does not apply: these are not Uptake's modules)."""
+    f = _checked(f)
+    counts = training_queries.external_learning_counts(scope, f.focus, f.start, f.end)
+    return metrics.external_learning(counts, training_queries.ANY_VERB, f.min_group)
+
+
 CHARTS: dict[str, Callable[[Scope, Filters], pd.DataFrame]] = {
     "completion": completion_frame,
     "reaction": reaction_frame,
@@ -254,6 +264,7 @@ CHARTS: dict[str, Callable[[Scope, Filters], pd.DataFrame]] = {
     "missed": missed_frame,
     "commitments": commitments_frame,
     "behaviour": behaviour_frame,
+    "external": external_frame,
 }
 
 
@@ -305,6 +316,8 @@ def layout(today: dt.date) -> html.Section:
                             components.graph(COMMITMENTS_FIGURE)),
                     components.section("training", "behaviour", "Behaviour: completers against not-yet-trained "
                             "colleagues", BEHAVIOUR_N, components.graph(BEHAVIOUR_FIGURE)),
+                    components.section("training", "external", "Learning recorded by other systems (xAPI)",
+                            EXTERNAL_N, html.Div(id=EXTERNAL_TABLE)),
                     html.Section(
                         className="col-12 mb-4",
                         **{"aria-labelledby": "training-results-heading"},
@@ -390,6 +403,42 @@ def missed_text(frame: pd.DataFrame, f: Filters) -> str:
     return (
         f"{len(frame)} question(s), worst first; n = first-attempt answers to each question.{rule}"
     )
+
+
+def _count(value) -> str:
+    return "–" if value is None or pd.isna(value) else str(int(value))
+
+
+def external_table(frame: pd.DataFrame) -> html.Table | html.P:
+    """The activities of other learning systems as an accessible table."""
+    if frame.empty:
+        return html.P("No other learning system has sent records for these people and this period.",
+                      className="text-body-secondary")
+    headers = ["Activity", "Learners", "Completed", "Passed", "Not passed"]
+    return html.Table(
+        className="table table-sm",
+        children=[
+            html.Caption("Learners with a record from another learning system, by outcome"),
+            html.Thead(html.Tr([html.Th(h, scope="col") for h in headers])),
+            html.Tbody([
+                html.Tr([html.Th(r.name, scope="row", title=r.activity), html.Td(int(r.learners)),
+                         html.Td(_count(r.completed)), html.Td(_count(r.passed)), html.Td(_count(r.failed))])
+                for r in frame.itertuples(index=False)
+            ]),
+        ],
+    )
+
+
+def external_text(frame: pd.DataFrame, f: Filters, unattributed: tuple[int, int]) -> str:
+    """The n of the external-learning table, its rule, and what could not be attributed."""
+    statements, actors = unattributed
+    elsewhere = (f" {statements} record(s) of {actors} learner(s) not on the roster are kept apart until a "
+                 "roster import names them." if statements else "")
+    if frame.empty:
+        return f"No records in {_period(f)}.{elsewhere}"
+    rule = "" if f.min_group <= 1 else f" Activities with fewer than {f.min_group} learners show their n only."
+    return (f"n = learners with a record in {_period(f)}; a learner who failed and then passed counts "
+            f"under both. The module filter does not apply.{rule}{elsewhere}")
 
 
 def commitments_text(frame: pd.DataFrame, made: tuple[int, int]) -> str:
@@ -533,6 +582,16 @@ def register(app: Dash) -> None:
         if problem is not None:
             return empty_figure(problem), problem
         return figures.did_figure(frame), behaviour_text(frame)
+
+    @app.callback(Output(EXTERNAL_TABLE, "children"), Output(EXTERNAL_N, "children"),
+                  *FILTER_INPUTS)
+    def show_external(module, unit, start, end):
+        """Other learning systems: learners per activity and outcome → table."""
+        frame, f, problem = _frame_or_problem(external_frame, module, unit, start, end)
+        if problem is not None:
+            return html.P(problem, className="text-body-secondary"), problem
+        unattributed = training_queries.external_unattributed(current_scope(), f.start, f.end)
+        return external_table(frame), external_text(frame, f, unattributed)
 
     for key, build in CHARTS.items():
         _register_download(app, key, build)

@@ -41,7 +41,7 @@ from dashboards.pages import executive as page
 from surveys.models import Answer, CommentThread, Response, RoundQuestion, SurveyRound
 from tests.conftest import app_of_its_own
 from tests.dashboards.conftest import texts
-from training.models import AssignedTraining, CommitmentFollowUp, Enrollment, Module
+from training.models import AssignedTraining, CommitmentFollowUp, Enrollment, Module, XapiStatement
 
 SEED = 7
 DAYS = (dt.date(2027, 1, 4), dt.date(2027, 4, 2), dt.date(2027, 6, 15))
@@ -99,7 +99,7 @@ def assert_data_ends_near(day: dt.date) -> None:
 
 def _fingerprint() -> dict[str, list]:
     """What one load wrote, by natural keys (database ids and load-time stamps aside): usage,
-    answers, conversations, learning, customer outcomes and sponsor records."""
+    answers, conversations, learning, customer outcomes, sponsor records and the external LMS's statements."""
     queries = {
         "usage": select(Employee.hr_id, DailyUsage.day, DailyUsage.event_type, DailyUsage.events)
         .join(Employee, Employee.id == DailyUsage.employee_id),
@@ -117,6 +117,9 @@ def _fingerprint() -> dict[str, list]:
         "sponsors": select(Employee.hr_id, SponsorActivity.occurred_on, SponsorActivity.kind, SponsorActivity.note,
                            SponsorActivity.outbox_subject)
         .join(Employee, Employee.id == SponsorActivity.sponsor_id),
+        "external learning": select(XapiStatement.id, XapiStatement.actor_key, XapiStatement.verb,
+                                    XapiStatement.timestamp, XapiStatement.voided)
+        .where(XapiStatement.token_id.is_not(None)),
     }
     return {name: sorted(tuple(row) for row in _db.session.execute(query)) for name, query in queries.items()}
 

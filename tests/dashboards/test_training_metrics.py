@@ -140,3 +140,28 @@ def test_follow_ups_by_offset_with_unanswered_and_not_yet_asked():
     assert thirty.loc["done", "share"] == pytest.approx(0.5) and set(thirty["n"]) == {6}
     sixty = frame[frame["day_offset"] == 60].set_index("state")
     assert sixty.loc["not_due", "follow_ups"] == 5 and sixty.loc["partly", "follow_ups"] == 1
+
+
+# --- learning recorded by other systems -----------------------------------------------------------
+
+
+def test_external_learning_counts_each_outcome_and_hides_small_groups():
+    counts = pd.DataFrame.from_records([
+        ("iri:a", "Course A", "*", 12), ("iri:a", "Course A", "completed", 11),
+        ("iri:b", None, "*", 8), ("iri:b", None, "passed", 8), ("iri:b", None, "failed", 2),
+        ("iri:c", "Workshop", "*", 3), ("iri:c", "Workshop", "completed", 3),
+    ], columns=["activity", "name", "verb", "learners"])
+
+    frame = metrics.external_learning(counts, "*", min_group=5)
+
+    assert list(frame["activity"]) == ["iri:a", "iri:b", "iri:c"]  # most learners first
+    a, b, c = (row._asdict() for row in frame.itertuples(index=False))
+    assert (a["learners"], a["completed"], a["passed"], a["failed"], a["hidden"]) == (12, 11, 0, 0, False)
+    assert (b["name"], b["passed"], b["failed"]) == ("iri:b", 8, 2)  # no name: its IRI
+    assert (c["learners"], c["hidden"]) == (3, True)
+    assert pd.isna(c["completed"]) and pd.isna(c["passed"])
+
+
+def test_external_learning_of_nothing_is_an_empty_frame_with_its_columns():
+    empty = pd.DataFrame(columns=["activity", "name", "verb", "learners"])
+    assert list(metrics.external_learning(empty, "*").columns) == metrics.EXTERNAL_COLUMNS

@@ -433,3 +433,88 @@ def test_a_panel_larger_than_the_cache_budget_is_used_but_not_kept(app, monkeypa
         assert page._cached(("scope", 1, "b"), ("stamp",), lambda: big) is big
         cache, _ = app.extensions[page.CACHE_KEY]
         assert len(cache) == 0
+
+
+# --- learning recorded by other systems -----------------------------------------------------------
+
+COURSE = "https://lms.acme.example/courses/data-quality"
+QUIZ = "https://lms.acme.example/courses/privacy-quiz"
+WORKSHOP = "https://lms.acme.example/courses/west-workshop"
+
+
+@pytest.fixture(scope="module")
+def external(trained):
+    """What the company's LMS sent, through the intake service: every North person completed
+    COURSE (one completion voided, then sent again); 6 North and 2 South people passed QUIZ, the
+    2 South people after failing it first; the 3 West people attended WORKSHOP; one learner
+    is not on the roster. None of it changes the figures above."""
+    from adoption.tokens import issue_token
+    from training.xapi_intake import VOIDED_VERB, store_external_statements
+
+    db = _db
+    email = dict(db.session.execute(select(Employee.id, Employee.email)).all())
+    token, _ = issue_token("LMS", "xapi:write", created_by_id=None)
+    when = dt.datetime.combine(trained["today"] - dt.timedelta(days=20), dt.time(9))
+    people = trained["people"]
+
+    def statement(person, verb, activity, name, **extra):
+        actor = {"mbox": f"mailto:{email[person]}"} if isinstance(person, int) else {"mbox": person}
+        return {"actor": actor, "verb": {"id": f"http://adlnet.gov/expapi/verbs/{verb}"},
+                "object": {"id": activity, "definition": {"name": {"en-US": name}}},
+                "timestamp": when.isoformat() + "Z", **extra}
+
+    mistaken = statement(people[NORTH][0], "completed", COURSE, "Data quality")
+    mistaken["id"] = "7b0f0b64-35a6-4c0e-9a39-7a3b2e1c0d11"
+    batch = [statement(p, "completed", COURSE, "Data quality") for p in people[NORTH]]
+    batch += [mistaken, statement("mailto:contractor@partner.example", "completed", COURSE, "Data quality")]
+    batch += [statement(p, "passed", QUIZ, "Privacy quiz") for p in people[NORTH][:6] + people[SOUTH][:2]]
+    batch += [statement(p, "failed", QUIZ, "Privacy quiz") for p in people[SOUTH][:2]]
+    batch += [statement(p, "attended", WORKSHOP, "West workshop") for p in people[WEST]]
+    store_external_statements(batch, token, when + dt.timedelta(hours=1))
+    store_external_statements([{"actor": {"mbox": "mailto:lms@acme.example"}, "verb": {"id": VOIDED_VERB},
+                                "object": {"objectType": "StatementRef", "id": mistaken["id"]}}],
+                              token, when + dt.timedelta(hours=2))
+    db.session.commit()
+    return trained
+
+
+def _external_rows(run_callback, unit=None) -> dict[str, dict]:
+    return {r["activity"]: r for r in download(run_callback, "external", unit=unit)}
+
+
+def test_other_systems_learning_counts_learners_per_activity_and_outcome(external, login_as, run_callback):
+    login_as("change_leader", unit="Acme/HQ")
+
+    rows = _external_rows(run_callback)
+    payload = call(run_callback, f"{page.EXTERNAL_TABLE}.children")
+
+    assert {a: (r["learners"], r["completed"], r["passed"], r["failed"]) for a, r in rows.items()} == {
+        COURSE: ("12", "12", "0", "0"),  # the voided completion's learner completed again
+        QUIZ: ("8", "0", "8", "2"),
+        WORKSHOP: ("3", "0", "0", "0"),
+    }
+    assert rows[QUIZ]["name"] == "Privacy quiz"
+    table = texts(payload[page.EXTERNAL_TABLE]["children"])
+    assert "Data quality" in table and "Privacy quiz" in table
+    note = payload[page.EXTERNAL_N]["children"]
+    assert "n = learners with a record" in note
+    assert "1 record(s) of 1 learner(s) not on the roster" in note
+
+
+def test_a_manager_sees_other_systems_learning_of_their_subtree_only(external, login_as, run_callback):
+    login_as("manager", unit=NORTH)
+
+    rows = _external_rows(run_callback)
+    note = call(run_callback, f"{page.EXTERNAL_TABLE}.children")[page.EXTERNAL_N]["children"]
+
+    assert {a: r["learners"] for a, r in rows.items()} == {COURSE: "12", QUIZ: "6"}
+    assert "not on the roster" not in note  # records of no unit are not theirs to see
+
+
+def test_an_executive_sees_small_groups_of_other_systems_learning_without_figures(external, login_as, run_callback):
+    login_as("executive", unit="Acme/HQ")
+
+    rows = _external_rows(run_callback)
+
+    assert (rows[WORKSHOP]["learners"], rows[WORKSHOP]["hidden"], rows[WORKSHOP]["completed"]) == ("3", "True", "")
+    assert (rows[QUIZ]["passed"], rows[QUIZ]["hidden"]) == ("8", "False")

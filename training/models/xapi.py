@@ -1,10 +1,11 @@
-"""The xAPI record (T6): every learning action is also kept as an xAPI 1.0.3 statement."""
+"""The xAPI record (T6): every learning action is also kept as an xAPI 1.0.3 statement, beside the
+statements an external learning system sends (training/xapi_intake.py)."""
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Uuid
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adoption.extensions import db
@@ -17,11 +18,27 @@ class XapiStatement(db.Model):
     __table_args__ = (Index("ix_xapi_statements_stored_id", "stored", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # the statement's own id
-    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)  # the actor
+    # The actor; NULL for an external statement whose actor matches no one on the roster (yet).
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), index=True)
     verb: Mapped[str] = mapped_column(String(200), index=True)  # the verb's IRI
-    activity: Mapped[str] = mapped_column(String(500), index=True)  # the object's IRI
+    # The object's IRI when it is an Activity (an external statement may refer to an Agent or
+    # another statement instead).
+    activity: Mapped[str | None] = mapped_column(String(500), index=True)
+    # An external Activity's name as its definition gives it (first language), for the Training
+    # dashboard; NULL for Uptake's own statements, whose modules have titles.
+    activity_name: Mapped[str | None] = mapped_column(String(300))
     # The module the activity belongs to (filters by module, and "related activities").
     module_id: Mapped[int | None] = mapped_column(ForeignKey("training_modules.id"), index=True)
     timestamp: Mapped[dt.datetime] = mapped_column(DateTime)  # when it happened (UTC)
     stored: Mapped[dt.datetime] = mapped_column(DateTime)  # when it was recorded (UTC)
     statement: Mapped[dict] = mapped_column(JSON)
+    # The API token an external system sent it with; NULL for the statements Uptake records.
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), index=True)
+    # An external statement's actor identifier (training.xapi_intake.actor_key): how it is
+    # attributed once a roster import brings the person in.
+    actor_key: Mapped[str | None] = mapped_column(String(700), index=True)
+    # SHA-256 of an external statement's content: the same id sent again is a duplicate when
+    # this matches, a conflict otherwise.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    # Voided by a later voiding statement: left out of queries (Data 2.3.2).
+    voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -56,6 +56,7 @@ from training.services import (
     visible_module,
 )
 from training.views import bp
+from training.xapi_intake import learning_elsewhere
 
 STAGE_LABELS = {
     StepKind.LESSON.value: "Lesson",
@@ -156,8 +157,10 @@ def mine():
     """The signed-in employee's assigned, started and available modules, most urgent first."""
     employee = current_user.employee
     items = my_training(employee, _today()) if employee is not None else []
+    elsewhere = learning_elsewhere(employee) if employee is not None else []
     return render_template("training/my_training.html", items=items, has_employee=employee is not None,
-                           status_labels=STATUS_LABELS, today=_today(), follow_ups_due=_follow_ups_due())
+                           status_labels=STATUS_LABELS, today=_today(), follow_ups_due=_follow_ups_due(),
+                           elsewhere=elsewhere)
 
 
 def _follow_ups_due() -> int:
