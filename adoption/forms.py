@@ -22,7 +22,7 @@ from wtforms.validators import (
 )
 
 from adoption.accounts import MIN_PASSWORD_LENGTH
-from adoption.models.tokens import TOKEN_SCOPES
+from adoption.models.tokens import SCOPE_DESCRIPTIONS, TOKEN_SCOPES
 from adoption.models.users import PASSWORD_LINK_PURPOSES, ROLES
 from adoption.telemetry.identity import KEY_KINDS, find_employee
 from adoption.views.shell import ROLE_LABELS
@@ -125,7 +125,8 @@ class ApiTokenForm(FlaskForm):
     """Create an API token."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
-    scope = SelectField("Scope", choices=list(TOKEN_SCOPES), validators=[DataRequired()])
+    scope = SelectField("Scope", choices=[choice(s, f"{s}: {SCOPE_DESCRIPTIONS[s]}") for s in TOKEN_SCOPES],
+                        validators=[DataRequired()])
     submit = SubmitField("Create token")
 
 

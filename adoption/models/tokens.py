@@ -11,6 +11,13 @@ from adoption.models.users import User
 
 #: What a token may do; a token holds exactly one scope.
 TOKEN_SCOPES = ("events:write", "outcomes:write", "xapi:write", "read")
+#: What each scope allows, as the admin's token form offers it (docs/api.md has the endpoints).
+SCOPE_DESCRIPTIONS = {
+    "events:write": "send CRM usage events (POST /api/v1/events)",
+    "outcomes:write": "send customer outcomes such as CSAT (POST /api/v1/outcomes)",
+    "xapi:write": "send learning records from another learning system (POST/PUT /xapi/statements)",
+    "read": "read aggregates (/api/v1) and the xAPI learning record (GET /xapi/statements)",
+}
 
 
 class ApiToken(db.Model):

@@ -414,7 +414,7 @@ def external_table(frame: pd.DataFrame) -> html.Table | html.P:
     if frame.empty:
         return html.P("No other learning system has sent records for these people and this period.",
                       className="text-body-secondary")
-    headers = ["Activity", "Learners", "Completed", "Passed", "Not passed"]
+    headers = ["Activity", "Learners", "Completed", "Passed", "Failed an attempt"]
     return html.Table(
         className="table table-sm",
         children=[

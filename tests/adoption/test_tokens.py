@@ -168,6 +168,17 @@ def test_admin_creates_a_token_and_sees_its_secret_once(client, db, login_as):
     assert plaintext not in client.get("/admin/tokens").get_data(as_text=True)
 
 
+def test_the_token_form_offers_every_scope_with_what_it_allows(client, db, login_as):
+    login_as("admin")
+    page = client.get("/admin/tokens").get_data(as_text=True)
+    options = dict(re.findall(r'<option[^>]*value="([^"]+)"[^>]*>([^<]+)</option>', page))
+    assert set(options) == {"events:write", "outcomes:write", "xapi:write", "read"}
+    assert "/xapi/statements" in options["xapi:write"] and "/api/v1/events" in options["events:write"]
+    response = client.post("/admin/tokens", data={"name": "Moodle", "scope": "xapi:write"})
+    assert response.status_code == 200
+    assert db.session.scalars(select(ApiToken.scope)).one() == "xapi:write"
+
+
 def test_admin_create_with_an_empty_name_shows_the_form_again(client, db, login_as):
     login_as("admin")
     response = client.post("/admin/tokens", data={"name": "", "scope": "read"})

@@ -16,7 +16,7 @@ from adoption.models import Employee
 from adoption.roster import import_roster
 from adoption.timekeeping import org_today
 from adoption.tokens import issue_token
-from tests.factories import make_employee
+from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
 from training import xapi_intake
 from training.models import XapiStatement
 
@@ -362,3 +362,35 @@ def test_the_agent_and_registration_filters_find_external_statements(client, db,
     assert [s["id"] for s in by_agent] == [ids[1]]
     assert [s["id"] for s in by_registration] == [ids[0]]
     assert db.session.scalar(select(func.count()).select_from(XapiStatement)) == 2
+
+
+# ------------------------------------------------------------------ where the learner sees them
+
+
+def test_my_training_lists_the_learners_own_records_with_their_latest_outcome(client, db, lms_token):
+    ana = make_employee(hr_id="E-ANA", email="ana@acme.example")
+    make_employee(hr_id="E-BEN", email="ben@acme.example")
+    user = make_user("employee", ana)
+    db.session.commit()
+    quiz = {"id": f"{LMS}/courses/privacy", "definition": {"name": {"en-US": "Privacy quiz"}}}
+    mistaken = str(uuid.uuid4())
+    post(client, lms_token, [
+        {**completed(when="2026-10-01T09:00:00Z"), "object": quiz, "verb": {"id": "http://adlnet.gov/expapi/verbs/failed"},
+         "result": {"score": {"scaled": 0.5}}},
+        {**completed(when="2026-10-08T09:00:00Z"), "object": quiz, "verb": {"id": "http://adlnet.gov/expapi/verbs/passed"},
+         "result": {"score": {"scaled": 0.9}}},
+        completed("ana@acme.example", statement_id=mistaken, when="2026-10-02T09:00:00Z"),
+        {**completed("ben@acme.example"), "object": {"id": f"{LMS}/courses/bens-only",
+                                                    "definition": {"name": {"en-US": "Ben's course"}}}},
+    ])
+    post(client, lms_token, {"actor": {"mbox": "mailto:lms@acme.example"}, "verb": {"id": xapi_intake.VOIDED_VERB},
+                             "object": {"objectType": "StatementRef", "id": mistaken}})
+
+    client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD})
+    page = client.get("/training/").get_data(as_text=True)
+
+    assert "Recorded by other learning systems" in page
+    assert "Privacy quiz" in page and "Passed" in page and "score 90%" in page
+    assert "score 50%" not in page  # the latest outcome only
+    assert "CRM data quality" not in page  # voided
+    assert "Ben&#39;s course" not in page and "Ben's course" not in page
