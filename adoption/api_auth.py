@@ -118,11 +118,15 @@ def token_or_user(scope: str) -> Callable:
 
 
 def token_rate_key() -> str:
-    """Rate-limit bucket: the presented token (by hash, no database read), else the client address."""
+    """Rate-limit bucket: the presented bearer token (by hash, no database read), else the client address."""
+    return credential_rate_key(bearer_value(request.headers.get("Authorization")))
+
+
+def credential_rate_key(credential: str | None) -> str:
+    """Rate-limit bucket of a presented token (by hash, no database read), else of the client address."""
     # The limiter runs before authentication, so the key cannot be the token row. Keying on the
     # hash of the credential gives each real token its own bucket; the public prefix would not do,
     # since anyone who saw it could exhaust the owner's budget with forged secrets.
-    credential = bearer_value(request.headers.get("Authorization"))
     if credential is not None:
         return "token:" + hashlib.sha256(credential.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return "addr:" + (request.remote_addr or "unknown")

@@ -1,5 +1,5 @@
 """Layout pieces every dashboard page builds its charts from: a chart section with its heading,
-n line and CSV download, an empty graph its callback fills, and a labelled filter.
+n line and CSV download, an empty graph its callback fills, a table, and a labelled filter.
 
 Component ids are ``<page>-<key>-…`` (the page's prefix, e.g. ``training``), which the pages'
 download callbacks and the benchmark (``bench/dashboards.py``) rely on.
@@ -71,4 +71,22 @@ def picker(label: str, component, label_for: str | None = None) -> html.Div:
         className="col-md-4",
         children=[html.Label(label, htmlFor=label_for or component.id, className="form-label"),
                   component],
+    )
+
+
+def table(caption: str, headers: list[str], rows: list[tuple]) -> html.Table:
+    """An accessible table: a caption, column headers, and rows whose first cell heads the row
+    (a cell is its text, or ``(text, title)`` for a tooltip)."""
+    def row_header(cell) -> html.Th:
+        text, title = cell if isinstance(cell, tuple) else (cell, None)
+        return html.Th(text, scope="row", title=title)
+
+    return html.Table(
+        className="table table-sm",
+        children=[
+            html.Caption(caption),
+            html.Thead(html.Tr([html.Th(h, scope="col") for h in headers])),
+            html.Tbody([html.Tr([row_header(first), *(html.Td(cell) for cell in rest)])
+                        for first, *rest in rows]),
+        ],
     )

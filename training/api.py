@@ -18,13 +18,12 @@ the browser's session cookie.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from adoption.api_auth import api_error, rate_limited
+from adoption.api_auth import api_error, credential_rate_key, rate_limited
 from adoption.extensions import db, limiter
 from adoption.timekeeping import utcnow
 from adoption.tokens import authenticate_bearer
@@ -64,11 +63,8 @@ def _credential() -> str | None:
 
 
 def _rate_key() -> str:
-    """Rate-limit bucket: the presented credential (by hash, no database read), else the address."""
-    credential = _credential()
-    if credential is not None:
-        return "token:" + hashlib.sha256(credential.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return "addr:" + (request.remote_addr or "unknown")
+    """Rate-limit bucket: the token sent as Bearer or as the Basic password, else the address."""
+    return credential_rate_key(_credential())
 
 
 def _write_rate_limit() -> str:

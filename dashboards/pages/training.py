@@ -380,18 +380,11 @@ def missed_table(frame: pd.DataFrame) -> html.Table | html.P:
     if frame.empty:
         return html.P("No question was answered often enough at a first attempt to list.",
                       className="text-body-secondary")
-    headers = ["Question", "Module", "Wrong at first attempt", "n answers"]
-    return html.Table(
-        className="table table-sm",
-        children=[
-            html.Caption("Questions most often answered wrong at the first attempt"),
-            html.Thead(html.Tr([html.Th(h, scope="col") for h in headers])),
-            html.Tbody([
-                html.Tr([html.Th(r.prompt, scope="row"), html.Td(r.module),
-                         html.Td(f"{r.share_wrong:.0%} ({int(r.wrong)})"), html.Td(int(r.n))])
-                for r in frame.itertuples(index=False)
-            ]),
-        ],
+    return components.table(
+        "Questions most often answered wrong at the first attempt",
+        ["Question", "Module", "Wrong at first attempt", "n answers"],
+        [(r.prompt, r.module, f"{r.share_wrong:.0%} ({int(r.wrong)})", int(r.n))
+         for r in frame.itertuples(index=False)],
     )
 
 
@@ -414,18 +407,11 @@ def external_table(frame: pd.DataFrame) -> html.Table | html.P:
     if frame.empty:
         return html.P("No other learning system has sent records for these people and this period.",
                       className="text-body-secondary")
-    headers = ["Activity", "Learners", "Completed", "Passed", "Failed an attempt"]
-    return html.Table(
-        className="table table-sm",
-        children=[
-            html.Caption("Learners with a record from another learning system, by outcome"),
-            html.Thead(html.Tr([html.Th(h, scope="col") for h in headers])),
-            html.Tbody([
-                html.Tr([html.Th(r.name, scope="row", title=r.activity), html.Td(int(r.learners)),
-                         html.Td(_count(r.completed)), html.Td(_count(r.passed)), html.Td(_count(r.failed))])
-                for r in frame.itertuples(index=False)
-            ]),
-        ],
+    return components.table(
+        "Learners with a record from another learning system, by outcome",
+        ["Activity", "Learners", "Completed", "Passed", "Failed an attempt"],
+        [((r.name, r.activity), int(r.learners), _count(r.completed), _count(r.passed), _count(r.failed))
+         for r in frame.itertuples(index=False)],
     )
 
 
