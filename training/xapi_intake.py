@@ -145,8 +145,15 @@ def _agent_problems(agent: Any, field: str) -> list[tuple[str, str]]:
             problems.append((f"{field}.account", "needs a homePage (an IRL) and a name (a string)"))
     if "name" in agent and not isinstance(agent["name"], str):
         problems.append((f"{field}.name", "must be a string"))
-    for i, member in enumerate(agent.get("member") or [] if kind == "Group" else []):
-        problems += _agent_problems(member, f"{field}.member[{i}]")
+    members = agent.get("member", [])
+    if kind == "Group" and not isinstance(members, list):
+        problems.append((f"{field}.member", "must be a list of Agents"))
+    elif kind == "Group":
+        for i, member in enumerate(members):
+            if isinstance(member, dict) and member.get("objectType") == "Group":
+                problems.append((f"{field}.member[{i}]", "a Group's members are Agents"))
+            else:
+                problems += _agent_problems(member, f"{field}.member[{i}]")
     return problems
 
 

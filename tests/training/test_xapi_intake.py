@@ -10,6 +10,8 @@ import json
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from adoption.models import Employee
@@ -394,3 +396,52 @@ def test_my_training_lists_the_learners_own_records_with_their_latest_outcome(cl
     assert "score 50%" not in page  # the latest outcome only
     assert "CRM data quality" not in page  # voided
     assert "Ben&#39;s course" not in page and "Ben's course" not in page
+
+
+# ------------------------------------------------------------------ no input makes the checks fail
+
+
+def _containers(children):
+    return st.one_of(st.lists(children, max_size=3), st.dictionaries(st.text(max_size=6), children, max_size=3))
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+                     _containers, max_leaves=12)
+_iris = st.sampled_from(["http://adlnet.gov/expapi/verbs/completed", "mailto:a@b.example", "x", "", "urn:x:" + "y" * 600])
+_agents = st.fixed_dictionaries({}, optional={
+    "objectType": st.sampled_from(["Agent", "Group", "Activity", 3]), "mbox": _iris | _json,
+    "mbox_sha1sum": st.sampled_from(["a" * 40, "z"]) | _json, "openid": _iris, "name": _json,
+    "account": st.fixed_dictionaries({}, optional={"homePage": _iris, "name": _json}) | _json,
+    "member": st.lists(st.deferred(lambda: _agents), max_size=2) | _json,
+})
+_objects = st.fixed_dictionaries({}, optional={
+    "objectType": st.sampled_from(["Activity", "Agent", "StatementRef", "SubStatement", "Other"]),
+    "id": _iris | st.just(str(uuid.uuid4())) | _json,
+    "definition": st.fixed_dictionaries({}, optional={"name": _json | st.just({"en-US": "A"})}) | _json,
+    "actor": _agents, "verb": st.fixed_dictionaries({"id": _iris}), "object": _json,
+})
+_statements = st.fixed_dictionaries({}, optional={
+    "id": st.just(str(uuid.uuid4())) | _json, "actor": _agents | _json,
+    "verb": st.fixed_dictionaries({}, optional={"id": _iris | _json, "display": _json}),
+    "object": _objects | _json, "timestamp": st.sampled_from(["2026-10-05T09:30:00Z", "2026-10-05", "x"]) | _json,
+    "result": st.fixed_dictionaries({}, optional={"success": _json, "score": _json}) | _json,
+    "context": st.fixed_dictionaries({}, optional={"registration": _json}) | _json,
+    "version": st.sampled_from(["1.0.3", "2.0"]) | _json, "extra": _json,
+})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.one_of(_json, _statements))
+@example(value={"actor": {"objectType": "Group", "mbox": "mailto:team@acme.example", "member": 5}})  # found by hand
+def test_no_json_value_makes_the_statement_checks_raise(value):
+    problems = xapi_intake.statement_problems(value, 0)
+    assert all(isinstance(p, xapi_intake.StatementProblem) and p.index == 0 for p in problems)
+    if not problems:
+        # What storing reads of a statement the checks let through.
+        assert xapi_intake.parse_timestamp(value.get("timestamp", "2026-01-01T00:00:00Z")) is not None
+        key = xapi_intake.actor_key(value["actor"])
+        assert key is None or len(key) <= xapi_intake.MAX_ACTOR_KEY_LENGTH
+        if value["object"].get("objectType", "Activity") == "Activity":
+            name = xapi_intake._activity_name(value["object"])
+            assert name is None or isinstance(name, str)
+        assert isinstance(xapi_intake.content_hash({**value, "id": str(uuid.uuid4())}), str)
