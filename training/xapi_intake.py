@@ -39,7 +39,8 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from adoption.extensions import db
-from adoption.models import ApiToken, Employee
+from adoption.models import ApiToken, Employee, Role
+from adoption.scope import Scope, ScopeError
 from training.models import XapiStatement
 from training.xapi import STATEMENT_VERSION, actor_key, home_page, timestamp_text
 
@@ -514,3 +515,61 @@ def learning_elsewhere(employee: Employee) -> list[ExternalRecord]:
                                           timestamp.date(),
                                           round(scaled * 100) if isinstance(scaled, int | float) else None)
     return sorted(latest.values(), key=lambda r: r.on, reverse=True)
+
+
+# ------------------------------------------------------------------ the sending systems (for authors)
+
+
+@dataclass(frozen=True)
+class SendingSystem:
+    """A token that sent statements: how many, how many attributed or voided, and when last."""
+
+    name: str
+    prefix: str
+    revoked: bool
+    statements: int
+    attributed: int
+    voided: int
+    last_stored: dt.datetime
+
+
+@dataclass(frozen=True)
+class UnmatchedLearner:
+    """An actor identifier of external statements that matches no one on the roster."""
+
+    actor_key: str
+    statements: int
+    last_stored: dt.datetime
+
+
+def _require_everyone(scope: Scope) -> None:
+    """Raise ``ScopeError`` unless ``scope`` reads every unit's individual records (change
+    leaders and admins): the unmatched identifiers are people's addresses, and belong to no unit."""
+    if not (scope.all_units and scope.sees_individuals and scope.role in (Role.CHANGE_LEADER, Role.ADMIN)):
+        raise ScopeError("only change leaders and admins see the records of other learning systems")
+
+
+def sending_systems(scope: Scope) -> list[SendingSystem]:
+    """Every token that sent statements, most recent first."""
+    _require_everyone(scope)
+    rows = db.session.execute(
+        select(ApiToken.name, ApiToken.prefix, ApiToken.revoked_at.is_not(None), func.count(),
+               func.count(XapiStatement.employee_id), func.count().filter(XapiStatement.voided.is_(True)),
+               func.max(XapiStatement.stored))
+        .join(XapiStatement, XapiStatement.token_id == ApiToken.id)
+        .group_by(ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.revoked_at)
+        .order_by(func.max(XapiStatement.stored).desc()))
+    return [SendingSystem(*row) for row in rows]
+
+
+def unmatched_learners(scope: Scope, limit: int = 200) -> tuple[list[UnmatchedLearner], int]:
+    """The identifiers of external statements that match no one (voiding statements aside), most
+    statements first, at most ``limit``; and how many there are in all."""
+    _require_everyone(scope)
+    where = (XapiStatement.token_id.is_not(None), XapiStatement.employee_id.is_(None),
+             XapiStatement.actor_key.is_not(None), XapiStatement.verb != VOIDED_VERB)
+    total = db.session.scalar(select(func.count(XapiStatement.actor_key.distinct())).where(*where))
+    rows = db.session.execute(
+        select(XapiStatement.actor_key, func.count(), func.max(XapiStatement.stored)).where(*where)
+        .group_by(XapiStatement.actor_key).order_by(func.count().desc(), XapiStatement.actor_key).limit(limit))
+    return [UnmatchedLearner(*row) for row in rows], total

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from adoption.models import Employee
+from adoption.models import Employee, Role
 from adoption.roster import import_roster
+from adoption.scope import Scope, ScopeError
 from adoption.timekeeping import org_today
 from adoption.tokens import issue_token
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
@@ -445,3 +446,39 @@ def test_no_json_value_makes_the_statement_checks_raise(value):
             name = xapi_intake._activity_name(value["object"])
             assert name is None or isinstance(name, str)
         assert isinstance(xapi_intake.content_hash({**value, "id": str(uuid.uuid4())}), str)
+
+
+# ------------------------------------------------------------------ the authors' page of sending systems
+
+
+def test_authors_see_the_sending_systems_and_the_learners_who_match_no_one(client, db, lms_token, login_as):
+    make_employee(hr_id="E-ANA", email="ana@acme.example")
+    db.session.commit()
+    target = str(uuid.uuid4())
+    post(client, lms_token, [completed("ana@acme.example", statement_id=target), completed("ghost@partner.example"),
+                             completed("ghost@partner.example", when="2026-10-06T09:30:00Z")])
+    post(client, lms_token, {"actor": {"mbox": "mailto:lms@acme.example"}, "verb": {"id": xapi_intake.VOIDED_VERB},
+                             "object": {"objectType": "StatementRef", "id": target}})
+
+    login_as("change_leader", unit="Acme/HQ")
+    response = client.get("/training/manage/external")
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Acme Learning" in page and "mbox:mailto:ghost@partner.example" in page
+    assert "lms@acme.example" not in page  # the voiding statement's actor is no learner
+    [system] = xapi_intake.sending_systems(Scope(Role.CHANGE_LEADER, None, None, None, True))
+    assert (system.statements, system.attributed, system.voided) == (4, 1, 1)
+    learners, total = xapi_intake.unmatched_learners(Scope(Role.ADMIN, None, None, None, True))
+    assert [(u.actor_key, u.statements) for u in learners] == [("mbox:mailto:ghost@partner.example", 2)] and total == 1
+
+
+@pytest.mark.parametrize("role", ["employee", "manager", "executive"])
+def test_other_roles_get_403_and_the_data_layer_refuses_their_scope(client, db, login_as, role):
+    login_as(role)
+    assert client.get("/training/manage/external").status_code == 403
+    executive = Scope(Role.EXECUTIVE, None, None, None, False)  # organization-wide, but no individuals
+    with pytest.raises(ScopeError):
+        xapi_intake.unmatched_learners(executive)
+    with pytest.raises(ScopeError):
+        xapi_intake.sending_systems(executive)

@@ -39,6 +39,7 @@ from training.folder import ModuleFormatError, import_module_zip
 from training.markdown import render
 from training.models import Module, ModuleStep, StepKind
 from training.views import bp
+from training.xapi_intake import sending_systems, unmatched_learners
 
 AUTHORS = (Role.CHANGE_LEADER, Role.ADMIN)
 
@@ -70,6 +71,16 @@ def manage():
     """Every module with its status, version, number of steps and estimated duration."""
     modules = modules_for_authoring(current_scope())
     return render_template("training/manage_list.html", modules=modules, steps=step_counts(modules))
+
+
+@bp.route("/manage/external")
+@role_required(*AUTHORS)
+def manage_external():
+    """The learning systems that send xAPI statements, and the learners they name who match no one."""
+    scope = current_scope()
+    learners, unmatched_total = unmatched_learners(scope)
+    return render_template("training/manage_external.html", systems=sending_systems(scope), learners=learners,
+                           unmatched_total=unmatched_total)
 
 
 def _module_form_page(form: ModuleForm, module: Module | None, error: str | None = None, status: int = 200):
