@@ -120,7 +120,8 @@ def demo_statements(seed: int, calendar: DemoCalendar, people: list[tuple[str, b
         if rng.random() < 0.65:
             when = _moment(rng, calendar.day(privacy.opens_on), last)
             if rng.random() < 0.125:
-                add(actor, "failed", privacy, when, {"success": False, "score": {"scaled": round(rng.uniform(0.3, 0.7), 2)}})
+                score = round(rng.uniform(0.3, 0.7), 2)
+                add(actor, "failed", privacy, when, {"success": False, "score": {"scaled": score}})
                 if rng.random() < 0.75 and when.date() + dt.timedelta(days=10) < last:
                     when = _moment(rng, when.date() + dt.timedelta(days=3), last)
                 else:

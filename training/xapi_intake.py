@@ -12,8 +12,8 @@ What the specification asks of a learning record store, and what this one does:
   nothing of the request is stored. Content is compared without ``stored``, ``authority`` and
   ``version``, which the record store sets.
 - **Voiding** (Data 2.3.2): a statement with the verb ``voided`` and a ``StatementRef`` object
-  marks its target voided; voided statements leave the query results and answer only to
-  ``voidedStatementId``. A voiding statement cannot itself be voided.
+  marks its target voided, also when the target arrives later; voided statements leave the query
+  results and answer only to ``voidedStatementId``. A voiding statement cannot itself be voided.
 - ``id`` is given when missing; ``timestamp`` defaults to ``stored``; ``authority`` is set to the
   API token that sent the statement; ``version`` defaults to 1.0.0. Attachments are not accepted.
 
@@ -446,15 +446,26 @@ def store_external_statements(statements: list[Any], token: ApiToken, now: dt.da
         db.session.add(XapiStatement(
             id=statement_uuid, employee_id=employee_id, verb=statement["verb"]["id"],
             activity=obj["id"] if is_activity else None,
-            activity_name=_activity_name(obj) if is_activity else None, module_id=None, timestamp=timestamp, stored=stored, statement=statement, token_id=token.id,
+            activity_name=_activity_name(obj) if is_activity else None, module_id=None,
+            timestamp=timestamp, stored=stored, statement=statement, token_id=token.id,
             actor_key=key, content_hash=digest))
     db.session.flush()
+    if new:
+        # A voiding statement may come before its target (a system that sends out of order).
+        new_ids = [str(u) for u, _, _ in new]
+        voided_targets += [uuid.UUID(target) for target in db.session.scalars(
+            select(_voided_target()).where(XapiStatement.verb == VOIDED_VERB, _voided_target().in_(new_ids)))]
     if voided_targets:
         # A voiding statement is never voided itself (Data 2.3.2).
         db.session.execute(update(XapiStatement)
                            .where(XapiStatement.id.in_(voided_targets), XapiStatement.verb != VOIDED_VERB)
                            .values(voided=True))
     return StoreResult(ids, len(new), len(ids) - len(new), attributed)
+
+
+def _voided_target():
+    """The id a voiding statement's StatementRef names, as the stored JSON holds it."""
+    return func.lower(XapiStatement.statement[("object", "id")].as_string())
 
 
 def attribute_unmatched_statements() -> int:

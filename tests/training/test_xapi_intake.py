@@ -297,6 +297,17 @@ def test_a_voided_statement_leaves_the_queries_and_answers_to_voided_statement_i
     assert client.get(URL, query_string={"voidedStatementId": kept}, headers=headers(reader)).status_code == 404
 
 
+def test_a_voiding_statement_sent_before_its_target_voids_it_on_arrival(client, db, lms_token):
+    target = str(uuid.uuid4())
+    voiding = {"actor": {"mbox": "mailto:admin@lms.example"}, "verb": {"id": xapi_intake.VOIDED_VERB},
+               "object": {"objectType": "StatementRef", "id": target.upper()}}
+    assert post(client, lms_token, voiding).status_code == 200
+    assert post(client, lms_token, [completed(statement_id=target), completed("other@x.example")]).status_code == 200
+
+    voided = {str(r.id): r.voided for r in rows(db) if r.verb == COMPLETED}
+    assert voided.pop(target) is True and list(voided.values()) == [False]
+
+
 def test_a_voiding_statement_cannot_be_voided(client, db, lms_token):
     target, voiding_id = str(uuid.uuid4()), str(uuid.uuid4())
     post(client, lms_token, completed(statement_id=target))
