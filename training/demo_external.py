@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 
 from adoption.demo_calendar import DemoCalendar
 from adoption.extensions import db
-from adoption.models import ApiToken, Employee, User
+from adoption.models import ApiToken, Employee, Role, User
 from adoption.tokens import issue_token
 from training.models import XapiStatement
 from training.xapi import timestamp_text
@@ -152,7 +152,7 @@ def load_external_learning_demo(size: str, seed: int, calendar: DemoCalendar) ->
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.name == TOKEN_NAME))
     if token is None:
-        admin = db.session.scalar(select(User.id).where(User.role == "admin").order_by(User.id).limit(1))
+        admin = db.session.scalar(select(User.id).where(User.role == Role.ADMIN.value).order_by(User.id).limit(1))
         created = dt.datetime.combine(calendar.day(COURSES[0].opens_on), dt.time(7))
         token, _secret = issue_token(TOKEN_NAME, "xapi:write", admin, created)  # the secret went to the LMS
         logins = set(db.session.scalars(select(User.employee_id).where(User.employee_id.is_not(None))))

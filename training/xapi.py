@@ -183,7 +183,7 @@ def question_activity(module: Module, step: ModuleStep, question: CheckQuestion)
 # ------------------------------------------------------------------ writing statements
 
 
-def _utc_ms(moment: dt.datetime) -> dt.datetime:
+def utc_ms(moment: dt.datetime) -> dt.datetime:
     """``moment`` as naive UTC cut to the millisecond, the precision statements show, so that a
     ``since``/``until`` copied from a statement selects exactly that statement's instant."""
     if moment.tzinfo is not None:
@@ -193,7 +193,7 @@ def _utc_ms(moment: dt.datetime) -> dt.datetime:
 
 def timestamp_text(moment: dt.datetime) -> str:
     """A naive UTC instant as an xAPI timestamp (ISO 8601, milliseconds, ``Z``)."""
-    return _utc_ms(moment).isoformat(timespec="milliseconds") + "Z"
+    return utc_ms(moment).isoformat(timespec="milliseconds") + "Z"
 
 
 def _extension(name: str) -> str:
@@ -205,7 +205,7 @@ def record(enrollment: Enrollment, verb: Verb, obj: dict[str, Any], now: dt.date
            grouping: list[dict[str, Any]] | None = None) -> XapiStatement:
     """Add the statement "the enrollment's learner <verb> <obj>" at ``now`` (also its ``stored``)."""
     employee = db.session.get(Employee, enrollment.employee_id)
-    moment = _utc_ms(now)
+    moment = utc_ms(now)
     statement_id = uuid.uuid4()
     context: dict[str, Any] = {
         "platform": "Uptake",
@@ -300,7 +300,7 @@ def record_commitment(enrollment: Enrollment, step: ModuleStep, commitment: Comm
 
 def record_completed(enrollment: Enrollment, module: Module, now: dt.datetime) -> XapiStatement:
     """The learner completed ``module``: every step done, every check passed, reaction given."""
-    seconds = max(0, int((_utc_ms(now) - _utc_ms(enrollment.started_at)).total_seconds()))
+    seconds = max(0, int((utc_ms(now) - utc_ms(enrollment.started_at)).total_seconds()))
     result: dict[str, Any] = {"completion": True, "success": True, "duration": f"PT{seconds}S"}
     if enrollment.reaction_score is not None:
         result["extensions"] = {_extension("usefulness"): enrollment.reaction_score}
@@ -355,22 +355,42 @@ def _boolean(name: str, raw: str) -> bool:
     raise XapiQueryError(f"'{name}' must be true or false, not '{raw}'.")
 
 
-def _uuid(name: str, raw: str) -> uuid.UUID:
+def parse_uuid(raw: Any) -> uuid.UUID | None:
+    """``raw`` as a UUID, or None when it is not a string holding one."""
+    if not isinstance(raw, str):
+        return None
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise XapiQueryError(f"'{name}' must be a UUID, not '{raw}'.") from None
+        return None
 
 
-def _instant(name: str, raw: str) -> dt.datetime:
-    """An ISO 8601 timestamp as naive UTC (one without an offset is taken as UTC)."""
+def parse_instant(raw: Any) -> dt.datetime | None:
+    """An ISO 8601 timestamp as naive UTC (one without an offset is taken as UTC), or None."""
+    if not isinstance(raw, str):
+        return None
     try:
         moment = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise XapiQueryError(f"'{name}' must be an ISO 8601 timestamp such as 2024-05-01T09:30:00Z, "
-                             f"not '{raw}'.") from None
+        return None
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
+def _uuid(name: str, raw: str) -> uuid.UUID:
+    value = parse_uuid(raw)
+    if value is None:
+        raise XapiQueryError(f"'{name}' must be a UUID, not '{raw}'.")
+    return value
+
+
+def _instant(name: str, raw: str) -> dt.datetime:
+    """The parameter ``name`` as an instant (``parse_instant``); ``XapiQueryError`` otherwise."""
+    moment = parse_instant(raw)
+    if moment is None:
+        raise XapiQueryError(f"'{name}' must be an ISO 8601 timestamp such as 2024-05-01T09:30:00Z, "
+                             f"not '{raw}'.")
     return moment
 
 

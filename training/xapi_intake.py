@@ -39,10 +39,19 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from adoption.extensions import db
-from adoption.models import ApiToken, Employee, Role
-from adoption.scope import Scope, ScopeError
+from adoption.models import ApiToken, Employee
+from adoption.scope import Scope
+from training.authoring import require_author
 from training.models import XapiStatement
-from training.xapi import STATEMENT_VERSION, actor_key, home_page, timestamp_text
+from training.xapi import (
+    STATEMENT_VERSION,
+    actor_key,
+    home_page,
+    parse_instant,
+    parse_uuid,
+    timestamp_text,
+    utc_ms,
+)
 
 #: The ADL verb that voids an earlier statement.
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
@@ -176,7 +185,7 @@ def _object_problems(obj: Any, field: str, *, sub_statement_allowed: bool = True
     if kind in ("Agent", "Group"):
         return _agent_problems(obj, field)
     if kind == "StatementRef":
-        return [] if _uuid_or_none(obj.get("id")) else [(f"{field}.id", "a StatementRef needs a UUID id")]
+        return [] if parse_uuid(obj.get("id")) else [(f"{field}.id", "a StatementRef needs a UUID id")]
     if kind == "SubStatement" and sub_statement_allowed:
         problems = []
         for key in ("id", "stored", "version", "authority"):
@@ -199,28 +208,6 @@ def _verb_problems(verb: Any, field: str) -> list[tuple[str, str]]:
     return []
 
 
-def _uuid_or_none(value: Any) -> uuid.UUID | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
-def parse_timestamp(value: Any) -> dt.datetime | None:
-    """An ISO 8601 timestamp as naive UTC to the millisecond (one without an offset is UTC), or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
 def statement_problems(statement: Any, index: int) -> list[StatementProblem]:
     """Every way ``statement`` (the request's ``index``-th) breaks the xAPI 1.0.3 data rules
     that this record store checks; empty when it can be stored."""
@@ -233,7 +220,7 @@ def statement_problems(statement: Any, index: int) -> list[StatementProblem]:
         found.append((key, "is not a property of an xAPI statement"))
     if "objectType" in statement:
         found.append(("objectType", "a statement has no objectType"))
-    if "id" in statement and _uuid_or_none(raw_id) is None:
+    if "id" in statement and parse_uuid(raw_id) is None:
         found.append(("id", "must be a UUID"))
     actor_found = _agent_problems(statement.get("actor"), "actor")
     found += actor_found
@@ -245,7 +232,7 @@ def statement_problems(statement: Any, index: int) -> list[StatementProblem]:
     if verb_id == VOIDED_VERB and not (isinstance(statement.get("object"), dict)
                                        and statement["object"].get("objectType") == "StatementRef"):
         found.append(("object", "a voiding statement's object must be a StatementRef"))
-    if "timestamp" in statement and parse_timestamp(statement["timestamp"]) is None:
+    if "timestamp" in statement and parse_instant(statement["timestamp"]) is None:
         found.append(("timestamp", "must be an ISO 8601 timestamp such as 2026-11-02T09:30:00Z"))
     if "version" in statement and not (isinstance(statement["version"], str)
                                        and re.match(r"^1\.0(\.\d+)?$", statement["version"])):
@@ -270,7 +257,7 @@ def statement_problems(statement: Any, index: int) -> list[StatementProblem]:
     if context is not None:
         if not isinstance(context, dict):
             found.append(("context", "must be an object"))
-        elif "registration" in context and _uuid_or_none(context["registration"]) is None:
+        elif "registration" in context and parse_uuid(context["registration"]) is None:
             found.append(("context.registration", "must be a UUID"))
     return [StatementProblem(index, statement_id, f, m) for f, m in found]
 
@@ -311,8 +298,9 @@ class _Roster:
         emails = {e.lower() for e in emails}
         if not emails:
             return {}
-        rows = db.session.execute(select(func.lower(Employee.email), Employee.id)
-                                  .where(func.lower(Employee.email).in_(emails)))
+        # The roster keeps e-mail addresses in lower case (adoption/roster.py), as
+        # ``adoption.telemetry.identity.find_employee`` relies on too.
+        rows = db.session.execute(select(Employee.email, Employee.id).where(Employee.email.in_(emails)))
         return dict(rows.all())
 
     def _by_hr_id(self, ids: Iterable[str]) -> dict[str, int]:
@@ -395,18 +383,18 @@ def store_external_statements(statements: list[Any], token: ApiToken, now: dt.da
     ``statement_id`` is the id a PUT names: the one statement must carry it or no id."""
     problems = [p for i, s in enumerate(statements) for p in statement_problems(s, i)]
     if statement_id is not None and isinstance(statements[0], dict) and "id" in statements[0] \
-            and _uuid_or_none(statements[0]["id"]) not in (None, statement_id):
+            and parse_uuid(statements[0]["id"]) not in (None, statement_id):
         problems.append(StatementProblem(0, statements[0]["id"], "id",
                                          "differs from the statementId parameter"))
     if problems:
         raise StatementsRejected(f"{len(problems)} problem(s) in the statements; none was stored.", problems)
 
-    stored = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    stored = utc_ms(now)
     complete: list[dict[str, Any]] = []
     seen: dict[uuid.UUID, int] = {}
     for index, raw in enumerate(statements):
         statement = dict(raw)
-        given = _uuid_or_none(statement.get("id")) or statement_id or uuid.uuid4()
+        given = parse_uuid(statement.get("id")) or statement_id or uuid.uuid4()
         statement["id"] = str(given)
         if given in seen:
             problems.append(StatementProblem(index, str(given), "id",
@@ -431,7 +419,8 @@ def store_external_statements(statements: list[Any], token: ApiToken, now: dt.da
     voided_targets = []
     attributed = 0
     for statement_uuid, statement, digest in new:
-        timestamp = parse_timestamp(statement.get("timestamp")) or stored
+        sent = parse_instant(statement.get("timestamp"))
+        timestamp = utc_ms(sent) if sent is not None else stored
         statement.setdefault("timestamp", timestamp_text(timestamp))
         statement["stored"] = timestamp_text(stored)
         statement["authority"] = authority
@@ -553,16 +542,9 @@ class UnmatchedLearner:
     last_stored: dt.datetime
 
 
-def _require_everyone(scope: Scope) -> None:
-    """Raise ``ScopeError`` unless ``scope`` reads every unit's individual records (change
-    leaders and admins): the unmatched identifiers are people's addresses, and belong to no unit."""
-    if not (scope.all_units and scope.sees_individuals and scope.role in (Role.CHANGE_LEADER, Role.ADMIN)):
-        raise ScopeError("only change leaders and admins see the records of other learning systems")
-
-
 def sending_systems(scope: Scope) -> list[SendingSystem]:
     """Every token that sent statements, most recent first."""
-    _require_everyone(scope)
+    require_author(scope)  # change leaders and admins: the identifiers belong to no unit
     rows = db.session.execute(
         select(ApiToken.name, ApiToken.prefix, ApiToken.revoked_at.is_not(None), func.count(),
                func.count(XapiStatement.employee_id), func.count().filter(XapiStatement.voided.is_(True)),
@@ -576,7 +558,7 @@ def sending_systems(scope: Scope) -> list[SendingSystem]:
 def unmatched_learners(scope: Scope, limit: int = 200) -> tuple[list[UnmatchedLearner], int]:
     """The identifiers of external statements that match no one (voiding statements aside), most
     statements first, at most ``limit``; and how many there are in all."""
-    _require_everyone(scope)
+    require_author(scope)  # change leaders and admins: the identifiers belong to no unit
     where = (XapiStatement.token_id.is_not(None), XapiStatement.employee_id.is_(None),
              XapiStatement.actor_key.is_not(None), XapiStatement.verb != VOIDED_VERB)
     total = db.session.scalar(select(func.count(XapiStatement.actor_key.distinct())).where(*where))
