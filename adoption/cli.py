@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(import_outcomes_command)
     app.cli.add_command(import_roster_command)
     app.cli.add_command(ingest_events_command)
+    app.cli.add_command(purge_telemetry_command)
     app.cli.add_command(quickstart_command)
     app.cli.add_command(refresh_rollups_command)
 
@@ -221,6 +222,40 @@ def ingest_events_command(file: str, fmt: str, event_type: str | None, rejects: 
                    "(accepted rows come back as duplicates).", err=True)
     click.echo(result.summary())
     _finish_background_jobs()  # run_recorded_import announced the import
+
+
+@click.command("purge-telemetry")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to act as (default: today in the organization's time zone).")
+@with_appcontext
+def purge_telemetry_command(today) -> None:
+    """Delete raw CRM events older than UPTAKE_TELEMETRY_RETENTION_DAYS (run it daily; rollups stay)."""
+    from flask import current_app
+
+    from adoption.telemetry.retention import (
+        begin_purge,
+        finish_purge,
+        purge_chunk,
+        remove_import_files,
+    )
+    from adoption.timekeeping import org_today
+
+    day = today.date() if today else org_today(current_app.config["ORG_TIMEZONE"])
+    run = begin_purge(day)
+    if run is None:
+        click.echo("UPTAKE_TELEMETRY_RETENTION_DAYS is 0: raw events are kept, nothing to purge.")
+        return
+    # The watermark is committed before anything is deleted, so from then on no ingest takes
+    # an event of those days and no rebuild recounts them. Then one short transaction per chunk.
+    db.session.commit()
+    last = 0
+    while (last := purge_chunk(run, last)) is not None:
+        db.session.commit()
+    remove_import_files(run)
+    outcome = finish_purge(run)
+    db.session.commit()
+    click.echo(f"purged: events={outcome.events} unmatched={outcome.unmatched} files={outcome.files} "
+               f"before={outcome.purged_before.isoformat()}")
 
 
 def _finish_background_jobs() -> None:

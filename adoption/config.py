@@ -48,6 +48,11 @@ DEFAULTS: dict[str, Any] = {
     "CELERY_RESULT_BACKEND": None,
     # The queue jobs are sent to and workers consume by default.
     "CELERY_QUEUE": "uptake",
+    # How many days raw CRM events are kept (adoption/telemetry/retention.py, docs/privacy.md):
+    # `flask purge-telemetry` deletes older ones, ingest refuses them (`too_old`); the daily
+    # rollups every metric reads are kept. 0 keeps raw events forever; otherwise at least
+    # MIN_RETENTION_DAYS, so an unmatched actor can be mapped before their events go.
+    "TELEMETRY_RETENTION_DAYS": 0,
     # Largest event file the upload page accepts (the rest of the app keeps MAX_CONTENT_LENGTH);
     # the upload is spooled to disk, never held in memory. Bigger files: `flask ingest-events`.
     "EVENT_IMPORT_MAX_BYTES": 1024 * 1024 * 1024,
@@ -80,6 +85,7 @@ DEFAULTS: dict[str, Any] = {
 
 #: The lowest anonymity threshold the app accepts, whatever the settings say.
 MIN_THRESHOLD = 3
+MIN_RETENTION_DAYS = 30
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
 _BOOL_FALSE = {"0", "false", "no", "off", ""}
@@ -126,6 +132,10 @@ def load_settings(
         if not isinstance(settings[name], int) or settings[name] < MIN_THRESHOLD:
             raise ValueError(f"{ENV_PREFIX}{name} must be an integer of at least {MIN_THRESHOLD}, "
                              f"got {settings[name]!r}")
+    retention = settings["TELEMETRY_RETENTION_DAYS"]
+    if not isinstance(retention, int) or isinstance(retention, bool) or (retention != 0 and retention < MIN_RETENTION_DAYS):
+        raise ValueError(f"{ENV_PREFIX}TELEMETRY_RETENTION_DAYS must be 0 (keep raw events) or an integer of "
+                         f"at least {MIN_RETENTION_DAYS}, got {retention!r}")
     return settings
 
 

@@ -1,4 +1,5 @@
-"""CRM usage telemetry: one row per event received, kept forever for idempotency."""
+"""CRM usage telemetry: one row per event received, kept for idempotency (forever, or for
+TELEMETRY_RETENTION_DAYS: telemetry/retention.py), and the rollups made from them."""
 from __future__ import annotations
 
 import datetime as dt
@@ -35,7 +36,8 @@ class UsageEvent(db.Model):
     # 64-bit on PostgreSQL (a busy CRM outgrows 2^31 events); SQLite's INTEGER is 64-bit already
     # and only that exact type name auto-increments there.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    # The sender's id; permanently unique, so a re-sent event is recognised as a duplicate.
+    # The sender's id; unique for as long as raw events are kept, so a re-sent event is recognised
+    # as a duplicate (older ones are refused as too_old: telemetry/retention.py).
     event_id: Mapped[str] = mapped_column(String(128), unique=True)
     # Hex SHA-256 of the event's canonical JSON (see docs/api.md): same id and same hash is a
     # duplicate, same id and another hash a conflict.
@@ -182,3 +184,28 @@ class EventImport(db.Model):
     task_id: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class RawEventPurge(db.Model):
+    """One run of the raw-event retention purge (``flask purge-telemetry``).
+
+    The latest ``purged_before`` is a watermark: raw events of the days before it may be gone, so
+    ingest refuses events dated before it and rollups are never rebuilt for those days (they
+    are kept; only the raw events behind them are not).
+    """
+
+    __tablename__ = "raw_event_purges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # First local day kept: events whose day in the organization's time zone is before it are deleted.
+    purged_before: Mapped[dt.date] = mapped_column(Date, index=True)
+    # The TELEMETRY_RETENTION_DAYS setting the run applied.
+    retention_days: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # NULL while the run is going (or after it was interrupted: the next run finishes the job).
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    events_deleted: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Of those, events that never matched anyone on the roster.
+    unmatched_deleted: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Uploaded event files and rejects files of imports that ended before the cutoff.
+    files_deleted: Mapped[int] = mapped_column(Integer, default=0)

@@ -52,6 +52,8 @@ REJECTION_CODES: dict[str, str] = {
                      f"is nested deeper than {MAX_PROPERTIES_DEPTH} levels",
     "unknown_client": f"`client` is not one of {', '.join(CLIENTS)}",
     "conflict": "an event with this `event_id` but different content was already accepted",
+    "too_old": "`occurred_at` is before the retention window (`UPTAKE_TELEMETRY_RETENTION_DAYS`): raw "
+               "events that old are deleted, so they are no longer taken",
 }
 
 _RFC3339 = re.compile(

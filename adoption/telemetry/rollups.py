@@ -22,6 +22,7 @@ from adoption.extensions import db
 from adoption.models import (
     DailyUsage,
     Employee,
+    RawEventPurge,
     RollupBacklog,
     UnitMembership,
     UsageEvent,
@@ -45,9 +46,20 @@ def local_day(occurred_at_utc: dt.datetime, zone: ZoneInfo) -> dt.date:
     return occurred_at_utc.replace(tzinfo=dt.UTC).astimezone(zone).date()
 
 
+def day_start_utc(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The naive-UTC instant at which ``day`` begins in ``zone``."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def week_of(day: dt.date, first_weekday: int) -> dt.date:
     """The first day of the week that contains ``day``."""
     return day - dt.timedelta(days=(day.weekday() - first_weekday) % 7)
+
+
+def frozen_before() -> dt.date | None:
+    """The first day whose ``daily_usage`` can be rebuilt from raw events: the latest retention
+    purge's first kept day (``telemetry/retention.py``); None when no purge has run."""
+    return db.session.scalar(select(func.max(RawEventPurge.purged_before)))
 
 
 def add_to_daily_usage(events: Iterable[tuple[dt.datetime, int, str]]) -> set[dt.date]:
@@ -77,14 +89,19 @@ def rebuild_daily_usage(employee_ids: Collection[int]) -> set[dt.date]:
         return set()
     ids = sorted(set(employee_ids))
     table = DailyUsage.__table__
-    before = {row.day for row in db.session.execute(
-        select(table.c.day).where(table.c.employee_id.in_(ids)).distinct())}
-    db.session.execute(delete(table).where(table.c.employee_id.in_(ids)))
     zone = org_zone()
     events = UsageEvent.__table__
+    # Days before a retention purge keep their rollups: their raw events may be gone.
+    first_day = frozen_before()
+    mine, theirs = table.c.employee_id.in_(ids), events.c.employee_id.in_(ids)
+    if first_day is not None:
+        mine = mine & (table.c.day >= first_day)
+        theirs = theirs & (events.c.occurred_at >= day_start_utc(first_day, zone))
+    before = {row.day for row in db.session.execute(select(table.c.day).where(mine).distinct())}
+    db.session.execute(delete(table).where(mine))
     counts: Counter[tuple[dt.date, int, str]] = Counter()
     query = (select(events.c.occurred_at, events.c.employee_id, events.c.event_type)
-             .where(events.c.employee_id.in_(ids), events.c.qualifying.is_(True)))
+             .where(theirs, events.c.qualifying.is_(True)))
     for occurred_at, employee_id, event_type in db.session.execute(query).yield_per(10_000):
         counts[(local_day(occurred_at, zone), employee_id, event_type)] += 1
     if counts:

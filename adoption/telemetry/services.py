@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql
 from adoption.extensions import db
 from adoption.models import CrmAlias, Employee, UsageEvent
 from adoption.telemetry.ingest import Batch, ParsedEvent, Rejection
+from adoption.telemetry.retention import oldest_accepted
 from adoption.telemetry.rollups import add_to_daily_usage
 
 # Rows per INSERT statement: well under SQLite's 32,766 bound parameters at 16 columns a row.
@@ -46,20 +47,28 @@ class IngestResult:
 def store_batch(batch: Batch, token_id: int | None, received_at: dt.datetime,
                 import_id: int | None = None) -> IngestResult:
     """Store the batch's new events and count them into ``daily_usage``; count duplicates,
-    reject conflicts; flushes, never commits."""
+    reject conflicts and new events older than the retention horizon; flushes, never commits."""
     result = IngestResult(rejected=list(batch.rejected))
     table: Table = UsageEvent.__table__
+    oldest = oldest_accepted(received_at)
 
     # An id stands for the content stored first: in the database, else earlier in this batch.
     standing = _stored_hashes(table, list({event.event_id for event in batch.events}))
     fresh: list[ParsedEvent] = []
     for event in batch.events:
         stored_hash = standing.get(event.event_id)
-        if stored_hash is None:
+        if stored_hash is not None:
+            _judge_repeat(event, stored_hash, result)
+        elif oldest is not None and event.occurred_at < oldest:
+            # Still stored, it is a duplicate like any other; new, it would outlive the purge's
+            # idempotency: once deleted, a re-send could not be recognised (retention.py).
+            result.rejected.append(Rejection(
+                event.index, event.event_id, "too_old", "occurred_at",
+                f"occurred_at is before {oldest.isoformat()}Z, the start of the retention window: "
+                "raw events older than that are deleted, so they are no longer taken."))
+        else:
             standing[event.event_id] = event.content_hash
             fresh.append(event)
-        else:
-            _judge_repeat(event, stored_hash, result)
 
     if fresh:
         employees = resolve_employees(fresh)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from adoption.access import role_required
 from adoption.config import DEFAULTS, ENV_PREFIX
 from adoption.models import Role
+from adoption.telemetry.retention import latest_purge
 from adoption.views.admin import bp
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -37,6 +38,9 @@ GROUPS: tuple[tuple[str, tuple[Shown, ...]], ...] = (
     ("Calendar", (
         Shown("ORG_TIMEZONE", "what “today” means: survey rounds, reminders, imports, weeks"),
         Shown("WEEK_START", "first day of the adoption week (after a change: refresh-rollups --all)"),
+    )),
+    ("Data retention", (
+        Shown("TELEMETRY_RETENTION_DAYS", "raw CRM events older than this are deleted by purge-telemetry and no longer taken (the daily rollups stay)"),
     )),
     ("Surveys", (
         Shown("SURVEY_BUDGET_ROUNDS", "nobody is offered more survey rounds than this …"),
@@ -70,6 +74,8 @@ def _display(key: str, value) -> str:
         return "not set"
     if key == "WEEK_START" and isinstance(value, int) and 0 <= value < len(WEEKDAYS):
         return WEEKDAYS[value]
+    if key == "TELEMETRY_RETENTION_DAYS" and isinstance(value, int):
+        return f"{value} days" if value else "kept forever"
     if key == "CELERY_BROKER_URL":
         return make_url(value).render_as_string(hide_password=True)
     if isinstance(value, bool):
@@ -94,4 +100,4 @@ def settings():
                   config.get(s.key) == DEFAULTS.get(s.key)) for s in shown])
         for title, shown in GROUPS
     ]
-    return render_template("admin/settings.html", groups=groups, database=_database())
+    return render_template("admin/settings.html", groups=groups, database=_database(), last_purge=latest_purge())

@@ -138,7 +138,8 @@ def test_each_rejection_code_is_reported_for_its_event(client, db, token, clock,
 
 
 def test_every_documented_code_is_exercised():
-    assert {r[2] for r in REJECTIONS} | {"invalid_json", "conflict"} == set(ingest.REJECTION_CODES)
+    # invalid_json and conflict are exercised below; too_old in test_telemetry_retention.py.
+    assert {r[2] for r in REJECTIONS} | {"invalid_json", "conflict", "too_old"} == set(ingest.REJECTION_CODES)
 
 
 def test_mixed_batch_is_judged_per_item(client, db, token, clock):
@@ -244,10 +245,11 @@ def test_batch_is_stored_with_a_constant_number_of_statements(app, client, db, t
     finally:
         sa_event.remove(db.engine, "before_cursor_execute", count)
     # token lookup, last-used update, existing ids, roster keys, alias keys (identity resolution
-    # tries the admins' CrmAlias rows after the roster, one query for the whole batch); one INSERT
-    # for the 300 rows, one upsert into daily_usage and one into the rollup backlog
+    # tries the admins' CrmAlias rows after the roster, one query for the whole batch), the
+    # retention watermark (telemetry/retention.py); one INSERT for the 300 rows, one upsert into
+    # daily_usage and one into the rollup backlog
     assert statements.count("INSERT") == 3
-    assert statements.count("SELECT") == 4
+    assert statements.count("SELECT") == 5
 
 
 # --- formats and encodings ---------------------------------------------------------------------
