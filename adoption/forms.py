@@ -130,14 +130,10 @@ class ApiTokenForm(FlaskForm):
     submit = SubmitField("Create token")
 
 
-class MapActorForm(FlaskForm):
-    """Map an unmatched CRM actor key to an employee, named by HR id or e-mail."""
+class EmployeeReferenceForm(FlaskForm):
+    """A form naming an employee by HR id or e-mail (mapping an identifier to them)."""
 
-    key_kind = HiddenField(validators=[AnyOf(KEY_KINDS)])
-    key_value = HiddenField(validators=[DataRequired(), Length(max=320)])
     employee = StringField("Employee (HR id or e-mail)", validators=[DataRequired(), Length(max=320)])
-    # The list's search, to return to it after mapping.
-    search = HiddenField(validators=[Optional(), Length(max=320)])
     submit = SubmitField("Map")
 
     #: The employee the ``employee`` field names, once the form validated.
@@ -149,3 +145,12 @@ class MapActorForm(FlaskForm):
         if employee is None:
             raise ValidationError(f"No employee has the HR id or e-mail {field.data.strip()!r}.")
         self.employee_id = employee.id
+
+
+class MapActorForm(EmployeeReferenceForm):
+    """Map an unmatched CRM actor key to an employee, named by HR id or e-mail."""
+
+    key_kind = HiddenField(validators=[AnyOf(KEY_KINDS)])
+    key_value = HiddenField(validators=[DataRequired(), Length(max=320)])
+    # The list's search, to return to it after mapping.
+    search = HiddenField(validators=[Optional(), Length(max=320)])

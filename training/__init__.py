@@ -13,7 +13,7 @@ def init_app(app: Flask) -> None:
     from training.assignments import sync_after_roster_import
     from training.demo import load_training_demo
     from training.demo_external import load_external_learning_demo
-    from training.xapi_intake import attribute_after_roster_import
+    from training.xapi_learners import attribute_after_roster_import
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

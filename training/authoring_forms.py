@@ -7,6 +7,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -15,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from adoption.forms import choice
+from adoption.forms import EmployeeReferenceForm, choice
 from training.authoring import QuestionSpec
 from training.models import ModuleStep, StepKind
 
@@ -153,3 +154,9 @@ class ImportModuleForm(FlaskForm):
     publish = SelectField("After importing", choices=[choice("", "Keep its status (a new module is a draft)"),
                                                       choice("publish", "Publish it")], default="")
     submit = SubmitField("Import")
+
+
+class MapLearnerForm(EmployeeReferenceForm):
+    """Map an external learner identifier that matches no one to an employee (HR id or e-mail)."""
+
+    actor_key = HiddenField(validators=[DataRequired(), Length(max=700)])

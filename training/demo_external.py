@@ -10,7 +10,9 @@ Two of its courses, on the demo's calendar:
 
 Most statements name the learner by ``mbox``; the LMS sends a fifth of them hashed
 (``mbox_sha1sum``), as privacy-minded systems do, and they are attributed all the same. One
-completion was recorded by mistake and is voided by a later statement. Everyone with a demo login
+employee signed up to the LMS with a personal address, which matches no one on the roster until
+the admin maps it to them (``map_learner``), as the records page lets them. One completion was
+recorded by mistake and is voided by a later statement. Everyone with a demo login
 who holds a CRM licence has completed the e-learning, so "My training" shows it.
 
 The statements get deterministic ids and times, and the LMS's token is created once: loading
@@ -30,10 +32,12 @@ from sqlalchemy import func, select
 from adoption.demo_calendar import DemoCalendar
 from adoption.extensions import db
 from adoption.models import ApiToken, Employee, Role, User
+from adoption.scope import scope_for
 from adoption.tokens import issue_token
-from training.models import XapiStatement
+from training.models import LearnerAlias, XapiStatement
 from training.xapi import timestamp_text
 from training.xapi_intake import VOIDED_VERB, store_external_statements
+from training.xapi_learners import map_learner
 
 LMS_HOME = "https://learning.acme.example"
 TOKEN_NAME = "Acme Learning (LMS)"
@@ -41,6 +45,13 @@ _ADL = "http://adlnet.gov/expapi/verbs/"
 _NAMESPACE = uuid.UUID("6d1b7a52-3f43-4c1e-9d55-2b9f0c6c1a10")
 CONTRACTORS = ("mailto:j.okafor@northwind-partners.example", "mailto:l.meyer@northwind-partners.example",
                "mailto:s.ito@northwind-partners.example")
+#: The domain of the personal address one employee is known by in the LMS.
+PERSONAL_DOMAIN = "mail.example"
+
+
+def personal_address(email: str) -> str:
+    """The personal address the LMS knows the employee with work address ``email`` by."""
+    return f"{email.split('@')[0]}@{PERSONAL_DOMAIN}"
 
 
 @dataclass(frozen=True)
@@ -97,7 +108,8 @@ def _actor(email: str, hashed: bool) -> dict:
 
 def demo_statements(seed: int, calendar: DemoCalendar, people: list[tuple[str, bool, bool]]) -> list[dict]:
     """The LMS's statements for ``people`` (e-mail, holds a CRM licence, has a demo login),
-    oldest first; deterministic for one seed, calendar and roster."""
+    oldest first; deterministic for one seed, calendar and roster. The first licence holder
+    without a demo login whose records name them unhashed is named by a ``personal_address``."""
     rng = random.Random(seed * 7919 + 61)
     last = calendar.usage_end
     out: list[tuple[dt.datetime, dict]] = []
@@ -143,7 +155,21 @@ def demo_statements(seed: int, calendar: DemoCalendar, people: list[tuple[str, b
             "object": {"objectType": "StatementRef", "id": mistaken["id"]},
             "timestamp": timestamp_text(voiding_at)}))
     out.sort(key=lambda pair: pair[0])
-    return [statement for _, statement in out]
+    statements = [statement for _, statement in out]
+    work = f"mailto:{personal_learner(statements, people)}"
+    for statement in statements:
+        if statement["actor"].get("mbox") == work:
+            statement["actor"] = _actor(personal_address(work.removeprefix("mailto:")), False)
+    return statements
+
+
+def personal_learner(statements: list[dict], people: list[tuple[str, bool, bool]]) -> str:
+    """The work e-mail of the person the LMS knows by a personal address: the first licence holder
+    without a demo login whose records name them by their address, unhashed."""
+    named = {statement["actor"].get("mbox") for statement in statements}
+    return next(email for email, licensed, has_login in people
+                if licensed and not has_login and (f"mailto:{email}" in named
+                                                   or f"mailto:{personal_address(email)}" in named))
 
 
 def load_external_learning_demo(size: str, seed: int, calendar: DemoCalendar) -> str | None:
@@ -159,12 +185,18 @@ def load_external_learning_demo(size: str, seed: int, calendar: DemoCalendar) ->
         people = [(email, crm is not None, employee_id in logins) for employee_id, email, crm in db.session.execute(
             select(Employee.id, Employee.email, Employee.crm_user_id)
             .where(Employee.active.is_(True)).order_by(Employee.hr_id))]
+        statements = demo_statements(seed, calendar, people)
+        work = personal_learner(statements, people)  # before storing, which completes the statements
         by_day: dict[dt.date, list[dict]] = defaultdict(list)
-        for statement in demo_statements(seed, calendar, people):
+        for statement in statements:
             by_day[dt.date.fromisoformat(statement["timestamp"][:10])].append(statement)
         for day, statements in sorted(by_day.items()):
             # The LMS sends each day's records that evening.
             store_external_statements(statements, token, dt.datetime.combine(day, dt.time(19)))
+        # The admin saw the personal address among the learners who match no one, and mapped it.
+        employee_id = db.session.scalar(select(Employee.id).where(Employee.email == work))
+        map_learner(scope_for(db.session.get(User, admin)), f"mbox:mailto:{personal_address(work)}", employee_id,
+                    admin)
     return describe_external_learning(token)
 
 
@@ -176,5 +208,7 @@ def describe_external_learning(token: ApiToken) -> str:
         func.count(XapiStatement.actor_key.distinct()).filter(XapiStatement.employee_id.is_(None),
                                                               XapiStatement.verb != VOIDED_VERB),
         func.count().filter(XapiStatement.voided.is_(True))).where(sent)).one()
+    mapped = db.session.scalar(select(func.count()).select_from(LearnerAlias))
     return (f"External learning: {total} xAPI statements from {TOKEN_NAME} on {len(COURSES)} courses, "
-            f"{learners} employees attributed, {unmatched} learners not on the roster, {voided} voided.")
+            f"{learners} employees attributed ({mapped} by an address the admin mapped), "
+            f"{unmatched} learners not on the roster, {voided} voided.")

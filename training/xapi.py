@@ -53,6 +53,8 @@ from training.models import (
 XAPI_VERSION = "1.0.3"
 #: The ``version`` property of statements: 1.0.0 for every 1.0.x version (Data 2.4.10).
 STATEMENT_VERSION = "1.0.0"
+#: The ADL verb that voids an earlier statement (Data 2.3.2).
+VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 LANGUAGE = "en"

@@ -17,12 +17,11 @@ What the specification asks of a learning record store, and what this one does:
 - ``id`` is given when missing; ``timestamp`` defaults to ``stored``; ``authority`` is set to the
   API token that sent the statement; ``version`` defaults to 1.0.0. Attachments are not accepted.
 
-**Who the learner is.** The actor is matched to an employee of the roster by its identifier: an
-``mbox`` (``mailto:``) or ``mbox_sha1sum`` against employees' e-mail addresses; an ``account``
-whose ``homePage`` is this app's, or one of ``XAPI_ROSTER_HOMEPAGES``, by its ``name`` against the
-HR employee id or the e-mail address. Anything else (an ``openid``, another system's account, a
-Group) is kept unattributed with its identifier, counted on the Training dashboard, and attributed
-as soon as a roster import brings the person in (``attribute_unmatched_statements``).
+**Who the learner is** (training/xapi_learners.py): the actor's identifier is matched to an
+employee of the roster (e-mail, or an account on a known home page), then to the identifiers an
+admin mapped. Anything else (an ``openid``, another system's account, a Group) is kept
+unattributed with its identifier, counted on the Training dashboard, and attributed as soon as a
+roster import or an admin's mapping names the person.
 """
 from __future__ import annotations
 
@@ -31,11 +30,9 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select, update
 
 from adoption.extensions import db
@@ -45,6 +42,7 @@ from training.authoring import require_author
 from training.models import XapiStatement
 from training.xapi import (
     STATEMENT_VERSION,
+    VOIDED_VERB,
     actor_key,
     home_page,
     parse_instant,
@@ -52,9 +50,8 @@ from training.xapi import (
     timestamp_text,
     utc_ms,
 )
+from training.xapi_learners import LearnerRoster
 
-#: The ADL verb that voids an earlier statement.
-VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 #: At most this many statements in one request.
 MAX_STATEMENTS = 500
 #: At most this many bytes in one request's body.
@@ -276,78 +273,6 @@ def statements_from_body(payload: Any) -> list[dict[str, Any]]:
     raise StatementsRejected("The body must be a statement object or an array of statements.")
 
 
-# ------------------------------------------------------------------ identity
-
-
-def _roster_homepages() -> set[str]:
-    """This app's home page and the learning systems whose account names are roster ids or e-mails."""
-    configured = current_app.config.get("XAPI_ROSTER_HOMEPAGES") or ()
-    if isinstance(configured, str):
-        configured = configured.split(",")
-    return {home_page()} | {page.strip().rstrip("/") for page in configured if page.strip()}
-
-
-class _Roster:
-    """Employees by the identifiers an actor can carry, loaded only for the identifiers asked."""
-
-    def __init__(self):
-        self._sha1: dict[str, int] | None = None
-        self._homepages = _roster_homepages()
-
-    def _by_email(self, emails: Iterable[str]) -> dict[str, int]:
-        emails = {e.lower() for e in emails}
-        if not emails:
-            return {}
-        # The roster keeps e-mail addresses in lower case (adoption/roster.py), as
-        # ``adoption.telemetry.identity.find_employee`` relies on too.
-        rows = db.session.execute(select(Employee.email, Employee.id).where(Employee.email.in_(emails)))
-        return dict(rows.all())
-
-    def _by_hr_id(self, ids: Iterable[str]) -> dict[str, int]:
-        ids = set(ids)
-        if not ids:
-            return {}
-        return dict(db.session.execute(select(Employee.hr_id, Employee.id).where(Employee.hr_id.in_(ids))).all())
-
-    def _by_sha1(self) -> dict[str, int]:
-        if self._sha1 is None:
-            rows = db.session.execute(select(Employee.email, Employee.id))
-            self._sha1 = {hashlib.sha1(f"mailto:{email.lower()}".encode()).hexdigest(): employee_id
-                          for email, employee_id in rows}
-        return self._sha1
-
-    def resolve(self, keys: Iterable[str]) -> dict[str, int]:
-        """Employee id per actor key, for the keys that match someone."""
-        keys = set(keys)
-        emails, names = {}, {}
-        for key in keys:
-            kind, _, value = key.partition(":")
-            if kind == "mbox":
-                emails[key] = value.removeprefix("mailto:")
-            elif kind == "account":
-                page, _, name = value.rpartition("|")
-                if page in self._homepages:
-                    names[key] = name
-        by_email = self._by_email([*emails.values(), *(n for n in names.values() if "@" in n)])
-        by_hr_id = self._by_hr_id(names.values())
-        matched = {}
-        for key, email in emails.items():
-            if email.lower() in by_email:
-                matched[key] = by_email[email.lower()]
-        for key, name in names.items():
-            employee_id = by_hr_id.get(name) or by_email.get(name.lower())
-            if employee_id is not None:
-                matched[key] = employee_id
-        sha1_keys = [k for k in keys if k.startswith("mbox_sha1sum:")]
-        if sha1_keys:
-            by_sha1 = self._by_sha1()
-            for key in sha1_keys:
-                employee_id = by_sha1.get(key.removeprefix("mbox_sha1sum:"))
-                if employee_id is not None:
-                    matched[key] = employee_id
-        return matched
-
-
 # ------------------------------------------------------------------ storing
 
 
@@ -414,7 +339,7 @@ def store_external_statements(statements: list[Any], token: ApiToken, now: dt.da
 
     new = [(u, s, h) for u, s, h in zip(ids, complete, hashes, strict=True) if u not in existing]
     keys = {s["id"]: actor_key(s["actor"]) for _, s, _ in new}
-    matched = _Roster().resolve(k for k in keys.values() if k)
+    matched = LearnerRoster().resolve(k for k in keys.values() if k)
     authority = token_authority(token)
     voided_targets = []
     attributed = 0
@@ -455,26 +380,6 @@ def store_external_statements(statements: list[Any], token: ApiToken, now: dt.da
 def _voided_target():
     """The id a voiding statement's StatementRef names, as the stored JSON holds it."""
     return func.lower(XapiStatement.statement[("object", "id")].as_string())
-
-
-def attribute_unmatched_statements() -> int:
-    """Attribute the stored external statements whose actor now matches an employee; flushes.
-    Returns how many were attributed."""
-    keys = list(db.session.scalars(select(XapiStatement.actor_key).distinct()
-                                   .where(XapiStatement.employee_id.is_(None), XapiStatement.actor_key.is_not(None))))
-    matched = _Roster().resolve(keys)
-    attributed = 0
-    for key, employee_id in matched.items():
-        result = db.session.execute(update(XapiStatement)
-                                    .where(XapiStatement.actor_key == key, XapiStatement.employee_id.is_(None))
-                                    .values(employee_id=employee_id))
-        attributed += result.rowcount
-    return attributed
-
-
-def attribute_after_roster_import(app, **_: object) -> None:
-    """``roster_imported`` receiver: people who just joined the roster get their statements."""
-    attribute_unmatched_statements()
 
 
 # ------------------------------------------------------------------ reading them back
@@ -533,15 +438,6 @@ class SendingSystem:
     last_stored: dt.datetime
 
 
-@dataclass(frozen=True)
-class UnmatchedLearner:
-    """An actor identifier of external statements that matches no one on the roster."""
-
-    actor_key: str
-    statements: int
-    last_stored: dt.datetime
-
-
 def sending_systems(scope: Scope) -> list[SendingSystem]:
     """Every token that sent statements, most recent first."""
     require_author(scope)  # change leaders and admins: the identifiers belong to no unit
@@ -553,16 +449,3 @@ def sending_systems(scope: Scope) -> list[SendingSystem]:
         .group_by(ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.revoked_at)
         .order_by(func.max(XapiStatement.stored).desc()))
     return [SendingSystem(*row) for row in rows]
-
-
-def unmatched_learners(scope: Scope, limit: int = 200) -> tuple[list[UnmatchedLearner], int]:
-    """The identifiers of external statements that match no one (voiding statements aside), most
-    statements first, at most ``limit``; and how many there are in all."""
-    require_author(scope)  # change leaders and admins: the identifiers belong to no unit
-    where = (XapiStatement.token_id.is_not(None), XapiStatement.employee_id.is_(None),
-             XapiStatement.actor_key.is_not(None), XapiStatement.verb != VOIDED_VERB)
-    total = db.session.scalar(select(func.count(XapiStatement.actor_key.distinct())).where(*where))
-    rows = db.session.execute(
-        select(XapiStatement.actor_key, func.count(), func.max(XapiStatement.stored)).where(*where)
-        .group_by(XapiStatement.actor_key).order_by(func.count().desc(), XapiStatement.actor_key).limit(limit))
-    return [UnmatchedLearner(*row) for row in rows], total

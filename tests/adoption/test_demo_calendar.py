@@ -69,7 +69,8 @@ def test_holidays_in_the_usage_are_those_of_the_shifted_dates():
 #: purpose: the demo employee completes the October module and leaves the summer one stalled, so
 #: that a follow-up of hers is open (2 check attempts and 31 planted events fewer); the pulse's
 #: rounds open on the 8th, not the 1st, so one is open on any load day (6 responses fewer in the
-#: round still open). One addition: the records the company's learning system sent (xAPI).
+#: round still open). One addition: the records the company's learning system sent (xAPI), one
+#: learner's under a personal address the admin mapped.
 REFERENCE_SUMMARY = """\
   602 active employees (12 leavers kept for history) in 40 teams across 4 regions; 427 hold a CRM licence.
   Roster history: 2025-07-01 and 2026-03-02 (24 people moved team in between).
@@ -81,8 +82,8 @@ can answer the open round. Leaders replied to 122 comments (66 answered back by 
 by them); 4 action plans.
   Training: 4 starter modules in 13 assignments; 1205 enrollments, 1105 completed, 1447 check attempts, 1117 \
 commitments, 1867 follow-ups answered; 2783 extra activity_logged events planted.
-  External learning: 583 xAPI statements from Acme Learning (LMS) on 2 courses, 440 employees attributed, 3 \
-learners not on the roster, 1 voided.
+  External learning: 583 xAPI statements from Acme Learning (LMS) on 2 courses, 440 employees attributed (1 by \
+an address the admin mapped), 3 learners not on the roster, 1 voided.
   Customer outcomes: CSAT, NPS and retention for 40 teams × 7 months (2026-05 to 2026-11; 840 values), CSAT \
 planted to follow adoption a month later. Hypotheses register: 3 starter hypotheses (supported, inconclusive, \
 contradicted).

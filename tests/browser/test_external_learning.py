@@ -61,3 +61,30 @@ def test_an_lms_sends_a_completion_the_learner_and_the_change_leader_see_it(live
     # learners, completed, passed, failed an attempt
     expect(row.get_by_role("cell")).to_have_text(["1", "0", "1", "0"])
     expect(leader.locator("#training-external-n")).to_contain_text("n = learners with a record")
+
+
+@pytest.mark.browser
+def test_an_admin_maps_a_personal_address_and_the_learner_then_sees_the_record(live_server, sign_in):
+    _token, secret = issue_token("Acme Learning", "xapi:write", created_by_id=None)
+    db.session.commit()
+    statement = {"actor": {"mbox": "mailto:eve.private@mail.example"},
+                 "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                 "object": {"id": COURSE, "definition": {"name": {"en-US": "CRM data quality"}}},
+                 "timestamp": "2026-11-02T09:30:00Z"}
+    status, _ids = send(live_server.url, secret, [statement])
+    assert status == 200
+
+    admin = sign_in("admin")
+    admin.goto("/training/manage/external")
+    unmatched = admin.get_by_role("region", name="Learners who match no one on the roster")
+    unmatched.get_by_label("Employee (HR id or e-mail) for mbox:mailto:eve.private@mail.example").fill(
+        "employee@acme.example")
+    unmatched.get_by_role("button", name="Map").click()
+    expect(admin.get_by_role("status")).to_contain_text("1 record attributed to Eve Employee")
+    expect(admin.get_by_test_id("learner-aliases")).to_contain_text("Eve Employee")
+    expect(unmatched).to_contain_text("Every learner the records name is on the roster.")
+
+    admin.context.clear_cookies()
+    page = sign_in("employee")
+    page.goto("/training/")
+    expect(page.get_by_role("region", name="Recorded by other learning systems")).to_contain_text("CRM data quality")

@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from adoption.demo_calendar import REFERENCE
 from adoption.extensions import db as _db
-from adoption.models import ApiToken, Employee, User
+from adoption.models import ApiToken, Employee, Role, User
 from tests.conftest import demo_loaded
-from training.demo_external import COURSES, TOKEN_NAME, demo_statements
-from training.models import XapiStatement
+from training.demo_external import COURSES, TOKEN_NAME, demo_statements, personal_address
+from training.models import LearnerAlias, XapiStatement
 from training.xapi_intake import VOIDED_VERB, learning_elsewhere
 
 SEED = 7
@@ -42,6 +42,19 @@ def test_the_lms_sent_both_courses_with_attributed_unmatched_and_voided_records(
     assert all(s.employee_id is not None for s in statements if s.actor_key.startswith("mbox_sha1sum:"))
     [line] = [x for x in loaded[1].extras if x.startswith("External learning")]
     assert f"{len(statements)} xAPI statements" in line and "3 learners not on the roster, 1 voided" in line
+
+
+def test_one_employee_known_to_the_lms_by_a_personal_address_was_mapped_by_the_admin(loaded):
+    _token, statements = _external()
+    [alias] = _db.session.scalars(select(LearnerAlias))
+    employee = _db.session.get(Employee, alias.employee_id)
+    admin = _db.session.get(User, alias.created_by_id)
+    assert alias.actor_key == f"mbox:mailto:{personal_address(employee.email)}"
+    assert admin.role == Role.ADMIN.value and employee.crm_user_id is not None
+    theirs = [s for s in statements if s.actor_key == alias.actor_key]
+    assert theirs and all(s.employee_id == employee.id for s in theirs)
+    [line] = [x for x in loaded[1].extras if x.startswith("External learning")]
+    assert "(1 by an address the admin mapped)" in line
 
 
 def test_the_records_fall_between_each_course_opening_and_the_end_of_usage(loaded):

@@ -20,7 +20,7 @@ from adoption.scope import Scope, ScopeError
 from adoption.timekeeping import org_today
 from adoption.tokens import issue_token
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
-from training import xapi, xapi_intake
+from training import xapi, xapi_intake, xapi_learners
 from training.models import XapiStatement
 
 HOME = "https://uptake.acme.example"
@@ -480,7 +480,7 @@ def test_authors_see_the_sending_systems_and_the_learners_who_match_no_one(clien
     assert "lms@acme.example" not in page  # the voiding statement's actor is no learner
     [system] = xapi_intake.sending_systems(Scope(Role.CHANGE_LEADER, None, None, None, True))
     assert (system.statements, system.attributed, system.voided) == (4, 1, 1)
-    learners, total = xapi_intake.unmatched_learners(Scope(Role.ADMIN, None, None, None, True))
+    learners, total = xapi_learners.unmatched_learners(Scope(Role.ADMIN, None, None, None, True))
     assert [(u.actor_key, u.statements) for u in learners] == [("mbox:mailto:ghost@partner.example", 2)] and total == 1
 
 
@@ -490,6 +490,6 @@ def test_other_roles_get_403_and_the_data_layer_refuses_their_scope(client, db, 
     assert client.get("/training/manage/external").status_code == 403
     executive = Scope(Role.EXECUTIVE, None, None, None, False)  # organization-wide, but no individuals
     with pytest.raises(ScopeError):
-        xapi_intake.unmatched_learners(executive)
+        xapi_learners.unmatched_learners(executive)
     with pytest.raises(ScopeError):
         xapi_intake.sending_systems(executive)

@@ -38,7 +38,7 @@ from training.models.progress import (
     FollowUpStatus,
     StepCompletion,
 )
-from training.models.xapi import XapiStatement
+from training.models.xapi import LearnerAlias, XapiStatement
 
 __all__ = [
     "FOLLOW_UP_DAYS",
@@ -57,6 +57,7 @@ __all__ = [
     "CommitmentFollowUp",
     "Enrollment",
     "FollowUpStatus",
+    "LearnerAlias",
     "Module",
     "ModuleStatus",
     "ModuleStep",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Uuid, false
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Uuid, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adoption.extensions import db
@@ -42,3 +42,21 @@ class XapiStatement(db.Model):
     content_hash: Mapped[str | None] = mapped_column(String(64))
     # Voided by a later voiding statement: left out of queries (Data 2.3.2).
     voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class LearnerAlias(db.Model):
+    """An external learner identifier the roster cannot match, mapped to an employee by an admin
+    (for instance a personal e-mail address the learning system knows someone by).
+
+    Attribution tries the roster first, then these aliases; creating one attributes the stored
+    statements that name the identifier (training/xapi_intake.py, ``map_learner``).
+    """
+
+    __tablename__ = "xapi_learner_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # As ``training.xapi.actor_key`` writes it (``mbox:mailto:...``, ``account:<homePage>|<name>``, ...).
+    actor_key: Mapped[str] = mapped_column(String(700), unique=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())

@@ -30,6 +30,7 @@ from training.authoring_forms import (
     BODY_LABELS,
     STEP_KIND_LABELS,
     ImportModuleForm,
+    MapLearnerForm,
     ModuleForm,
     MoveStepForm,
     QuestionsForm,
@@ -39,7 +40,13 @@ from training.folder import ModuleFormatError, import_module_zip
 from training.markdown import render
 from training.models import Module, ModuleStep, StepKind
 from training.views import bp
-from training.xapi_intake import sending_systems, unmatched_learners
+from training.xapi_intake import sending_systems
+from training.xapi_learners import (
+    LearnerMappingError,
+    learner_aliases,
+    map_learner,
+    unmatched_learners,
+)
 
 AUTHORS = (Role.CHANGE_LEADER, Role.ADMIN)
 
@@ -73,14 +80,41 @@ def manage():
     return render_template("training/manage_list.html", modules=modules, steps=step_counts(modules))
 
 
+def _external_page(form: MapLearnerForm | None = None, status: int = 200):
+    """The records page, with the failed mapping form's errors when there is one."""
+    scope = current_scope()
+    learners, unmatched_total = unmatched_learners(scope)
+    return render_template("training/manage_external.html", systems=sending_systems(scope), learners=learners,
+                           unmatched_total=unmatched_total, aliases=learner_aliases(scope), form=form,
+                           can_map=scope.role == Role.ADMIN.value), status
+
+
 @bp.route("/manage/external")
 @role_required(*AUTHORS)
 def manage_external():
     """The learning systems that send xAPI statements, and the learners they name who match no one."""
-    scope = current_scope()
-    learners, unmatched_total = unmatched_learners(scope)
-    return render_template("training/manage_external.html", systems=sending_systems(scope), learners=learners,
-                           unmatched_total=unmatched_total)
+    return _external_page()
+
+
+@bp.route("/manage/external/map", methods=["POST"])
+@role_required(Role.ADMIN)
+def map_external_learner():
+    """Map a learner identifier that matches no one to an employee; its records are attributed at once."""
+    form = MapLearnerForm()
+    if form.validate_on_submit():
+        try:
+            mapping = map_learner(current_scope(), form.actor_key.data, form.employee_id,
+                                  created_by_id=current_user.id)
+        except LearnerMappingError as exc:
+            db.session.rollback()
+            form.employee.errors.append(str(exc))
+        else:
+            name = mapping.employee.full_name
+            db.session.commit()
+            count = mapping.attributed
+            flash(f"{count} record{'' if count == 1 else 's'} attributed to {name}.", "success")
+            return redirect(url_for("training.manage_external"))
+    return _external_page(form, 400)
 
 
 def _module_form_page(form: ModuleForm, module: Module | None, error: str | None = None, status: int = 200):
