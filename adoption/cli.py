@@ -94,9 +94,20 @@ def demo_command(size: str, seed: int, as_of) -> None:
     changes nothing)."""
     from adoption.demo import load_demo
 
-    summary = load_demo(size=size, seed=seed, today=as_of.date() if as_of else None)
+    summary = _load_demo_or_fail(load_demo, size, seed, as_of)
     db.session.commit()
     click.echo(summary.describe())
+
+
+def _load_demo_or_fail(load_demo, size: str, seed: int, as_of):
+    """``load_demo``, its configuration errors turned into a one-line CLI error (nothing kept)."""
+    from adoption.demo_telemetry import DemoLoadError
+
+    try:
+        return load_demo(size=size, seed=seed, today=as_of.date() if as_of else None)
+    except DemoLoadError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"The demo was not loaded: {exc}") from exc
 
 
 @click.command("import-roster")
@@ -294,7 +305,7 @@ def quickstart_command(host: str, port: int, size: str, as_of) -> None:
     from adoption.demo import load_demo
 
     upgrade()
-    summary = load_demo(size=size, seed=7, today=as_of.date() if as_of else None)
+    summary = _load_demo_or_fail(load_demo, size, 7, as_of)
     db.session.commit()
     click.echo(summary.describe())
     # The demo's rounds stop at its own "today" (the Monday of the week it was built for, or

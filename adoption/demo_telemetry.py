@@ -470,7 +470,8 @@ def _demo_event_ids(seed: int):
 def store_demo_events(values: Iterable[dict], calendar: DemoCalendar) -> int:
     """Store demo events (API-shaped dicts) through the ingest path, ``BATCH_SIZE`` at a time, as
     received at the load's ``RECEIVED_AT``; flushes, never commits. A demo event the ingest
-    rules reject is a bug in the demo: it raises. Returns how many were stored."""
+    rules reject is a bug in the demo, or a retention window shorter than its history: it
+    raises (the caller's transaction is then rolled back whole). Returns how many were stored."""
     from adoption.telemetry.ingest import Batch, judge_event
     from adoption.telemetry.services import store_batch
 
@@ -483,11 +484,25 @@ def store_demo_events(values: Iterable[dict], calendar: DemoCalendar) -> int:
         batch.events.append(verdict)
         stored += 1
         if len(batch.events) == BATCH_SIZE:
-            store_batch(batch, None, received_at)
+            _refuse_rejections(store_batch(batch, None, received_at).rejected)
             batch = Batch()
     if batch.events:
-        store_batch(batch, None, received_at)
+        _refuse_rejections(store_batch(batch, None, received_at).rejected)
     return stored
+
+
+class DemoLoadError(RuntimeError):
+    """The demo cannot be loaded as configured (nothing of it is kept); the message says why."""
+
+
+def _refuse_rejections(rejected: list) -> None:
+    """Raise on the first event ``store_batch`` did not take."""
+    if not rejected:
+        return
+    first = rejected[0]
+    hint = (" The demo's CRM usage goes back six months: load it with UPTAKE_TELEMETRY_RETENTION_DAYS "
+            "unset (0) or longer than that." if first.code == "too_old" else "")
+    raise DemoLoadError(f"demo event {first.event_id} was rejected ({first.code}): {first.message}{hint}")
 
 
 def load_small_telemetry(seed: int, calendar: DemoCalendar) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adoption.config import load_settings
-from adoption.models import DailyUsage, EventImport, RawEventPurge, UsageEvent
+from adoption.models import DailyUsage, Employee, EventImport, RawEventPurge, UsageEvent
 from adoption.telemetry import api as events_api
 from adoption.telemetry import retention
 from adoption.telemetry.identity import map_actor
@@ -248,6 +248,17 @@ def test_the_purge_removes_the_files_of_imports_that_ended_before_the_horizon(ap
     db.session.expire_all()
     assert [(r.upload_path, r.rejects_path) for r in db.session.scalars(select(EventImport).order_by(EventImport.id))] == [
         (None, None), ("imports/1.ndjson", "imports/1-rejects.csv")]
+
+
+def test_the_demo_refuses_to_load_half_its_history_into_a_short_retention_window(app, db):
+    app.config["TELEMETRY_RETENTION_DAYS"] = 90
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 1
+    assert "The demo was not loaded: demo event demo-s7-" in result.output
+    assert "(too_old)" in result.output and "UPTAKE_TELEMETRY_RETENTION_DAYS unset" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(UsageEvent)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Employee)) == 0  # nothing of it kept
 
 
 # --- what admins see ---------------------------------------------------------------------------
