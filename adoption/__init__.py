@@ -102,7 +102,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """Register the core blueprints and those of the feature packages."""
-    from adoption.views import (  # noqa: F401 (admin_settings, admin_users: their routes)
+    from adoption.views import (  # noqa: F401 (admin_settings, admin_users, personal_data: their routes)
         admin,
         admin_settings,
         admin_users,
@@ -110,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
         errors,
         health,
         home,
+        personal_data,
         sponsors,
     )
 

@@ -77,6 +77,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("API tokens", "admin.tokens", frozenset({Role.ADMIN.value})),
     NavItem("Unmatched CRM users", "admin.unmatched", frozenset({Role.ADMIN.value})),
     NavItem("Outbox", "admin.outbox", frozenset({Role.ADMIN.value})),
+    NavItem("Personal data", "admin.personal_data_request", frozenset({Role.ADMIN.value})),
     NavItem("Settings", "admin.settings", frozenset({Role.ADMIN.value})),
 )
 
