@@ -5,7 +5,8 @@ Each package contributes its sections through ``register_personal_data`` from it
 so this core module never imports the feature packages. A section lists records that name the
 person or are linked to them; what Uptake keeps about them but cannot link back to them (their
 survey answers) is named under ``not_included``, with why. Only the person themselves and admins
-may read it: ``require_subject_access`` is checked here, in the data layer, not by the pages.
+may read it: ``require_subject_access`` is checked here, in the data layer, not by the pages; an
+admin's download is recorded (``record_export``).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import String, cast, or_, select
+from sqlalchemy.orm import aliased
 
 from adoption.extensions import db
 from adoption.models import (
@@ -26,6 +28,7 @@ from adoption.models import (
     Employee,
     OrgUnit,
     OutboxMessage,
+    PersonalDataExport,
     Role,
     SponsorActivity,
     UnitMembership,
@@ -121,6 +124,41 @@ def personal_data(scope: Scope, employee: Employee | None, user: User | None, no
                "name": employee.full_name if employee else None,
                "email": employee.email if employee else user.email}
     return PersonalData(subject, now, sections, excluded)
+
+
+def record_export(scope: Scope, employee: Employee | None, user: User | None, now: dt.datetime) -> PersonalDataExport:
+    """Record that an admin downloaded this person's data (the audit trail); flushes."""
+    if scope.role != Role.ADMIN.value:
+        raise ScopeError("only admins download someone else's data")
+    export = PersonalDataExport(employee_id=employee.id if employee else None, user_id=user.id if user else None,
+                                exported_by_id=scope.user_id, exported_at=now)
+    db.session.add(export)
+    db.session.flush()
+    return export
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """One admin download, for the page: when, whose data, by whom."""
+
+    exported_at: dt.datetime
+    subject: str
+    exported_by: str | None
+
+
+def recent_exports(scope: Scope, limit: int = 50) -> list[ExportRecord]:
+    """The latest admin downloads of people's data, newest first (admins only)."""
+    if scope.role != Role.ADMIN.value:
+        raise ScopeError("only admins read the record of personal data downloads")
+    subject_account, admin = aliased(User), aliased(User)
+    rows = db.session.execute(
+        select(PersonalDataExport.exported_at, Employee.full_name, Employee.hr_id, subject_account.email, admin.email)
+        .outerjoin(Employee, Employee.id == PersonalDataExport.employee_id)
+        .outerjoin(subject_account, subject_account.id == PersonalDataExport.user_id)
+        .outerjoin(admin, admin.id == PersonalDataExport.exported_by_id)
+        .order_by(PersonalDataExport.id.desc()).limit(limit))
+    return [ExportRecord(at, f"{name} ({hr_id})" if name else (account or "an account since removed"), by)
+            for at, name, hr_id, account, by in rows]
 
 
 def person_for(user: User) -> tuple[Employee | None, User]:

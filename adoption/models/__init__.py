@@ -30,7 +30,14 @@ from adoption.models.telemetry import (
     WeeklyUnitUsage,
 )
 from adoption.models.tokens import TOKEN_SCOPES, ApiToken
-from adoption.models.users import PASSWORD_LINK_PURPOSES, ROLES, PasswordLink, Role, User
+from adoption.models.users import (
+    PASSWORD_LINK_PURPOSES,
+    ROLES,
+    PasswordLink,
+    PersonalDataExport,
+    Role,
+    User,
+)
 
 __all__ = [
     "ACTIVITY_KINDS",
@@ -53,6 +60,7 @@ __all__ = [
     "OutboxMessage",
     "OutcomeMeasure",
     "PasswordLink",
+    "PersonalDataExport",
     "RawEventPurge",
     "Role",
     "RollupBacklog",

@@ -100,3 +100,19 @@ class PasswordLink(db.Model):
 
     def __repr__(self) -> str:
         return f"<PasswordLink {self.purpose} user={self.user_id}>"
+
+
+class PersonalDataExport(db.Model):
+    """An admin's download of someone's personal data (adoption/personal_data.py), for audit.
+
+    The person's own downloads are not recorded: they concern no one else.
+    """
+
+    __tablename__ = "personal_data_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Whose data: an employee record, an account, or both.
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    exported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    exported_at: Mapped[dt.datetime] = mapped_column(DateTime)

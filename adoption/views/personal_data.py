@@ -2,19 +2,22 @@
 request on someone's behalf (adoption/personal_data.py decides what each may read)."""
 from __future__ import annotations
 
-import logging
-
 from flask import abort, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from adoption.access import current_scope, role_required
+from adoption.extensions import db
 from adoption.models import Role
-from adoption.personal_data import find_person, person_for, personal_data
+from adoption.personal_data import (
+    find_person,
+    person_for,
+    personal_data,
+    recent_exports,
+    record_export,
+)
 from adoption.timekeeping import utcnow
 from adoption.views.admin import bp as admin_bp
 from adoption.views.home import bp as home_bp
-
-log = logging.getLogger(__name__)
 
 
 def _download(document, name: str):
@@ -57,18 +60,20 @@ def personal_data_request():
         else:
             document = personal_data(current_scope(), employee, user, utcnow())
     return render_template("admin/personal_data.html", reference=reference, document=document, error=error,
-                           download=("admin.personal_data_download", {"person": reference})), (404 if error else 200)
+                           download=("admin.personal_data_download", {"person": reference}),
+                           exports=recent_exports(current_scope())), (404 if error else 200)
 
 
 @admin_bp.route("/personal-data/download")
 @role_required(Role.ADMIN)
 def personal_data_download():
-    """The person's data as JSON, for an admin answering their request (logged)."""
+    """The person's data as JSON, for an admin answering their request (recorded for audit)."""
     reference = (request.args.get("person") or "").strip()[:320]
     employee, user = find_person(reference)
     if employee is None and user is None:
         abort(404)
-    document = personal_data(current_scope(), employee, user, utcnow())
-    log.info("personal data of %s downloaded by admin user %s", document.subject["hr_id"] or "an account",
-             current_user.id)
+    scope, now = current_scope(), utcnow()
+    document = personal_data(scope, employee, user, now)
+    record_export(scope, employee, user, now)
+    db.session.commit()
     return _download(document, f"uptake-data-{document.subject['hr_id'] or 'account'}.json")

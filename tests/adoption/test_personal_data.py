@@ -8,12 +8,12 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from adoption.demo import DEMO_PASSWORD
 from adoption.extensions import db as _db
-from adoption.models import Employee, Role, User
-from adoption.personal_data import personal_data
+from adoption.models import Employee, PersonalDataExport, Role, User
+from adoption.personal_data import personal_data, recent_exports, record_export
 from adoption.scope import ScopeError, scope_for
 from tests.conftest import OwnContextClient, demo_loaded
 
@@ -98,6 +98,9 @@ def test_the_admins_page_finds_a_person_by_hr_id_and_says_when_no_one_matches(lo
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert abigail.full_name in html and "Training modules you started" in html
+    assert admin.get("/admin/personal-data/download", query_string={"person": abigail.hr_id}).status_code == 200
+    exports = admin.get("/admin/personal-data").get_data(as_text=True).split('data-testid="personal-data-exports"')[1]
+    assert f"{abigail.full_name} ({abigail.hr_id})" in exports and "admin@acme.example" in exports
     missing = admin.get("/admin/personal-data", query_string={"person": "NOBODY-1"})
     assert missing.status_code == 404 and "No employee or account has" in missing.get_data(as_text=True)
     assert admin.get("/admin/personal-data/download", query_string={"person": "NOBODY-1"}).status_code == 404
@@ -115,6 +118,18 @@ def test_no_one_but_admins_reaches_the_admins_page_or_anyone_elses_data(loaded, 
         or _db.session.scalar(select(Employee).where(Employee.id != reader.employee_id))
     with pytest.raises(ScopeError):  # the data layer refuses it, whatever the page
         personal_data(scope_for(reader), someone_else, None, NOW)
+    with pytest.raises(ScopeError):
+        recent_exports(scope_for(reader))
+    with pytest.raises(ScopeError):
+        record_export(scope_for(reader), someone_else, None, NOW)
+
+
+def test_ones_own_download_is_not_recorded_as_an_admins(loaded):
+    before = _db.session.scalar(select(func.count()).select_from(PersonalDataExport))
+    own_document(loaded)
+    signed_in(loaded, "admin@acme.example").get("/me/data.json")
+    _db.session.expire_all()
+    assert _db.session.scalar(select(func.count()).select_from(PersonalDataExport)) == before
 
 
 def test_an_account_without_an_employee_record_gets_its_account(loaded):
