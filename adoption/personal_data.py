@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -262,7 +262,3 @@ def _plain(value: Any) -> Any:
         return value.value
     return value
 
-
-def section_counts(document: PersonalData) -> Iterable[tuple[str, int]]:
-    """(title, number of records) per section, for the page."""
-    return [(s.title, len(s.records)) for s in document.sections]

@@ -186,13 +186,13 @@ def load_external_learning_demo(size: str, seed: int, calendar: DemoCalendar) ->
             select(Employee.id, Employee.email, Employee.crm_user_id)
             .where(Employee.active.is_(True)).order_by(Employee.hr_id))]
         statements = demo_statements(seed, calendar, people)
-        work = personal_learner(statements, people)  # before storing, which completes the statements
+        work = personal_learner(statements, people)
         by_day: dict[dt.date, list[dict]] = defaultdict(list)
         for statement in statements:
             by_day[dt.date.fromisoformat(statement["timestamp"][:10])].append(statement)
-        for day, statements in sorted(by_day.items()):
+        for day, sent in sorted(by_day.items()):
             # The LMS sends each day's records that evening.
-            store_external_statements(statements, token, dt.datetime.combine(day, dt.time(19)))
+            store_external_statements(sent, token, dt.datetime.combine(day, dt.time(19)))
         # The admin saw the personal address among the learners who match no one, and mapped it.
         employee_id = db.session.scalar(select(Employee.id).where(Employee.email == work))
         map_learner(scope_for(db.session.get(User, admin)), f"mbox:mailto:{personal_address(work)}", employee_id,
