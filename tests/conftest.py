@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 from werkzeug.routing import Rule
 from werkzeug.security import generate_password_hash
 
@@ -213,7 +214,23 @@ def _reset_postgres() -> None:
         _pg_schema_ready = True
         return
     tables = _db.metadata.sorted_tables
+    try:
+        _empty_postgres_tables(tables)
+    except OperationalError as exc:
+        if "lock timeout" not in str(exc):
+            raise
+        raise RuntimeError(
+            "Emptying the tables for this test waited more than 30 s for a lock: another app of this "
+            "process still holds a transaction open (typically a module-scoped demo app, e.g. from "
+            "demo_loaded, in a module whose other tests use the function-scoped app fixture). Keep the two "
+            "kinds of test in separate modules.") from exc
+
+
+def _empty_postgres_tables(tables) -> None:
+    """Empty the tables the last test wrote to (see ``_reset_postgres``)."""
     with _db.engine.begin() as conn:
+        # Fail rather than hang when a connection of this process holds the tables (see above).
+        conn.execute(text("SET LOCAL lock_timeout = '30s'"))
         # A test writes a handful of rows into a few tables. So count the rows of each table (up
         # to _DELETE_AT_MOST + 1, one query for all, ~5 ms) and find the id sequences that moved,
         # then empty only those tables, leaving the database exactly as a full TRUNCATE ...
