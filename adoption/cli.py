@@ -92,15 +92,14 @@ _AS_OF = click.option(
 def demo_command(size: str, seed: int, as_of) -> None:
     """Load the deterministic demo organization, its dates following the load day (a second run
     changes nothing)."""
-    from adoption.demo import load_demo
-
-    summary = _load_demo_or_fail(load_demo, size, seed, as_of)
+    summary = _load_demo_or_fail(size, seed, as_of)
     db.session.commit()
     click.echo(summary.describe())
 
 
-def _load_demo_or_fail(load_demo, size: str, seed: int, as_of):
+def _load_demo_or_fail(size: str, seed: int, as_of):
     """``load_demo``, its configuration errors turned into a one-line CLI error (nothing kept)."""
+    from adoption.demo import load_demo
     from adoption.demo_telemetry import DemoLoadError
 
     try:
@@ -263,10 +262,10 @@ def purge_telemetry_command(today) -> None:
     while (last := purge_chunk(run, last)) is not None:
         db.session.commit()
     remove_import_files(run)
-    outcome = finish_purge(run)
+    finish_purge(run)
     db.session.commit()
-    click.echo(f"purged: events={outcome.events} unmatched={outcome.unmatched} files={outcome.files} "
-               f"before={outcome.purged_before.isoformat()}")
+    click.echo(f"purged: events={run.events_deleted} unmatched={run.unmatched_deleted} files={run.files_deleted} "
+               f"before={run.purged_before.isoformat()}")
 
 
 def _finish_background_jobs() -> None:
@@ -302,10 +301,9 @@ def quickstart_command(host: str, port: int, size: str, as_of) -> None:
     from flask_migrate import upgrade
     from werkzeug.serving import run_simple
 
-    from adoption.demo import load_demo
 
     upgrade()
-    summary = _load_demo_or_fail(load_demo, size, 7, as_of)
+    summary = _load_demo_or_fail(size, 7, as_of)
     db.session.commit()
     click.echo(summary.describe())
     # The demo's rounds stop at its own "today" (the Monday of the week it was built for, or

@@ -29,13 +29,13 @@ from adoption.models import (
     OrgUnit,
     OutboxMessage,
     PersonalDataExport,
-    Role,
     SponsorActivity,
     UnitMembership,
     UsageEvent,
     User,
 )
 from adoption.scope import Scope, ScopeError
+from adoption.telemetry.identity import find_employee
 
 PROVIDERS = "uptake_personal_data"
 
@@ -98,13 +98,17 @@ def register_personal_data(app: Flask, provider: Provider) -> None:
         providers.append(provider)
 
 
-def require_subject_access(scope: Scope, employee_id: int | None, user_id: int | None) -> None:
+def is_own(scope: Scope, employee: Employee | None, user: User | None) -> bool:
+    """Whether ``scope`` is the person's own: their employee record's or, for an account without
+    one, the account's."""
+    if employee is not None:
+        return scope.employee_id == employee.id
+    return user is not None and scope.user_id == user.id
+
+
+def require_subject_access(scope: Scope, employee: Employee | None, user: User | None) -> None:
     """Raise ``ScopeError`` unless the scope is the person's own or an admin's."""
-    if scope.role == Role.ADMIN.value:
-        return
-    own = (employee_id is not None and scope.employee_id == employee_id) or \
-          (employee_id is None and user_id is not None and scope.user_id == user_id)
-    if not own:
+    if not (scope.is_admin or is_own(scope, employee, user)):
         raise ScopeError("only the person themselves and admins may read their personal data")
 
 
@@ -112,8 +116,8 @@ def personal_data(scope: Scope, employee: Employee | None, user: User | None, no
     """Everything Uptake holds about the person with this employee record and/or account."""
     if employee is None and user is None:
         raise ValueError("a person is an employee record, an account, or both")
-    require_subject_access(scope, employee.id if employee else None, user.id if user else None)
-    own = (employee is not None and scope.employee_id == employee.id) or (user is not None and scope.user_id == user.id)
+    require_subject_access(scope, employee, user)
+    own = is_own(scope, employee, user)
     sections: list[Section] = []
     excluded: list[NotIncluded] = []
     for provider in [_core, *current_app.extensions.get(PROVIDERS, [])]:
@@ -128,8 +132,7 @@ def personal_data(scope: Scope, employee: Employee | None, user: User | None, no
 
 def record_export(scope: Scope, employee: Employee | None, user: User | None, now: dt.datetime) -> PersonalDataExport:
     """Record that an admin downloaded this person's data (the audit trail); flushes."""
-    if scope.role != Role.ADMIN.value:
-        raise ScopeError("only admins download someone else's data")
+    scope.require_admin("download someone else's data")
     export = PersonalDataExport(employee_id=employee.id if employee else None, user_id=user.id if user else None,
                                 exported_by_id=scope.user_id, exported_at=now)
     db.session.add(export)
@@ -148,8 +151,7 @@ class ExportRecord:
 
 def recent_exports(scope: Scope, limit: int = 50) -> list[ExportRecord]:
     """The latest admin downloads of people's data, newest first (admins only)."""
-    if scope.role != Role.ADMIN.value:
-        raise ScopeError("only admins read the record of personal data downloads")
+    scope.require_admin("read the record of personal data downloads")
     subject_account, admin = aliased(User), aliased(User)
     rows = db.session.execute(
         select(PersonalDataExport.exported_at, Employee.full_name, Employee.hr_id, subject_account.email, admin.email)
@@ -167,14 +169,14 @@ def person_for(user: User) -> tuple[Employee | None, User]:
 
 
 def find_person(reference: str) -> tuple[Employee | None, User | None]:
-    """The employee (HR id or e-mail) or, failing that, the account (e-mail) a reference names."""
+    """The employee a reference names (HR id or e-mail, as ``find_employee``) with their account,
+    or, failing that, the account with that e-mail."""
+    employee = find_employee(reference)
+    if employee is not None:
+        return employee, db.session.scalar(select(User).where(User.employee_id == employee.id))
     reference = (reference or "").strip()
     if not reference:
         return None, None
-    employee = db.session.scalar(select(Employee).where(
-        or_(Employee.hr_id == reference, Employee.email == reference.lower())))
-    if employee is not None:
-        return employee, db.session.scalar(select(User).where(User.employee_id == employee.id))
     return None, db.session.scalar(select(User).where(User.email == reference.lower()))
 
 

@@ -45,6 +45,16 @@ class Scope:
         """True when aggregates of ``unit_id`` are in scope."""
         return self.unit_ids is None or unit_id in self.unit_ids
 
+    @property
+    def is_admin(self) -> bool:
+        """True for an admin's scope."""
+        return self.role == Role.ADMIN
+
+    def require_admin(self, doing: str) -> None:
+        """Raise ``ScopeError`` unless this is an admin's scope (``doing``: what was asked)."""
+        if not self.is_admin:
+            raise ScopeError(f"only admins may {doing}")
+
     def require_unit(self, unit_id: int) -> None:
         """Raise ``ScopeError`` unless aggregates of ``unit_id`` are in scope."""
         if not self.allows_unit(unit_id):

@@ -19,8 +19,9 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from adoption.extensions import db
-from adoption.models import Employee, Role, User
-from adoption.scope import Scope, ScopeError
+from adoption.models import Employee, User
+from adoption.scope import Scope
+from adoption.telemetry.identity import IdentityError, mappable_employee
 from training.authoring import require_author
 from training.models import LearnerAlias, XapiStatement
 from training.xapi import VOIDED_VERB, home_page
@@ -115,10 +116,6 @@ def attribute_unmatched_statements() -> int:
     return attributed
 
 
-class LearnerMappingError(ValueError):
-    """A learner identifier cannot be mapped as asked; the message says why."""
-
-
 @dataclass(frozen=True)
 class LearnerMapping:
     """What ``map_learner`` did: the alias (new or already there), its employee, the statements attributed."""
@@ -131,24 +128,18 @@ class LearnerMapping:
 def map_learner(scope: Scope, actor_key: str, employee_id: int, created_by_id: int | None) -> LearnerMapping:
     """Map an external learner identifier to an employee with a ``LearnerAlias`` and attribute
     the statements that name it (admins only, like the CRM aliases). Refuses an identifier the
-    roster or another alias already gives to someone else, and an unknown or inactive employee.
-    Flushes, never commits."""
-    if scope.role != Role.ADMIN.value:
-        raise ScopeError("only admins map learner identifiers to employees")
+    roster or another alias already gives to someone else, and an unknown or inactive employee,
+    with ``IdentityError`` (as for the CRM aliases). Flushes, never commits."""
+    scope.require_admin("map learner identifiers to employees")
     actor_key = (actor_key or "").strip()
     if not actor_key or not db.session.scalar(select(XapiStatement.id).where(XapiStatement.actor_key == actor_key)
                                               .limit(1)):
-        raise LearnerMappingError("No record names this learner identifier.")
-    employee = db.session.get(Employee, employee_id)
-    if employee is None:
-        raise LearnerMappingError(f"There is no employee with id {employee_id}.")
-    if not employee.active:
-        raise LearnerMappingError(f"{employee.full_name} ({employee.hr_id}) is no longer active; "
-                                  "records are attributed to active employees only.")
+        raise IdentityError("No record names this learner identifier.")
+    employee = mappable_employee(employee_id)
     holder_id = LearnerRoster().resolve([actor_key]).get(actor_key)
     if holder_id is not None and holder_id != employee.id:
         holder = db.session.get(Employee, holder_id)
-        raise LearnerMappingError(f"{actor_key} already names {holder.full_name} ({holder.hr_id}); "
+        raise IdentityError(f"{actor_key} already names {holder.full_name} ({holder.hr_id}); "
                                   f"it cannot be mapped to {employee.full_name} too.")
     alias = db.session.scalar(select(LearnerAlias).where(LearnerAlias.actor_key == actor_key))
     if alias is None:

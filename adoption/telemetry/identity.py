@@ -196,6 +196,18 @@ def find_employee(reference: str) -> Employee | None:
     return employee
 
 
+def mappable_employee(employee_id: int) -> Employee:
+    """The active employee an identifier (a CRM key, a learner's address) may be mapped to;
+    ``IdentityError`` for an unknown or inactive one."""
+    employee = db.session.get(Employee, employee_id)
+    if employee is None:
+        raise IdentityError(f"There is no employee with id {employee_id}.")
+    if not employee.active:
+        raise IdentityError(f"{employee.full_name} ({employee.hr_id}) is no longer active; "
+                            "records are attributed to active employees only.")
+    return employee
+
+
 def map_actor(key_kind: str, key_value: str, employee_id: int, created_by_id: int | None) -> ActorMapping:
     """Map an actor key to an employee with a ``CrmAlias`` and attribute the events it names.
 
@@ -203,12 +215,7 @@ def map_actor(key_kind: str, key_value: str, employee_id: int, created_by_id: in
     and an unknown or inactive employee. Flushes, never commits.
     """
     kind, value = normalize_key(key_kind, key_value)
-    employee = db.session.get(Employee, employee_id)
-    if employee is None:
-        raise IdentityError(f"There is no employee with id {employee_id}.")
-    if not employee.active:
-        raise IdentityError(f"{employee.full_name} ({employee.hr_id}) is no longer active; "
-                            "events are attributed to active employees only.")
+    employee = mappable_employee(employee_id)
     # Resolving the key alone, exactly as ingest would, finds its current owner (15/18-character
     # ids included), whether the roster or an alias names them.
     probe = _ActorKeys(0, *(value if k == kind else None for k in KEY_KINDS))

@@ -19,7 +19,6 @@ The rollups of purged days stay. Days are the organization's (``ORG_TIMEZONE``),
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -51,16 +50,6 @@ def oldest_accepted(received_at: dt.datetime) -> dt.datetime | None:
     zone = org_zone()
     first_days = [day for day in (horizon(local_day(received_at, zone)), frozen_before()) if day is not None]
     return day_start_utc(max(first_days), zone) if first_days else None
-
-
-@dataclass(frozen=True)
-class PurgeOutcome:
-    """What one purge run did."""
-
-    purged_before: dt.date
-    events: int
-    unmatched: int
-    files: int
 
 
 def begin_purge(today: dt.date) -> RawEventPurge | None:
@@ -105,9 +94,9 @@ def purge_chunk(run: RawEventPurge, after_id: int = 0, limit: int | None = None)
     return last
 
 
-def remove_import_files(run: RawEventPurge) -> int:
+def remove_import_files(run: RawEventPurge) -> None:
     """Delete the uploaded files and rejects files of event imports that ended before the run's
-    first kept day (they hold raw events too); returns how many files went. Flushes."""
+    first kept day (they hold raw events too), counting them on the run. Flushes."""
     # Here, not at the top: the jobs module imports the ingest path, which imports this module.
     from adoption.telemetry.jobs import instance_file
 
@@ -124,14 +113,12 @@ def remove_import_files(run: RawEventPurge) -> int:
         record.upload_path = record.rejects_path = None
     run.files_deleted += removed
     db.session.flush()
-    return removed
 
 
-def finish_purge(run: RawEventPurge) -> PurgeOutcome:
+def finish_purge(run: RawEventPurge) -> None:
     """Mark the run finished; flushes."""
     run.finished_at = utcnow()
     db.session.flush()
-    return PurgeOutcome(run.purged_before, run.events_deleted, run.unmatched_deleted, run.files_deleted)
 
 
 def latest_purge() -> RawEventPurge | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import re
 
 import pytest
@@ -21,28 +20,11 @@ from adoption.telemetry.identity import (
     unmatched_actors,
     unmatched_totals,
 )
-from adoption.tokens import issue_token
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_unit, make_user
 
 DAY = dt.date(2024, 5, 1)  # a Wednesday; its week (WEEK_START Monday) starts on 29 April
 WEEK = dt.date(2024, 4, 29)
 ROSTER_HEADER = "employee_id,email,full_name,title,unit,manager_employee_id,start_date,end_date,crm_user_id,crm_username,is_executive"
-
-
-@pytest.fixture
-def send(client, db):
-    """POST events to the API with a fresh events:write token; returns the response body."""
-    _, plaintext = issue_token("connector", "events:write", created_by_id=None)
-    db.session.commit()
-
-    def _send(*events: dict) -> dict:
-        response = client.post("/api/v1/events", data=json.dumps({"events": list(events)}),
-                               headers={"Authorization": f"Bearer {plaintext}", "Content-Type": "application/json"})
-        assert response.status_code == 200, response.get_data(as_text=True)
-        db.session.expire_all()
-        return response.get_json()
-
-    return _send
 
 
 def event(n: int, hour: int = 9, day: dt.date = DAY, **actor) -> dict:

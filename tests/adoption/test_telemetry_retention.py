@@ -15,7 +15,6 @@ from adoption.telemetry import api as events_api
 from adoption.telemetry import retention
 from adoption.telemetry.identity import map_actor
 from adoption.telemetry.retention import begin_purge
-from adoption.tokens import issue_token
 from tests.factories import make_employee
 
 TODAY = dt.date(2024, 6, 30)
@@ -24,21 +23,10 @@ KEEP = 30  # days: the horizon as of TODAY is 31 May
 HORIZON = TODAY - dt.timedelta(days=KEEP)
 
 
-@pytest.fixture
-def send(app, client, db, monkeypatch):
-    """POST events to the API as received at RECEIVED; returns the response body."""
+@pytest.fixture(autouse=True)
+def received_at_noon(monkeypatch):
+    """Every event sent to the API (the ``send`` fixture) is received at RECEIVED."""
     monkeypatch.setattr(events_api, "received_now", lambda: RECEIVED)
-    _, plaintext = issue_token("connector", "events:write", created_by_id=None)
-    db.session.commit()
-
-    def _send(*events: dict) -> dict:
-        response = client.post("/api/v1/events", data=json.dumps({"events": list(events)}),
-                               headers={"Authorization": f"Bearer {plaintext}", "Content-Type": "application/json"})
-        assert response.status_code == 200, response.get_data(as_text=True)
-        db.session.expire_all()
-        return response.get_json()
-
-    return _send
 
 
 def event(n: int, day: dt.date, hour: int = 9, **actor) -> dict:

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from adoption.models import Role
 from adoption.scope import Scope, ScopeError
+from adoption.telemetry.identity import IdentityError
 from adoption.tokens import issue_token
 from tests.factories import make_employee
 from training.models import LearnerAlias, XapiStatement
-from training.xapi_learners import LearnerMappingError, learner_aliases, map_learner
+from training.xapi_learners import learner_aliases, map_learner
 
 URL = "/xapi/statements"
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
@@ -89,7 +90,7 @@ def test_an_identifier_the_roster_gives_to_someone_else_is_refused(client, db, l
     ana = make_employee(hr_id="E-ANA", email="ana@acme.example")
     db.session.commit()
     send("bob@acme.example")
-    with pytest.raises(LearnerMappingError, match="already names"):
+    with pytest.raises(IdentityError, match="already names"):
         map_learner(ADMIN, "mbox:mailto:bob@acme.example", ana.id, created_by_id=None)
     db.session.rollback()
     login_as("admin")
@@ -106,7 +107,7 @@ def test_an_identifier_mapped_to_someone_cannot_be_mapped_to_another(db, send):
     db.session.commit()
     send("ana.private@mail.example")
     map_learner(ADMIN, PERSONAL, ana.id, created_by_id=None)
-    with pytest.raises(LearnerMappingError, match="already names"):
+    with pytest.raises(IdentityError, match="already names"):
         map_learner(ADMIN, PERSONAL, bea.id, created_by_id=None)
 
 
@@ -115,9 +116,9 @@ def test_an_inactive_employee_or_an_identifier_no_record_names_is_refused(db, se
     ana = make_employee(email="ana@acme.example")
     db.session.commit()
     send("ana.private@mail.example")
-    with pytest.raises(LearnerMappingError, match="no longer active"):
+    with pytest.raises(IdentityError, match="no longer active"):
         map_learner(ADMIN, PERSONAL, gone.id, created_by_id=None)
-    with pytest.raises(LearnerMappingError, match="No record names"):
+    with pytest.raises(IdentityError, match="No record names"):
         map_learner(ADMIN, "mbox:mailto:never-sent@mail.example", ana.id, created_by_id=None)
 
 

@@ -9,6 +9,7 @@ from adoption.access import current_scope, role_required
 from adoption.extensions import db
 from adoption.forms import ConfirmForm
 from adoption.models import Role
+from adoption.telemetry.identity import IdentityError
 from training.authoring import (
     STEP_FIELDS,
     AuthoringError,
@@ -42,7 +43,6 @@ from training.models import Module, ModuleStep, StepKind
 from training.views import bp
 from training.xapi_intake import sending_systems
 from training.xapi_learners import (
-    LearnerMappingError,
     learner_aliases,
     map_learner,
     unmatched_learners,
@@ -86,7 +86,7 @@ def _external_page(form: MapLearnerForm | None = None, status: int = 200):
     learners, unmatched_total = unmatched_learners(scope)
     return render_template("training/manage_external.html", systems=sending_systems(scope), learners=learners,
                            unmatched_total=unmatched_total, aliases=learner_aliases(scope), form=form,
-                           can_map=scope.role == Role.ADMIN.value), status
+                           can_map=scope.is_admin), status
 
 
 @bp.route("/manage/external")
@@ -105,7 +105,7 @@ def map_external_learner():
         try:
             mapping = map_learner(current_scope(), form.actor_key.data, form.employee_id,
                                   created_by_id=current_user.id)
-        except LearnerMappingError as exc:
+        except IdentityError as exc:
             db.session.rollback()
             form.employee.errors.append(str(exc))
         else:
