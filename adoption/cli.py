@@ -1,6 +1,7 @@
 """``flask --app wsgi ...`` commands. Each command is a transaction: it commits once at the end."""
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(erase_leavers_command)
     app.cli.add_command(import_outcomes_command)
     app.cli.add_command(import_roster_command)
     app.cli.add_command(ingest_events_command)
@@ -141,7 +143,7 @@ def import_roster_command(file, dry_run: bool, partial: bool, force: bool, effec
         for reason in exc.reasons:
             click.echo(f"Safety stop: {reason}.", err=True)
         raise click.ClickException("Nothing was written. Check the file, then re-run with --force.") from exc
-    for error in plan.errors:
+    for error in plan.errors + plan.erased:
         who = f" ({error.employee_id})" if error.employee_id else ""
         click.echo(f"{file.name}:{error.line}{who}: {error.reason}", err=True)
     for change in plan.deactivations:
@@ -266,6 +268,31 @@ def purge_telemetry_command(today) -> None:
     db.session.commit()
     click.echo(f"purged: events={run.events_deleted} unmatched={run.unmatched_deleted} files={run.files_deleted} "
                f"before={run.purged_before.isoformat()}")
+
+
+@click.command("erase-leavers")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to act as (default: today in the organization's time zone).")
+@with_appcontext
+def erase_leavers_command(today) -> None:
+    """Erase the personal data of people who left more than UPTAKE_LEAVER_RETENTION_DAYS ago (run it daily)."""
+    from flask import current_app
+
+    from adoption.erasure import erase_for_retention, leavers_due
+    from adoption.timekeeping import org_today, utcnow
+
+    days = current_app.config["LEAVER_RETENTION_DAYS"]
+    if not days:
+        click.echo("UPTAKE_LEAVER_RETENTION_DAYS is 0: leavers are erased only on request (Admin -> Personal data).")
+        return
+    day = today.date() if today else org_today(current_app.config["ORG_TIMEZONE"])
+    erased = 0
+    for employee in leavers_due(day, days):
+        # One transaction per person: a crash leaves everyone either erased or untouched.
+        erase_for_retention(employee, utcnow())
+        db.session.commit()
+        erased += 1
+    click.echo(f"erased: people={erased} left_before={(day - dt.timedelta(days=days)).isoformat()}")
 
 
 def _finish_background_jobs() -> None:

@@ -53,6 +53,12 @@ DEFAULTS: dict[str, Any] = {
     # rollups every metric reads are kept. 0 keeps raw events forever; otherwise at least
     # MIN_RETENTION_DAYS, so an unmatched actor can be mapped before their events go.
     "TELEMETRY_RETENTION_DAYS": 0,
+    # Leavers' personal data (adoption/erasure.py, docs/privacy.md): `flask erase-leavers` erases
+    # the people whose last day was more than this many days ago, keeping the pseudonymous records
+    # the metrics of the past are made of. 0 never erases automatically (admins still can, on
+    # request); otherwise at least MIN_RETENTION_DAYS, so a leaving date entered by mistake can be
+    # corrected by the next roster import first.
+    "LEAVER_RETENTION_DAYS": 0,
     # Largest event file the upload page accepts (the rest of the app keeps MAX_CONTENT_LENGTH);
     # the upload is spooled to disk, never held in memory. Bigger files: `flask ingest-events`.
     "EVENT_IMPORT_MAX_BYTES": 1024 * 1024 * 1024,
@@ -132,10 +138,11 @@ def load_settings(
         if not isinstance(settings[name], int) or settings[name] < MIN_THRESHOLD:
             raise ValueError(f"{ENV_PREFIX}{name} must be an integer of at least {MIN_THRESHOLD}, "
                              f"got {settings[name]!r}")
-    retention = settings["TELEMETRY_RETENTION_DAYS"]
-    if not isinstance(retention, int) or isinstance(retention, bool) or (retention != 0 and retention < MIN_RETENTION_DAYS):
-        raise ValueError(f"{ENV_PREFIX}TELEMETRY_RETENTION_DAYS must be 0 (keep raw events) or an integer of "
-                         f"at least {MIN_RETENTION_DAYS}, got {retention!r}")
+    for name, zero_means in (("TELEMETRY_RETENTION_DAYS", "keep raw events"), ("LEAVER_RETENTION_DAYS", "never erase")):
+        days = settings[name]
+        if not isinstance(days, int) or isinstance(days, bool) or (days != 0 and days < MIN_RETENTION_DAYS):
+            raise ValueError(f"{ENV_PREFIX}{name} must be 0 ({zero_means}) or an integer of "
+                             f"at least {MIN_RETENTION_DAYS}, got {days!r}")
     return settings
 
 

@@ -31,10 +31,12 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from adoption.demo_calendar import REFERENCE, DemoCalendar, calendar_for
+from adoption.erasure import erase_on_request, erased_on, pseudonym
 from adoption.extensions import db
 from adoption.initiative import save_initiative
 from adoption.models import Employee, Initiative, OrgUnit, Role, User
 from adoption.models.org import UNIT_PATH_SEPARATOR
+from adoption.scope import scope_for
 from adoption.timekeeping import utcnow
 
 if TYPE_CHECKING:
@@ -703,7 +705,10 @@ def _calendar_in_database(roster: DemoRoster) -> DemoCalendar:
     seed, size, or real data)."""
     in_db = {hr_id: (email, start) for hr_id, email, start in
              db.session.execute(select(Employee.hr_id, Employee.email, Employee.start_date))}
-    mismatched = [hr for hr, email in roster.hr_emails.items() if in_db.get(hr, (None,))[0] != email]
+    # A leaver erased since (adoption/erasure.py) is there under a pseudonym: their row still counts.
+    erased = erased_on(list(roster.hr_emails))
+    mismatched = [hr for hr, email in roster.hr_emails.items()
+                  if hr not in erased and in_db.get(hr, (None,))[0] != email]
     moved = {in_db[hr][1] - start for hr, start in roster.hr_start_dates.items()
              if hr in in_db and in_db[hr][1] is not None}
     if mismatched or len(in_db) != len(roster.hr_emails) or len(moved) != 1:
@@ -797,7 +802,23 @@ def load_demo(size: str = "small", seed: int = 7, today: dt.date | None = None) 
 
     telemetry = load_telemetry(size, seed, calendar)
     extras = _load_feature_demos(size, seed, calendar)
-    return _summarize(roster, newly_loaded, initiative, accounts, telemetry, extras)
+    erased = _erase_a_leaver(calendar) if newly_loaded else None
+    return _summarize(roster, newly_loaded, initiative, accounts, telemetry, (*extras, *filter(None, [erased])))
+
+
+def _erase_a_leaver(calendar: DemoCalendar) -> str | None:
+    """One leaver asked to be erased a month after the current roster, and the admin did it (last,
+    once every feature's data about them is there); the summary line, or None without leavers."""
+    leaver = db.session.scalar(select(Employee).where(Employee.active.is_(False), Employee.crm_user_id.is_not(None))
+                               .order_by(Employee.hr_id).limit(1))
+    admin = db.session.scalar(select(User).where(User.email == ADMIN_EMAIL))
+    if leaver is None or admin is None:
+        return None
+    when = dt.datetime.combine(calendar.day(CURRENT_EFFECTIVE) + dt.timedelta(days=30), dt.time(9, 30))
+    erasure = erase_on_request(scope_for(admin), leaver, when)
+    return (f"Erasures: 1 leaver erased at their request on {when.date().isoformat()}, now "
+            f"{pseudonym(erasure.employee_id)} (Admin → Personal data lists what went); the other "
+            f"leavers are kept until UPTAKE_LEAVER_RETENTION_DAYS is set (erase-leavers).")
 
 
 def register_demo_loader(app: Flask, loader: DemoLoader) -> None:

@@ -22,8 +22,10 @@ from wtforms.validators import (
 )
 
 from adoption.accounts import MIN_PASSWORD_LENGTH
+from adoption.models import Employee
 from adoption.models.tokens import SCOPE_DESCRIPTIONS, TOKEN_SCOPES
 from adoption.models.users import PASSWORD_LINK_PURPOSES, ROLES
+from adoption.personal_data import find_person
 from adoption.telemetry.identity import KEY_KINDS, find_employee
 from adoption.views.shell import ROLE_LABELS
 
@@ -154,3 +156,23 @@ class MapActorForm(EmployeeReferenceForm):
     key_value = HiddenField(validators=[DataRequired(), Length(max=320)])
     # The list's search, to return to it after mapping.
     search = HiddenField(validators=[Optional(), Length(max=320)])
+
+
+class EraseForm(FlaskForm):
+    """Erasing a leaver's personal data: the admin types the person's HR id to confirm."""
+
+    person = HiddenField(validators=[DataRequired(), Length(max=320)])
+    confirm = StringField("Type their HR id to confirm", validators=[DataRequired(), Length(max=64)])
+    submit = SubmitField("Erase their personal data")
+
+    #: The employee the form names, once it validated.
+    employee: Employee | None = None
+
+    def validate_confirm(self, field: StringField) -> None:
+        """The confirmation must be the HR id of the person the form names."""
+        employee, _user = find_person(self.person.data or "")
+        if employee is None:
+            raise ValidationError("No employee has that HR id or e-mail.")
+        if field.data.strip() != employee.hr_id:
+            raise ValidationError(f"Type {employee.hr_id} exactly to confirm.")
+        self.employee = employee

@@ -11,10 +11,13 @@ are never deactivated for being "missing". Re-importing the same file changes no
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable
+import json
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -23,6 +26,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
+from adoption.erasure import erased_on
 from adoption.extensions import db
 from adoption.models import Employee, OrgUnit, RosterImport, UnitMembership
 from adoption.org import (
@@ -141,6 +145,8 @@ class RosterPlan:
     reactivations: list[str] = field(default_factory=list)
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # Rows of leavers whose personal data was erased (adoption/erasure.py): not taken, and not kept.
+    erased: list[RowError] = field(default_factory=list)
     new_units: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     safety_stops: list[str] = field(default_factory=list)
@@ -159,7 +165,7 @@ class RosterPlan:
     def counts(self) -> dict[str, int]:
         """Headline numbers of the plan."""
         return {
-            "rows": len(self.rows) + len(self.errors),
+            "rows": len(self.rows) + len(self.errors) + len(self.erased),
             "created": len(self.creates),
             "updated": len(self.updates),
             "moved": len(self.moves),
@@ -167,6 +173,7 @@ class RosterPlan:
             "reactivated": len(self.reactivations),
             "unchanged": self.unchanged,
             "rejected": len(self.errors),
+            "erased": len(self.erased),
             "new_units": len(self.new_units),
         }
 
@@ -178,6 +185,8 @@ class RosterPlan:
             "applied": self.applied,
             "counts": self.counts(),
             "errors": [{"line": e.line, "employee_id": e.employee_id, "reason": e.reason} for e in self.errors],
+            # Without the HR id: the point of the erasure is not to keep it.
+            "erased": [{"line": e.line, "reason": e.reason} for e in self.erased],
             "safety_stops": list(self.safety_stops),
             "ignored_columns": list(self.ignored_columns),
             "new_units": list(self.new_units),
@@ -430,6 +439,12 @@ def plan_roster(
     existing = {e.hr_id: e for e in db.session.scalars(select(Employee))}
     units = dict(db.session.execute(select(OrgUnit.id, OrgUnit.path)).all())
     hr_of_id = {e.id: e.hr_id for e in existing.values()}
+    # An HR export may list leavers for years: one whose data was erased must not come back (someone
+    # rehired under the same HR id is taken, as a new record).
+    erased = erased_on([r.hr_id for r in rows if r.hr_id not in existing and not r.active_on(effective)])
+    plan.erased = [RowError(r.line, r.hr_id, f"a leaver whose personal data was erased on {erased[r.hr_id]:%Y-%m-%d}: "
+                                             "not imported again") for r in rows if r.hr_id in erased]
+    rows = [r for r in rows if r.hr_id not in erased]
 
     valid = {row.hr_id: row for row in rows}
     while True:
@@ -652,7 +667,8 @@ def import_roster_text(
                          dry_run=dry_run, **limits)
     if dry_run:
         return None, plan
-    record = RosterImport(filename=filename[:255], content=text.encode("utf-8"), uploaded_by_id=None,
+    kept = blank_rows(text, {e.employee_id for e in plan.erased})
+    record = RosterImport(filename=filename[:255], content=kept.encode("utf-8"), uploaded_by_id=None,
                           effective_date=effective, full=full, status="applied", summary=plan.summary(),
                           created_at=now, applied_at=now)
     db.session.add(record)
@@ -661,6 +677,47 @@ def import_roster_text(
 
 
 # ---------------------------------------------------------------- uploads (preview, then confirm)
+
+
+def blank_rows(text: str, hr_ids: set[str]) -> str:
+    """``text`` with the rows of these HR ids as blank lines: the other rows keep their line
+    numbers, and an import skips blank lines."""
+    if not hr_ids:
+        return text
+    lines = re.split(r"(?<=\n)", text)
+    reader = csv.reader(lines)
+    header = [h.strip().lstrip("\ufeff").lower() for h in next(reader, [])]
+    if "employee_id" not in header:
+        return text
+    column, first = header.index("employee_id"), reader.line_num
+    try:
+        for values in reader:
+            if column < len(values) and values[column].strip() in hr_ids:
+                lines[first:reader.line_num] = ["\n"] * (reader.line_num - first)
+            first = reader.line_num
+    except csv.Error:
+        pass  # an unreadable row stays as the import reported it
+    return "".join(lines)
+
+
+def erase_from_history(hr_id: str, scrub: Callable[[str], str]) -> int:
+    """Erase a person from every stored roster file and report (adoption/erasure.py): their rows
+    become blank lines and ``scrub`` rewrites what else names them (another row's manager column,
+    the report's errors). Returns the files changed."""
+    changed = 0
+    for upload in db.session.scalars(select(RosterImport).order_by(RosterImport.id)):
+        try:
+            text = decode_upload(upload.content)
+        except RosterFileError:
+            text = ""  # never importable, so never read again: not worth keeping with them in it
+        bom = codecs.BOM_UTF8 if upload.content.startswith(codecs.BOM_UTF8) else b""
+        content = bom + scrub(blank_rows(text, {hr_id})).encode()
+        summary = json.loads(scrub(json.dumps(upload.summary)))
+        if content != upload.content or summary != upload.summary:
+            upload.content, upload.summary = content, summary
+            changed += 1
+    db.session.flush()
+    return changed
 
 
 def decode_upload(content: bytes) -> str:
@@ -676,6 +733,8 @@ def stage_upload(filename: str, content: bytes, *, uploaded_by_id: int | None, e
     """Keep an uploaded roster and plan it for preview; nothing else is written."""
     text = decode_upload(content)
     plan = plan_roster(io.StringIO(text, newline=""), effective=effective, full=full, **limits)
+    if plan.erased:
+        content = blank_rows(text, {e.employee_id for e in plan.erased}).encode()
     upload = RosterImport(filename=filename[:255], content=content, uploaded_by_id=uploaded_by_id,
                           effective_date=effective, full=full, status="previewed", summary=plan.summary())
     db.session.add(upload)

@@ -4,10 +4,14 @@ their unfinished drafts, the comments they wrote and the conversations on them.
 Only the person sees these, in their own download: an admin answering a request for them gets a
 note instead, because even admins must not learn who answered a round or wrote a comment. The
 answers themselves are in nobody's download: no response row names or points to anyone.
+
+``erase_surveys`` is the surveys' part of erasing a leaver (adoption/erasure.py): their drafts go.
+Their responses and comments stay, as they are: nothing links them to anyone. Which rounds they
+answered stays too, linked only to the pseudonymized record (a round's response count is made of it).
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from adoption.extensions import db
 from adoption.models import Employee, User
@@ -71,3 +75,9 @@ def _my_comments(employee: Employee) -> list[dict]:
     return [{"round_opened": opens_on, "question": position, "kind": kind, "text": body}
             for comment_id, round_id, key, kind, body, opens_on, position in rows
             if key and is_author(employee.id, round_id, comment_id, key)]
+
+
+def erase_surveys(employee: Employee, _user: User | None) -> dict[str, int]:
+    """Delete a leaver's unsubmitted answer drafts; returns the count."""
+    return {"survey_drafts": db.session.execute(
+        delete(ResponseDraft).where(ResponseDraft.employee_id == employee.id)).rowcount}

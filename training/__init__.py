@@ -7,6 +7,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the training blueprint, commands and demo data with ``app``."""
     from adoption.demo import register_demo_loader
+    from adoption.erasure import register_erasure
     from adoption.extensions import csrf
     from adoption.personal_data import register_personal_data
     from adoption.roster import roster_imported
@@ -14,7 +15,7 @@ def init_app(app: Flask) -> None:
     from training.assignments import sync_after_roster_import
     from training.demo import load_training_demo
     from training.demo_external import load_external_learning_demo
-    from training.personal_data import training_contribution
+    from training.personal_data import erase_training, training_contribution
     from training.xapi_learners import attribute_after_roster_import
 
     app.register_blueprint(views.bp)
@@ -28,3 +29,4 @@ def init_app(app: Flask) -> None:
     register_demo_loader(app, load_training_demo)
     register_demo_loader(app, load_external_learning_demo)
     register_personal_data(app, training_contribution)
+    register_erasure(app, erase_training)

@@ -4,11 +4,17 @@ xAPI statements about them (Uptake's own and those other learning systems sent).
 
 Training records are personal, not confidential (managers see their people's), so an admin
 answering a request for the person gets the same sections as the person.
+
+``erase_training`` is the training part of erasing a leaver (adoption/erasure.py): what they wrote
+goes, and the records the Training dashboard counts (progress, scores, follow-up status) stay,
+linked only to the pseudonymized employee record.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from adoption.erasure import ERASED_TEXT, erased_hr_id
+from adoption.extensions import db
 from adoption.models import Employee, User
 from adoption.personal_data import Contribution, Section, records
 from training.models import (
@@ -24,6 +30,7 @@ from training.models import (
     ModuleStep,
     XapiStatement,
 )
+from training.xapi import home_page
 
 
 def training_contribution(employee: Employee | None, _user: User | None, _own: bool) -> Contribution:
@@ -81,3 +88,36 @@ def training_contribution(employee: Employee | None, _user: User | None, _own: b
                     .where(XapiStatement.employee_id == employee.id)
                     .order_by(XapiStatement.timestamp, XapiStatement.stored))]),
     ])
+
+
+def erase_training(employee: Employee, _user: User | None) -> dict[str, int]:
+    """Erase a leaver's training texts and learning-record identity; returns counts by kind."""
+    enrollments = select(Enrollment.id).where(Enrollment.employee_id == employee.id).scalar_subquery()
+    commitments = select(Commitment.id).where(Commitment.employee_id == employee.id).scalar_subquery()
+    texts = [
+        update(Enrollment).where(Enrollment.employee_id == employee.id, Enrollment.reaction_comment != "")
+        .values(reaction_comment=ERASED_TEXT),
+        update(CaseAnswer).where(CaseAnswer.enrollment_id.in_(enrollments)).values(text=ERASED_TEXT),
+        update(Commitment).where(Commitment.employee_id == employee.id).values(text=ERASED_TEXT),
+        update(CommitmentFollowUp).where(CommitmentFollowUp.commitment_id.in_(commitments),
+                                         CommitmentFollowUp.note != "").values(note=ERASED_TEXT),
+    ]
+    counts = {"training_texts": sum(db.session.execute(statement).rowcount for statement in texts)}
+    aliases = db.session.scalars(select(LearnerAlias).where(LearnerAlias.employee_id == employee.id)).all()
+    for alias in aliases:
+        db.session.delete(alias)
+    counts["learner_aliases"] = len(aliases)
+    # The statements stay (the Training dashboard counts them; a re-sent one is still recognised by
+    # its id and content hash), with an actor that names no one and without the learner's responses.
+    agent = {"objectType": "Agent", "account": {"homePage": home_page(), "name": erased_hr_id(employee.id)}}
+    statements = db.session.scalars(select(XapiStatement).where(XapiStatement.employee_id == employee.id)).all()
+    for record in statements:
+        statement = dict(record.statement, actor=agent)
+        result = statement.get("result")
+        if isinstance(result, dict) and isinstance(result.get("response"), str):
+            statement["result"] = dict(result, response=ERASED_TEXT)
+        record.statement = statement
+        record.actor_key = None
+    counts["xapi_statements"] = len(statements)
+    db.session.flush()
+    return counts

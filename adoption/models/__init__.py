@@ -33,6 +33,7 @@ from adoption.models.tokens import TOKEN_SCOPES, ApiToken
 from adoption.models.users import (
     PASSWORD_LINK_PURPOSES,
     ROLES,
+    Erasure,
     PasswordLink,
     PersonalDataExport,
     Role,
@@ -52,6 +53,7 @@ __all__ = [
     "CrmAlias",
     "DailyUsage",
     "Employee",
+    "Erasure",
     "EventImport",
     "Hypothesis",
     "HypothesisEvaluation",

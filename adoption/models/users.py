@@ -8,7 +8,17 @@ import hmac
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from adoption.extensions import db
@@ -116,3 +126,26 @@ class PersonalDataExport(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     exported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     exported_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Erasure(db.Model):
+    """A leaver whose personal data was erased (adoption/erasure.py): the record that it was done,
+    when, why and by whom, without anything that names them.
+
+    ``hr_id_digest`` is a keyed hash of the HR id they had, so that a roster export still listing
+    them as a leaver does not bring their record back; it can be tested only with the app's secret.
+    """
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The pseudonymized employee record (kept, so every metric of the past stays as it was).
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), unique=True)
+    hr_id_digest: Mapped[str] = mapped_column(String(64), index=True)
+    left_on: Mapped[dt.date | None] = mapped_column(Date)  # their last day in a unit, if known
+    # "request" (an admin, for the person) or "retention" (UPTAKE_LEAVER_RETENTION_DAYS).
+    reason: Mapped[str] = mapped_column(String(16))
+    erased_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    erased_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # What was erased, by kind of record: {"crm_events": 312, ...}.
+    counts: Mapped[dict] = mapped_column(JSON)

@@ -41,6 +41,7 @@ GROUPS: tuple[tuple[str, tuple[Shown, ...]], ...] = (
     )),
     ("Data retention", (
         Shown("TELEMETRY_RETENTION_DAYS", "raw CRM events older than this are deleted by purge-telemetry and no longer taken (the daily rollups stay)"),
+        Shown("LEAVER_RETENTION_DAYS", "people who left longer ago than this are erased by erase-leavers (Admin → Personal data lists every erasure)"),
     )),
     ("Surveys", (
         Shown("SURVEY_BUDGET_ROUNDS", "nobody is offered more survey rounds than this …"),
@@ -76,6 +77,8 @@ def _display(key: str, value) -> str:
         return WEEKDAYS[value]
     if key == "TELEMETRY_RETENTION_DAYS" and isinstance(value, int):
         return f"{value} days" if value else "kept forever"
+    if key == "LEAVER_RETENTION_DAYS" and isinstance(value, int):
+        return f"{value} days" if value else "erased only on request"
     if key == "CELERY_BROKER_URL":
         return make_url(value).render_as_string(hide_password=True)
     if isinstance(value, bool):

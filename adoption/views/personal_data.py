@@ -2,11 +2,19 @@
 request on someone's behalf (adoption/personal_data.py decides what each may read)."""
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from adoption.access import current_scope, role_required
+from adoption.erasure import (
+    ErasureError,
+    erase_on_request,
+    pseudonym,
+    recent_erasures,
+    why_not_erasable,
+)
 from adoption.extensions import db
+from adoption.forms import EraseForm
 from adoption.models import Role
 from adoption.personal_data import (
     find_person,
@@ -52,16 +60,21 @@ def my_data_download():
 def personal_data_request():
     """Answer a person's request for their data: find them by HR id or e-mail, then download."""
     reference = (request.args.get("person") or "").strip()[:320]
-    document, error = None, None
+    document, error, erase_form, not_erasable = None, None, None, None
     if reference:
         employee, user = find_person(reference)
         if employee is None and user is None:
             error = f"No employee or account has the HR id or e-mail {reference!r}."
         else:
             document = personal_data(current_scope(), employee, user, utcnow())
+            if employee is not None:
+                not_erasable = why_not_erasable(employee)
+                erase_form = EraseForm(person=reference) if not_erasable is None else None
+    scope = current_scope()
     return render_template("admin/personal_data.html", reference=reference, document=document, error=error,
                            download=("admin.personal_data_download", {"person": reference}),
-                           exports=recent_exports(current_scope())), (404 if error else 200)
+                           erase_form=erase_form, not_erasable=not_erasable,
+                           exports=recent_exports(scope), erasures=recent_erasures(scope)), (404 if error else 200)
 
 
 @admin_bp.route("/personal-data/download")
@@ -77,3 +90,24 @@ def personal_data_download():
     record_export(scope, employee, user, now)
     db.session.commit()
     return _download(document, f"uptake-data-{document.subject['hr_id'] or 'account'}.json")
+
+
+@admin_bp.route("/personal-data/erase", methods=["POST"])
+@role_required(Role.ADMIN)
+def personal_data_erase():
+    """Erase a leaver's personal data at their request, once the admin typed their HR id."""
+    form = EraseForm()
+    if not form.validate_on_submit():
+        for message in form.confirm.errors or form.person.errors or ["The form has expired; try again."]:
+            flash(message, "danger")
+        return redirect(url_for("admin.personal_data_request", person=form.person.data or ""))
+    try:
+        erase_on_request(current_scope(), form.employee, utcnow())
+    except ErasureError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("admin.personal_data_request", person=form.person.data))
+    db.session.commit()
+    flash(f"Their personal data is erased; what the metrics of the past need stays, as {pseudonym(form.employee.id)}.",
+          "success")
+    return redirect(url_for("admin.personal_data_request"))
