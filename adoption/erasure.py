@@ -211,7 +211,7 @@ def _erase_core(employee: Employee, user: User | None) -> dict[str, int]:
     replacements = {employee.hr_id: erased_hr_id(employee.id), employee.full_name: pseudonym(employee.id),
                     employee.email: f"{erased_hr_id(employee.id)}@{ERASED_DOMAIN}"}
     replacements |= {key: erased_hr_id(employee.id) for key in (employee.crm_user_id, employee.crm_username) if key}
-    counts["roster_files"] = erase_from_history(employee.hr_id, scrubber(replacements))
+    counts["roster_files"] = erase_from_history(employee.hr_id, replacements, scrubber(replacements))
     licensed = employee.has_crm_licence
     employee.hr_id = erased_hr_id(employee.id)
     employee.email = f"{erased_hr_id(employee.id)}@{ERASED_DOMAIN}"

@@ -700,23 +700,34 @@ def blank_rows(text: str, hr_ids: set[str]) -> str:
     return "".join(lines)
 
 
-def erase_from_history(hr_id: str, scrub: Callable[[str], str]) -> int:
+def erase_from_history(hr_id: str, identifiers: Iterable[str], scrub: Callable[[str], str]) -> int:
     """Erase a person from every stored roster file and report (adoption/erasure.py): their rows
     become blank lines and ``scrub`` rewrites what else names them (another row's manager column,
-    the report's errors). Returns the files changed."""
+    the report's errors). Returns the files changed.
+
+    One file at a time (a daily import keeps hundreds), and only those that mention one of their
+    ``identifiers`` are parsed."""
+    needles = [i.lower().encode() for i in identifiers if i]
     changed = 0
-    for upload in db.session.scalars(select(RosterImport).order_by(RosterImport.id)):
-        try:
-            text = decode_upload(upload.content)
-        except RosterFileError:
-            text = ""  # never importable, so never read again: not worth keeping with them in it
-        bom = codecs.BOM_UTF8 if upload.content.startswith(codecs.BOM_UTF8) else b""
-        content = bom + scrub(blank_rows(text, {hr_id})).encode()
-        summary = json.loads(scrub(json.dumps(upload.summary)))
-        if content != upload.content or summary != upload.summary:
-            upload.content, upload.summary = content, summary
-            changed += 1
-    db.session.flush()
+    for import_id in db.session.scalars(select(RosterImport.id).order_by(RosterImport.id)).all():
+        held = db.session.identity_key(RosterImport, import_id) in db.session.identity_map
+        upload = db.session.get(RosterImport, import_id)
+        summary_text = json.dumps(upload.summary)
+        lowered = upload.content.lower() + summary_text.lower().encode()
+        if any(needle in lowered for needle in needles):
+            try:
+                text = decode_upload(upload.content)
+            except RosterFileError:
+                text = ""  # never importable, so never read again: not worth keeping with them in it
+            bom = codecs.BOM_UTF8 if upload.content.startswith(codecs.BOM_UTF8) else b""
+            content = bom + scrub(blank_rows(text, {hr_id})).encode()
+            summary = json.loads(scrub(summary_text))
+            if content != upload.content or summary != upload.summary:
+                upload.content, upload.summary = content, summary
+                changed += 1
+                db.session.flush()
+        if not held:
+            db.session.expunge(upload)  # let it go: the next file may be as large
     return changed
 
 

@@ -86,7 +86,9 @@ def _roster_in_database(db) -> list[tuple]:
         .outerjoin(manager, manager.id == Employee.manager_id)
         .order_by(Employee.hr_id)
     ).all()
-    return [tuple(row) for row in rows]
+    # The leaver the demo erases carries their database id in their pseudonyms.
+    return [tuple(re.sub(r"(erased-|Former employee )\d+", r"\1#", v) if isinstance(v, str) else v for v in row)
+            for row in rows]
 
 
 def _empty_database(db) -> None:
