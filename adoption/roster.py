@@ -755,8 +755,13 @@ def stage_upload(filename: str, content: bytes, *, uploaded_by_id: int | None, e
 
 def preview_upload(upload: RosterImport, **limits: float) -> RosterPlan:
     """Plan a kept upload again against the current database (for the preview page)."""
-    return plan_roster(io.StringIO(decode_upload(upload.content), newline=""),
+    plan = plan_roster(io.StringIO(decode_upload(upload.content), newline=""),
                        effective=upload.effective_date, full=upload.full, **limits)
+    # The rows of erased leavers were blanked when the upload was kept: its report still lists them.
+    found = {e.line for e in plan.erased}
+    plan.erased = sorted(plan.erased + [RowError(e["line"], None, e["reason"]) for e in upload.summary.get("erased", [])
+                                        if e["line"] not in found], key=lambda e: e.line)
+    return plan
 
 
 class UploadStateError(RuntimeError):
@@ -769,6 +774,9 @@ def apply_upload(upload: RosterImport, *, force: bool, now: dt.datetime, **limit
         raise UploadStateError(f"this import is already {upload.status}")
     plan = preview_upload(upload, **limits)
     apply_roster(plan, force=force)
+    newly_erased = {e.employee_id for e in plan.erased if e.employee_id}  # erased since the preview
+    if newly_erased:
+        upload.content = blank_rows(decode_upload(upload.content), newly_erased).encode()
     upload.status = "applied"
     upload.applied_at = now
     upload.summary = plan.summary()

@@ -191,6 +191,21 @@ def test_a_roster_still_listing_them_as_a_leaver_does_not_bring_them_back_nor_ke
     assert record.summary["counts"]["erased"] == 1 and "E-77" not in str(record.summary)
 
 
+def test_an_uploaded_roster_reports_the_erased_leavers_row_at_preview_and_once_applied(app, db):
+    from adoption.roster import apply_upload, preview_upload, stage_upload
+
+    erase_on_request(admin_scope(), make_leaver(hr_id="E-77", email="lena@acme.example"), NOW)
+    text = ROSTER.format(hr_id="E-77", email="lena@acme.example", end="2026-06-30") + \
+        "E-78,bo@acme.example,Bo Stayer,Acme/EMEA/Sales North,\n"
+    upload, _plan = stage_upload("hr.csv", text.encode(), uploaded_by_id=None, effective=dt.date(2026, 11, 23), full=False)
+    assert b"E-77" not in upload.content and b"Lena" not in upload.content
+    assert [(e.line, e.reason[:39]) for e in preview_upload(upload).erased] == [
+        (2, "a leaver whose personal data was erased")]
+    applied = apply_upload(upload, force=False, now=NOW)
+    assert [e.line for e in applied.erased] == [2] and upload.summary["counts"]["erased"] == 1
+    assert [r.hr_id for r in applied.creates] == ["E-78"]
+
+
 def test_someone_rehired_under_an_erased_hr_id_gets_a_new_record(app, db):
     leaver = make_leaver(hr_id="E-77", email="lena@acme.example")
     erase_on_request(admin_scope(), leaver, NOW)

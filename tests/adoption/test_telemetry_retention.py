@@ -259,4 +259,4 @@ def test_the_settings_page_shows_the_retention_and_the_last_purge(app, client, d
     assert "30 days" in page and "No purge has run" in page
     purge(app)
     page = client.get("/admin/settings").get_data(as_text=True)
-    assert "raw events kept from 2024-05-31; 1 events deleted (1 of them unmatched), 0 import files" in page
+    assert "raw events kept from 2024-05-31; 1 event deleted (1 of them unmatched), 0 import files" in page
