@@ -269,3 +269,10 @@ def test_an_account_of_the_erased_is_no_longer_found_by_its_old_address(app, db)
     make_user("employee", leaver)
     erase_on_request(admin_scope(), leaver, NOW)
     assert db.session.scalar(select(User).where(User.email == "lena@acme.example")) is None
+
+
+def test_the_admin_page_offers_no_erasure_for_an_account_without_an_employee_record(app, db, login_as, client):
+    make_user("change_leader", email="consultant@partner.example")
+    login_as("admin")
+    page = client.get("/admin/personal-data?person=consultant@partner.example").get_data(as_text=True)
+    assert "This account has no employee record" in page and "Type their HR id to confirm" not in page
