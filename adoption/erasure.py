@@ -22,8 +22,6 @@ lists them as a leaver does not recreate them (``adoption.roster``). Nothing her
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from flask import Flask, current_app
 from sqlalchemy import String, cast, delete, func, or_, select, update
 
 from adoption.extensions import db
+from adoption.keyed_hash import keyed_digest
 from adoption.models import (
     CrmAlias,
     Employee,
@@ -92,9 +91,7 @@ def erased_hr_id(employee_id: int) -> str:
 def hr_id_digest(hr_id: str) -> str:
     """Keyed hash of an HR id: recognises an erased person's id without keeping it (rotating
     ``SECRET_KEY`` forgets who was erased, docs/privacy.md)."""
-    secret = current_app.config["SECRET_KEY"]
-    key = hashlib.sha256(_PURPOSE + (secret.encode() if isinstance(secret, str) else secret)).digest()
-    return hmac.new(key, hr_id.strip().encode(), hashlib.sha256).hexdigest()
+    return keyed_digest(_PURPOSE, hr_id.strip().encode())
 
 
 def erased_on(hr_ids: list[str]) -> dict[str, dt.datetime]:

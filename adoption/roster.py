@@ -721,7 +721,7 @@ def erase_from_history(hr_id: str, identifiers: Iterable[str], scrub: Callable[[
                 text = ""  # never importable, so never read again: not worth keeping with them in it
             bom = codecs.BOM_UTF8 if upload.content.startswith(codecs.BOM_UTF8) else b""
             content = bom + scrub(blank_rows(text, {hr_id})).encode()
-            summary = json.loads(scrub(summary_text))
+            summary = _scrub_strings(upload.summary, scrub)
             if content != upload.content or summary != upload.summary:
                 upload.content, upload.summary = content, summary
                 changed += 1
@@ -729,6 +729,18 @@ def erase_from_history(hr_id: str, identifiers: Iterable[str], scrub: Callable[[
         if not held:
             db.session.expunge(upload)  # let it go: the next file may be as large
     return changed
+
+
+def _scrub_strings(value: Any, scrub: Callable[[str], str]) -> Any:
+    """``value`` (JSON) with ``scrub`` applied to its strings only: a numeric HR id must not
+    rewrite a count that happens to equal it."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrub_strings(v, scrub) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_strings(v, scrub) for k, v in value.items()}
+    return value
 
 
 def decode_upload(content: bytes) -> str:

@@ -9,27 +9,17 @@ Rotating ``SECRET_KEY`` detaches every author from their past comments (docs/pri
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import uuid
 
-from flask import current_app
+from adoption.keyed_hash import keyed_digest
 
 _PURPOSE = b"uptake/comment-author/v1:"
 
 
-def _key() -> bytes:
-    """The HMAC key: derived from SECRET_KEY for this one purpose."""
-    secret = current_app.config["SECRET_KEY"]
-    if isinstance(secret, str):
-        secret = secret.encode()
-    return hashlib.sha256(_PURPOSE + secret).digest()
-
-
 def author_key(employee_id: int, round_id: int, comment_id: uuid.UUID) -> str:
     """The hex HMAC that ties a comment to its author, verifiable only with the app's secret."""
-    message = f"{employee_id}:{round_id}:{comment_id}".encode()
-    return hmac.new(_key(), message, hashlib.sha256).hexdigest()
+    return keyed_digest(_PURPOSE, f"{employee_id}:{round_id}:{comment_id}".encode())
 
 
 def is_author(employee_id: int, round_id: int, comment_id: uuid.UUID, key: str) -> bool:

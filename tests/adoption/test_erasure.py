@@ -191,6 +191,27 @@ def test_a_roster_still_listing_them_as_a_leaver_does_not_bring_them_back_nor_ke
     assert record.summary["counts"]["erased"] == 1 and "E-77" not in str(record.summary)
 
 
+def test_a_numeric_hr_id_is_erased_from_stored_files_without_touching_counts_equal_to_it(app, db):
+    """HR ids are often numbers: the report's counts and line numbers must survive the rewrite."""
+    from adoption.models import RosterImport
+    from adoption.roster import import_roster_text
+
+    text = "employee_id,email,full_name,unit,manager_employee_id\n3,lena@acme.example,Lena Leaver,Acme/EMEA/Sales North,\n" + \
+        "".join(f"{n},p{n}@acme.example,Person {n},Acme/EMEA/Sales North,3\n" for n in (10, 11))
+    record, plan = import_roster_text(text, "hr.csv", effective=dt.date(2026, 1, 5), now=NOW, full=False)
+    assert plan.counts()["created"] == 3
+    lena = db.session.scalar(select(Employee).where(Employee.hr_id == "3"))
+    lena.active = False
+    end_membership(lena, dt.date(2026, 7, 1))
+    erase_on_request(admin_scope(), lena, NOW)
+    stored = db.session.get(RosterImport, record.id)
+    assert stored.summary["counts"]["created"] == 3 and stored.summary["counts"]["rows"] == 3
+    assert stored.content.decode().splitlines() == [
+        "employee_id,email,full_name,unit,manager_employee_id", "",
+        f"10,p10@acme.example,Person 10,Acme/EMEA/Sales North,erased-{lena.id}",
+        f"11,p11@acme.example,Person 11,Acme/EMEA/Sales North,erased-{lena.id}"]
+
+
 def test_an_uploaded_roster_reports_the_erased_leavers_row_at_preview_and_once_applied(app, db):
     from adoption.roster import apply_upload, preview_upload, stage_upload
 
