@@ -16,6 +16,7 @@ from adoption.telemetry.formats import FORMATS as FILE_FORMATS
 
 def register(app: Flask) -> None:
     """Attach the commands to ``app``."""
+    app.cli.add_command(copy_database_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(demo_command)
@@ -268,6 +269,39 @@ def purge_telemetry_command(today) -> None:
     db.session.commit()
     click.echo(f"purged: events={run.events_deleted} unmatched={run.unmatched_deleted} files={run.files_deleted} "
                f"before={run.purged_before.isoformat()}")
+
+
+@click.command("copy-database")
+@click.argument("target_url")
+@with_appcontext
+def copy_database_command(target_url: str) -> None:
+    """Copy this app's whole database into an empty, migrated TARGET_URL (e.g. SQLite to PostgreSQL)."""
+    import time
+
+    from flask import current_app
+    from sqlalchemy import create_engine, make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from adoption.config import database_uri
+    from adoption.database_copy import CopyError, copy_database
+
+    url = database_uri({"DATABASE_URL": target_url}, current_app.instance_path)
+    if make_url(url) == db.engine.url:
+        raise click.UsageError("the target is the app's own database")
+    target = create_engine(url)
+    started = time.perf_counter()
+    try:
+        report = copy_database(db.engine, target, db.metadata,
+                               progress=lambda table, rows: rows and click.echo(f"  {table}: {rows:,} rows"))
+    except CopyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except DBAPIError as exc:
+        # The target's transaction was rolled back: it is as empty as before.
+        raise click.ClickException(f"the copy failed and the target was left empty: {exc.orig}") from exc
+    finally:
+        target.dispose()
+    click.echo(f"copied: tables={len(report.rows)} rows={report.total} revision={report.revision} "
+               f"seconds={time.perf_counter() - started:.1f}")
 
 
 @click.command("erase-leavers")

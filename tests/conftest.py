@@ -166,6 +166,33 @@ class OwnContextClient(FlaskClient):
 
 
 @contextlib.contextmanager
+def throwaway_database(path: Path, prefix: str = "uptake_tmp"):
+    """The URL of an empty database only the caller uses: a SQLite file under ``path``, or on
+    PostgreSQL a database created next to ``TEST_DATABASE_URL`` and dropped afterwards (the
+    schema the rest of the suite shares is never touched)."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{path / f'{prefix}.db'}"
+        return
+    import secrets
+
+    from sqlalchemy import create_engine, make_url
+
+    from adoption.config import database_uri
+
+    server = make_url(database_uri({"DATABASE_URL": TEST_DATABASE_URL}, ""))
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
 def app_of_its_own(path, config: dict | None = None, sqlite_file: Path | None = None):
     """A test app on a fresh, empty schema under ``path``, inside its app context: the ``app``
     fixture, and module-scoped fixtures that build one database for a whole module.

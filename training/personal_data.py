@@ -86,7 +86,7 @@ def training_contribution(employee: Employee | None, _user: User | None, _own: b
                 [row.pop("statement") | {"voided": row["voided"]} for row in records(
                     select(XapiStatement.statement, XapiStatement.voided)
                     .where(XapiStatement.employee_id == employee.id)
-                    .order_by(XapiStatement.timestamp, XapiStatement.stored))]),
+                    .order_by(XapiStatement.timestamp, XapiStatement.stored, XapiStatement.id))]),
     ])
 
 

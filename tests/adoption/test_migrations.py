@@ -6,40 +6,23 @@ the rest of the suite shares is never touched.
 """
 from __future__ import annotations
 
-import os
-import secrets
-
 import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import inspect
 
 from adoption import create_app
-from adoption.config import database_uri
 from adoption.extensions import db
 from adoption.health import migration_script
-
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+from tests.conftest import throwaway_database
 
 
 @pytest.fixture
 def empty_database_url(tmp_path):
     """The URL of an empty database that only this test uses."""
-    if not TEST_DATABASE_URL:
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    server = make_url(database_uri({"DATABASE_URL": TEST_DATABASE_URL}, ""))
-    name = f"uptake_mig_{secrets.token_hex(6)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(tmp_path, "uptake_mig") as url:
+        yield url
 
 
 @pytest.fixture
