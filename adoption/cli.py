@@ -16,6 +16,7 @@ from adoption.telemetry.formats import FORMATS as FILE_FORMATS
 
 def register(app: Flask) -> None:
     """Attach the commands to ``app``."""
+    app.cli.add_command(backup_database_command)
     app.cli.add_command(copy_database_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
@@ -269,6 +270,24 @@ def purge_telemetry_command(today) -> None:
     db.session.commit()
     click.echo(f"purged: events={run.events_deleted} unmatched={run.unmatched_deleted} files={run.files_deleted} "
                f"before={run.purged_before.isoformat()}")
+
+
+@click.command("backup-database")
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_database_command(destination: Path) -> None:
+    """Write a consistent copy of the embedded SQLite database to DESTINATION while the app runs."""
+    import time
+
+    from adoption.backup import BackupError, backup_sqlite
+
+    started = time.perf_counter()
+    try:
+        backup = backup_sqlite(db.engine, destination)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup: {backup.path} bytes={backup.size} integrity={backup.integrity} "
+               f"seconds={time.perf_counter() - started:.1f}")
 
 
 @click.command("copy-database")
