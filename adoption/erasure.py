@@ -11,7 +11,8 @@ pseudonymous records every metric of the past is made of, so no dashboard of the
 - the raw CRM events attributed to them lose their actor keys and properties but keep their id,
   time, type and content hash, so a re-sent event is still recognised as a duplicate instead of
   coming back unattributed with their e-mail; their CRM aliases go;
-- e-mails Uptake sent them leave the outbox (a message to several people only loses their address);
+- e-mails Uptake sent them leave the outbox (a message to several people only loses their address),
+  and messages and sponsor-log notes that name them get the pseudonym instead;
 - each feature package erases its own records through ``register_erasure`` (surveys: answer drafts;
   training: what they wrote, the external learning system's statements' actor, their learner aliases).
 
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from sqlalchemy import String, cast, delete, func, or_, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, true, update
 
 from adoption.extensions import db
 from adoption.keyed_hash import keyed_digest
@@ -37,6 +38,7 @@ from adoption.models import (
     Erasure,
     OutboxMessage,
     PasswordLink,
+    SponsorActivity,
     UnitMembership,
     UsageEvent,
     User,
@@ -86,6 +88,32 @@ def pseudonym(employee_id: int) -> str:
 def erased_hr_id(employee_id: int) -> str:
     """The HR id (and CRM user id, and learning-record account name) an erased record carries."""
     return f"erased-{employee_id}"
+
+
+def identifiers(employee: Employee) -> dict[str, str]:
+    """What names the person (HR id, name, e-mail, CRM ids), each with the pseudonym that replaces
+    it; read it before the record is renamed (the erasers run before)."""
+    found = {employee.hr_id: erased_hr_id(employee.id), employee.full_name: pseudonym(employee.id),
+             employee.email: f"{erased_hr_id(employee.id)}@{ERASED_DOMAIN}"}
+    return found | {key: erased_hr_id(employee.id) for key in (employee.crm_user_id, employee.crm_username) if key}
+
+
+def scrub_texts(columns: list, where, replacements: dict[str, str]) -> int:
+    """Rewrite every mention of the ``replacements``' keys in these text columns (of one model),
+    in the rows matching ``where``; returns the rows changed."""
+    model = columns[0].class_
+    mentions = or_(*(func.lower(column).contains(key.lower(), autoescape=True)
+                     for column in columns for key in replacements))
+    scrub = scrubber(replacements)
+    changed = 0
+    for row in db.session.scalars(select(model).where(where, mentions)):
+        for column in columns:
+            value = getattr(row, column.key)
+            if value:
+                setattr(row, column.key, scrub(value))
+        changed += 1
+    db.session.flush()
+    return changed
 
 
 def hr_id_digest(hr_id: str) -> str:
@@ -205,10 +233,14 @@ def _erase_core(employee: Employee, user: User | None) -> dict[str, int]:
     # Imported here: the roster imports this module (to recognise an erased person's HR id).
     from adoption.roster import erase_from_history
 
-    replacements = {employee.hr_id: erased_hr_id(employee.id), employee.full_name: pseudonym(employee.id),
-                    employee.email: f"{erased_hr_id(employee.id)}@{ERASED_DOMAIN}"}
-    replacements |= {key: erased_hr_id(employee.id) for key in (employee.crm_user_id, employee.crm_username) if key}
+    replacements = identifiers(employee)
     counts["roster_files"] = erase_from_history(employee.hr_id, replacements, scrubber(replacements))
+    # Messages that name them (a sponsor's message signed with their name, a digest) and the notes
+    # of the sponsor log about their own actions keep their content, with the pseudonym in it.
+    counts["texts_naming_them"] = (
+        scrub_texts([OutboxMessage.subject, OutboxMessage.body], true(), replacements)
+        + scrub_texts([SponsorActivity.note, SponsorActivity.outbox_subject],
+                      SponsorActivity.sponsor_id == employee.id, replacements))
     licensed = employee.has_crm_licence
     employee.hr_id = erased_hr_id(employee.id)
     employee.email = f"{erased_hr_id(employee.id)}@{ERASED_DOMAIN}"

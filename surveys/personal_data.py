@@ -5,20 +5,32 @@ Only the person sees these, in their own download: an admin answering a request 
 note instead, because even admins must not learn who answered a round or wrote a comment. The
 answers themselves are in nobody's download: no response row names or points to anyone.
 
-``erase_surveys`` is the surveys' part of erasing a leaver (adoption/erasure.py): their drafts go.
-Their responses and comments stay, as they are: nothing links them to anyone. Which rounds they
+``erase_surveys`` is the surveys' part of erasing a leaver (adoption/erasure.py): their drafts go,
+and their name gives way to their pseudonym in what they wrote as a leader. Their responses and
+comments stay, as they are: nothing links them to anyone. Which rounds they
 answered stays too, linked only to the pseudonymized record (a round's response count is made of it).
 """
 from __future__ import annotations
 
 from sqlalchemy import delete, select
 
+from adoption.erasure import identifiers, scrub_texts
 from adoption.extensions import db
 from adoption.models import Employee, User
 from adoption.personal_data import Contribution, NotIncluded, Section, records
 from surveys.authorship import is_author
 from surveys.conversations import my_threads
-from surveys.models import Comment, Participation, ResponseDraft, RoundQuestion, Survey, SurveyRound
+from surveys.models import (
+    ActionPlan,
+    ActionPlanUpdate,
+    Comment,
+    Participation,
+    ResponseDraft,
+    RoundQuestion,
+    Survey,
+    SurveyRound,
+    ThreadMessage,
+)
 
 ANSWERS = NotIncluded(
     "Your answers to pulse surveys",
@@ -77,7 +89,15 @@ def _my_comments(employee: Employee) -> list[dict]:
             if key and is_author(employee.id, round_id, comment_id, key)]
 
 
-def erase_surveys(employee: Employee, _user: User | None) -> dict[str, int]:
-    """Delete a leaver's unsubmitted answer drafts; returns the count."""
-    return {"survey_drafts": db.session.execute(
+def erase_surveys(employee: Employee, user: User | None) -> dict[str, int]:
+    """Delete a leaver's unsubmitted answer drafts, and put their pseudonym for their name in what
+    they wrote as a leader (replies to comments, action plan updates: often signed); returns counts."""
+    counts = {"survey_drafts": db.session.execute(
         delete(ResponseDraft).where(ResponseDraft.employee_id == employee.id)).rowcount}
+    if user is not None:
+        names = identifiers(employee)
+        counts["texts_naming_them"] = (
+            scrub_texts([ThreadMessage.body], ThreadMessage.sender_id == user.id, names)
+            + scrub_texts([ActionPlanUpdate.body], ActionPlanUpdate.author_id == user.id, names)
+            + scrub_texts([ActionPlan.title, ActionPlan.description], ActionPlan.owner_id == user.id, names))
+    return counts

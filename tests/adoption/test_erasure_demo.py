@@ -1,7 +1,8 @@
 """Erasure tried on the demo organization, whose people have CRM use, training, learning records
-from the LMS, survey answers, comments, conversations and mail: two of them leave and ask to be
-erased — the demo employee and the licence holder the LMS knows by a personal address — and then
-nothing in any table may name them, while every figure of the past stays what it was."""
+from the LMS, survey answers, comments, conversations and mail: three of them leave and ask to be
+erased — the demo employee, the licence holder the LMS knows by a personal address and the CEO,
+a sponsor who sent messages from the sponsor log — and then nothing in any table may name them,
+while every figure of the past stays what it was."""
 from __future__ import annotations
 
 import io
@@ -21,6 +22,7 @@ from tests.conftest import OwnContextClient, demo_loaded
 from training.models import CaseAnswer, Commitment, Enrollment, LearnerAlias, XapiStatement
 
 EMPLOYEE = "abigail.robinson@acme.example"  # the demo employee: comments, conversations, training
+CEO = "rahul.rao@acme.example"
 LEFT_ON = REFERENCE_LOAD_DAY.replace(day=1)
 
 
@@ -57,8 +59,11 @@ def erased(tmp_path_factory):
         abigail = _db.session.scalar(select(User).where(User.email == EMPLOYEE)).employee
         alias = _db.session.scalar(select(LearnerAlias))
         tariq = _db.session.get(Employee, alias.employee_id)
+        # The CEO: a sponsor whose messages, sent from the sponsor log to hundreds, are signed with his name.
+        rahul = _db.session.scalar(select(User).where(User.email == CEO)).employee
+        leavers = (abigail, tariq, rahul)
         people = []
-        for person in (abigail, tariq):
+        for person in leavers:
             account = _db.session.scalar(select(User).where(User.employee_id == person.id))
             people.append({"id": person.id, "hr_id": person.hr_id, "names": [person.full_name],
                            "addresses": [person.email] + ([account.email] if account else []),
@@ -66,13 +71,12 @@ def erased(tmp_path_factory):
                            "learner_keys": list(_db.session.scalars(
                                select(LearnerAlias.actor_key).where(LearnerAlias.employee_id == person.id)))})
         rows = "".join(f"{p.hr_id},{p.email},{p.full_name},{p.unit.path},{LEFT_ON.isoformat()}\n"
-                       for p in (abigail, tariq))
+                       for p in leavers)
         plan = import_roster(io.StringIO("employee_id,email,full_name,unit,end_date\n" + rows),
                              effective=REFERENCE_LOAD_DAY, full=False)
-        assert not plan.errors and len(plan.deactivations) == 2
+        assert not plan.errors and len(plan.deactivations) == len(leavers)
         _db.session.commit()
-        units = sorted({"Acme"} | {p.unit.path for p in (abigail, tariq)}
-                       | {p.unit.path.rsplit("/", 1)[0] for p in (abigail, tariq)})
+        units = sorted({"Acme"} | {p.unit.path for p in leavers} | {p.unit.path.rsplit("/", 1)[0] for p in leavers})
         before = figures(app, units)
         # A draft of the open round, as if he had started answering before he left.
         latest = _db.session.scalar(select(SurveyRound.id).order_by(SurveyRound.opens_on.desc()).limit(1))
@@ -86,7 +90,7 @@ def erased(tmp_path_factory):
             response = admin.post("/admin/personal-data/erase", data={"person": person["hr_id"], "confirm": person["hr_id"]})
             assert response.status_code == 302
         _db.session.expire_all()
-        assert _db.session.scalar(select(func.count(Erasure.id))) == erasures_before + 2
+        assert _db.session.scalar(select(func.count(Erasure.id))) == erasures_before + len(leavers)
         yield app, people, before, figures(app, units), drafts_before
         _db.session.rollback()
 
@@ -151,7 +155,8 @@ def test_the_erasures_are_listed_with_what_each_erased(erased):
     for person in people:
         assert f"Former employee {person['id']}" in page
     counts = {e.employee_id: e.counts for e in _db.session.scalars(select(Erasure))}
-    abigail, tariq = (counts[p["id"]] for p in people)
+    abigail, tariq, rahul = (counts[p["id"]] for p in people)
     assert abigail["crm_events"] > 0 and abigail["xapi_statements"] > 0 and abigail["training_texts"] > 0
     assert abigail["outbox_messages"] > 0 and abigail["account"] == 1
     assert tariq["learner_aliases"] == 1
+    assert rahul["texts_naming_them"] >= 1  # his signed message to the company keeps its text, with the pseudonym

@@ -433,3 +433,20 @@ def test_threads_awaiting_a_reply_are_listed_for_leaders_in_scope_only(pulse, ch
     assert [(t.id, u.path) for t, u in awaiting_threads(scope_for(change_leader))] == [(thread.id, NORTH)]
     assert [t.id for t, _u in awaiting_threads(scope_for(leader_of(NORTH)))] == [thread.id]
     assert awaiting_threads(scope_for(leader_of(SOUTH))) == []
+
+
+def test_a_leavers_signed_replies_keep_their_text_with_the_pseudonym_after_erasure(pulse):
+    """Erasing a manager who left (adoption/erasure.py): the conversation stays whole for its author,
+    and the name the manager signed with gives way to their pseudonym."""
+    from adoption.erasure import erase_on_request
+    from adoption.org import end_membership
+
+    manager = leader_of(NORTH, full_name="Marta Manager")
+    thread = _reply(manager, pulse.comment_of(pulse.author), body="We are on it. Marta Manager")
+    manager.employee.active = False
+    end_membership(manager.employee, LATER)
+    erase_on_request(scope_for(make_user("admin")), manager.employee, READY + dt.timedelta(days=30))
+    sqla.session.commit()
+    [message] = my_threads(pulse.author)[0].messages
+    assert message.id == thread.messages[0].id
+    assert message.body == f"We are on it. Former employee {manager.employee.id}"
