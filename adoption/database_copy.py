@@ -58,6 +58,9 @@ def copy_database(source: Engine, target: Engine, metadata: MetaData, *,
     """Copy every table of ``metadata`` from ``source`` into the empty, migrated ``target``;
     commits on the target only when every table's row count matches."""
     with source.connect() as reading, target.connect() as writing:
+        if reading.dialect.name == "postgresql":
+            # Every table read in one snapshot, as SQLite's one read transaction gives by itself.
+            reading = reading.execution_options(isolation_level="REPEATABLE READ")
         revision = _check(reading, writing, metadata)
         report = CopyReport(revision)
         with writing.begin():
