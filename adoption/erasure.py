@@ -91,11 +91,12 @@ def erased_hr_id(employee_id: int) -> str:
 
 
 def identifiers(employee: Employee) -> dict[str, str]:
-    """What names the person (HR id, name, e-mail, CRM ids), each with the pseudonym that replaces
-    it; read it before the record is renamed (the erasers run before)."""
-    found = {employee.hr_id: erased_hr_id(employee.id), employee.full_name: pseudonym(employee.id),
+    """How the person is named in text (full name, e-mail, CRM username), each with the pseudonym
+    that replaces it; read it before the record is renamed (the erasers run before). Ids (HR id,
+    CRM user id) are left out: often numbers, they would be replaced inside unrelated text."""
+    found = {employee.full_name: pseudonym(employee.id),
              employee.email: f"{erased_hr_id(employee.id)}@{ERASED_DOMAIN}"}
-    return found | {key: erased_hr_id(employee.id) for key in (employee.crm_user_id, employee.crm_username) if key}
+    return found | ({employee.crm_username: erased_hr_id(employee.id)} if employee.crm_username else {})
 
 
 def scrub_texts(columns: list, where, replacements: dict[str, str]) -> int:
@@ -234,7 +235,8 @@ def _erase_core(employee: Employee, user: User | None) -> dict[str, int]:
     from adoption.roster import erase_from_history
 
     replacements = identifiers(employee)
-    counts["roster_files"] = erase_from_history(employee.hr_id, replacements, scrubber(replacements))
+    counts["roster_files"] = erase_from_history(employee.hr_id, erased_hr_id(employee.id), replacements,
+                                                scrubber(replacements))
     # Messages that name them (a sponsor's message signed with their name, a digest) and the notes
     # of the sponsor log about their own actions keep their content, with the pseudonym in it.
     counts["texts_naming_them"] = (

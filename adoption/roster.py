@@ -679,10 +679,12 @@ def import_roster_text(
 # ---------------------------------------------------------------- uploads (preview, then confirm)
 
 
-def blank_rows(text: str, hr_ids: set[str]) -> str:
-    """``text`` with the rows of these HR ids as blank lines: the other rows keep their line
-    numbers, and an import skips blank lines."""
-    if not hr_ids:
+def blank_rows(text: str, hr_ids: set[str], managers: dict[str, str] | None = None) -> str:
+    """``text`` with the rows of these HR ids as blank lines (the other rows keep their line
+    numbers, and an import skips blank lines), and each ``managers`` key in the manager column
+    replaced by its value (that row is written again, in the file's line ending)."""
+    managers = managers or {}
+    if not hr_ids and not managers:
         return text
     lines = re.split(r"(?<=\n)", text)
     reader = csv.reader(lines)
@@ -690,38 +692,46 @@ def blank_rows(text: str, hr_ids: set[str]) -> str:
     if "employee_id" not in header:
         return text
     column, first = header.index("employee_id"), reader.line_num
+    boss = header.index("manager_employee_id") if "manager_employee_id" in header else None
     try:
         for values in reader:
             if column < len(values) and values[column].strip() in hr_ids:
                 lines[first:reader.line_num] = ["\n"] * (reader.line_num - first)
+            elif boss is not None and boss < len(values) and values[boss].strip() in managers:
+                values[boss] = managers[values[boss].strip()]
+                ending = "\r\n" if lines[reader.line_num - 1].endswith("\r\n") else "\n"
+                row = io.StringIO()
+                csv.writer(row, lineterminator=ending).writerow(values)
+                lines[first:reader.line_num] = [row.getvalue()] + [""] * (reader.line_num - first - 1)
             first = reader.line_num
     except csv.Error:
         pass  # an unreadable row stays as the import reported it
     return "".join(lines)
 
 
-def erase_from_history(hr_id: str, identifiers: Iterable[str], scrub: Callable[[str], str]) -> int:
+def erase_from_history(hr_id: str, pseudonymous_id: str, names: Iterable[str], scrub: Callable[[str], str]) -> int:
     """Erase a person from every stored roster file and report (adoption/erasure.py): their rows
-    become blank lines and ``scrub`` rewrites what else names them (another row's manager column,
-    the report's errors). Returns the files changed.
+    become blank lines, another row naming them as manager names ``pseudonymous_id``, and ``scrub``
+    rewrites their ``names`` (name, e-mail) wherever else they appear; in the reports, a field
+    holding exactly their HR id is replaced too. Returns the files changed.
 
-    One file at a time (a daily import keeps hundreds), and only those that mention one of their
-    ``identifiers`` are parsed."""
-    needles = [i.lower().encode() for i in identifiers if i]
+    The HR id is replaced only where it is a field, never inside text: HR ids are often numbers,
+    and "3" is also a count. One file at a time (a daily import keeps hundreds), and only those
+    that mention them are parsed."""
+    needles = [n.lower().encode() for n in [hr_id, *names] if n]
     changed = 0
     for import_id in db.session.scalars(select(RosterImport.id).order_by(RosterImport.id)).all():
         held = db.session.identity_key(RosterImport, import_id) in db.session.identity_map
         upload = db.session.get(RosterImport, import_id)
-        summary_text = json.dumps(upload.summary)
-        lowered = upload.content.lower() + summary_text.lower().encode()
+        lowered = upload.content.lower() + json.dumps(upload.summary).lower().encode()
         if any(needle in lowered for needle in needles):
             try:
                 text = decode_upload(upload.content)
             except RosterFileError:
                 text = ""  # never importable, so never read again: not worth keeping with them in it
             bom = codecs.BOM_UTF8 if upload.content.startswith(codecs.BOM_UTF8) else b""
-            content = bom + scrub(blank_rows(text, {hr_id})).encode()
-            summary = _scrub_strings(upload.summary, scrub)
+            content = bom + scrub(blank_rows(text, {hr_id}, {hr_id: pseudonymous_id})).encode()
+            summary = _scrub_strings(upload.summary, lambda value: pseudonymous_id if value == hr_id else scrub(value))
             if content != upload.content or summary != upload.summary:
                 upload.content, upload.summary = content, summary
                 changed += 1
@@ -732,8 +742,7 @@ def erase_from_history(hr_id: str, identifiers: Iterable[str], scrub: Callable[[
 
 
 def _scrub_strings(value: Any, scrub: Callable[[str], str]) -> Any:
-    """``value`` (JSON) with ``scrub`` applied to its strings only: a numeric HR id must not
-    rewrite a count that happens to equal it."""
+    """``value`` (JSON) with ``scrub`` applied to its strings only (never to a number)."""
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, list):

@@ -191,15 +191,19 @@ def test_a_roster_still_listing_them_as_a_leaver_does_not_bring_them_back_nor_ke
     assert record.summary["counts"]["erased"] == 1 and "E-77" not in str(record.summary)
 
 
-def test_a_numeric_hr_id_is_erased_from_stored_files_without_touching_counts_equal_to_it(app, db):
-    """HR ids are often numbers: the report's counts and line numbers must survive the rewrite."""
+def test_a_numeric_hr_id_is_replaced_where_it_is_a_field_and_never_inside_text(app, db):
+    """HR ids are often numbers: the report's counts, another person's title and a message's
+    figures must survive the rewrite; only the fields holding the id change."""
     from adoption.models import RosterImport
     from adoption.roster import import_roster_text
 
-    text = "employee_id,email,full_name,unit,manager_employee_id\n3,lena@acme.example,Lena Leaver,Acme/EMEA/Sales North,\n" + \
-        "".join(f"{n},p{n}@acme.example,Person {n},Acme/EMEA/Sales North,3\n" for n in (10, 11))
+    text = ("employee_id,email,full_name,title,unit,manager_employee_id\n"
+            "3,lena@acme.example,Lena Leaver,Lead,Acme/EMEA/Sales North,\n"
+            + "".join(f"{n},p{n}@acme.example,Person {n},Level 3,Acme/EMEA/Sales North,3\n" for n in (10, 11)))
     record, plan = import_roster_text(text, "hr.csv", effective=dt.date(2026, 1, 5), now=NOW, full=False)
     assert plan.counts()["created"] == 3
+    db.session.add(OutboxMessage(kind="digest", recipients=["bo@acme.example"], subject="3 of 13 planned",
+                                 body="Lena Leaver did 3 visits"))
     lena = db.session.scalar(select(Employee).where(Employee.hr_id == "3"))
     lena.active = False
     end_membership(lena, dt.date(2026, 7, 1))
@@ -207,9 +211,11 @@ def test_a_numeric_hr_id_is_erased_from_stored_files_without_touching_counts_equ
     stored = db.session.get(RosterImport, record.id)
     assert stored.summary["counts"]["created"] == 3 and stored.summary["counts"]["rows"] == 3
     assert stored.content.decode().splitlines() == [
-        "employee_id,email,full_name,unit,manager_employee_id", "",
-        f"10,p10@acme.example,Person 10,Acme/EMEA/Sales North,erased-{lena.id}",
-        f"11,p11@acme.example,Person 11,Acme/EMEA/Sales North,erased-{lena.id}"]
+        "employee_id,email,full_name,title,unit,manager_employee_id", "",
+        f"10,p10@acme.example,Person 10,Level 3,Acme/EMEA/Sales North,erased-{lena.id}",
+        f"11,p11@acme.example,Person 11,Level 3,Acme/EMEA/Sales North,erased-{lena.id}"]
+    message = db.session.scalar(select(OutboxMessage))
+    assert (message.subject, message.body) == ("3 of 13 planned", f"Former employee {lena.id} did 3 visits")
 
 
 def test_an_uploaded_roster_reports_the_erased_leavers_row_at_preview_and_once_applied(app, db):
