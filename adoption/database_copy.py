@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
     JSON,
     Connection,
@@ -24,7 +25,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    inspect,
     null,
     select,
     text,
@@ -96,10 +96,8 @@ def _check(reading: Connection, writing: Connection, metadata: MetaData) -> str:
 
 
 def _revision(connection: Connection) -> str | None:
-    """The Alembic revision the database is at, or None without a version table."""
-    revision = None
-    if inspect(connection).has_table("alembic_version"):
-        revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
+    """The Alembic revision the database is at (None without one), read as ``health.readiness`` does."""
+    revision = MigrationContext.configure(connection).get_current_revision()
     connection.rollback()
     return revision
 

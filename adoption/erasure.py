@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from sqlalchemy import String, cast, delete, func, or_, select, true, update
+from sqlalchemy import delete, func, or_, select, true, update
 
 from adoption.extensions import db
 from adoption.keyed_hash import keyed_digest
@@ -90,7 +90,7 @@ def erased_hr_id(employee_id: int) -> str:
     return f"erased-{employee_id}"
 
 
-def identifiers(employee: Employee) -> dict[str, str]:
+def names_in_text(employee: Employee) -> dict[str, str]:
     """How the person is named in text (full name, e-mail, CRM username), each with the pseudonym
     that replaces it; read it before the record is renamed (the erasers run before). Ids (HR id,
     CRM user id) are left out: often numbers, they would be replaced inside unrelated text."""
@@ -234,9 +234,8 @@ def _erase_core(employee: Employee, user: User | None) -> dict[str, int]:
     # Imported here: the roster imports this module (to recognise an erased person's HR id).
     from adoption.roster import erase_from_history
 
-    replacements = identifiers(employee)
-    counts["roster_files"] = erase_from_history(employee.hr_id, erased_hr_id(employee.id), replacements,
-                                                scrubber(replacements))
+    replacements = names_in_text(employee)
+    counts["roster_files"] = erase_from_history(employee.hr_id, erased_hr_id(employee.id), replacements)
     # Messages that name them (a sponsor's message signed with their name, a digest) and the notes
     # of the sponsor log about their own actions keep their content, with the pseudonym in it.
     counts["texts_naming_them"] = (
@@ -272,12 +271,8 @@ def _erase_outbox(addresses: set[str]) -> int:
     """Take these addresses out of every outbox message; a message left without recipients goes."""
     if not addresses:
         return 0
-    # The JSON list as text holds each address in quotes (as personal_data reads it).
-    # Lower-cased: PostgreSQL's LIKE is case-sensitive, and an address may have been stored as typed.
-    sent_to = or_(*(func.lower(cast(OutboxMessage.recipients, String)).contains(f'"{a}"', autoescape=True)
-                    for a in addresses))
     erased = 0
-    for message in db.session.scalars(select(OutboxMessage).where(sent_to)):
+    for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.addressed_to(addresses))):
         others = [r for r in message.recipients if r.lower() not in addresses]
         if others:
             message.recipients = others

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from adoption.extensions import db
@@ -231,8 +231,7 @@ def _core(employee: Employee | None, user: User | None, own: bool) -> Contributi
             "email": user.email, "role": user.role, "enabled": user.is_enabled, "last_login_at": user.last_login_at,
             "locked_until": user.locked_until, "failed_logins": user.failed_logins}]))
     addresses = {a for a in (employee.email if employee else None, user.email if user else None) if a}
-    # The JSON list as text holds each address in quotes.
-    sent_to = or_(*(cast(OutboxMessage.recipients, String).contains(f'"{a}"', autoescape=True) for a in addresses))
+    sent_to = OutboxMessage.addressed_to(addresses)
     excluded = []
     if not own:
         # Messages whose recipients are confidential (a survey reminder goes to those who have

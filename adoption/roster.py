@@ -26,7 +26,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
-from adoption.erasure import erased_on
+from adoption.erasure import erased_on, scrubber
 from adoption.extensions import db
 from adoption.models import Employee, OrgUnit, RosterImport, UnitMembership
 from adoption.org import (
@@ -161,6 +161,10 @@ class RosterPlan:
     def has_changes(self) -> bool:
         """True when applying the plan would write anything."""
         return bool(self.creates or self.updates or self.deactivations or self.new_units)
+
+    def kept(self, text: str) -> str:
+        """The file as the import history keeps it: the rows of erased leavers as blank lines."""
+        return blank_rows(text, {e.employee_id for e in self.erased if e.employee_id})
 
     def counts(self) -> dict[str, int]:
         """Headline numbers of the plan."""
@@ -667,8 +671,7 @@ def import_roster_text(
                          dry_run=dry_run, **limits)
     if dry_run:
         return None, plan
-    kept = blank_rows(text, {e.employee_id for e in plan.erased})
-    record = RosterImport(filename=filename[:255], content=kept.encode("utf-8"), uploaded_by_id=None,
+    record = RosterImport(filename=filename[:255], content=plan.kept(text).encode("utf-8"), uploaded_by_id=None,
                           effective_date=effective, full=full, status="applied", summary=plan.summary(),
                           created_at=now, applied_at=now)
     db.session.add(record)
@@ -709,16 +712,17 @@ def blank_rows(text: str, hr_ids: set[str], managers: dict[str, str] | None = No
     return "".join(lines)
 
 
-def erase_from_history(hr_id: str, pseudonymous_id: str, names: Iterable[str], scrub: Callable[[str], str]) -> int:
+def erase_from_history(hr_id: str, pseudonymous_id: str, names: dict[str, str]) -> int:
     """Erase a person from every stored roster file and report (adoption/erasure.py): their rows
-    become blank lines, another row naming them as manager names ``pseudonymous_id``, and ``scrub``
-    rewrites their ``names`` (name, e-mail) wherever else they appear; in the reports, a field
-    holding exactly their HR id is replaced too. Returns the files changed.
+    become blank lines, another row naming them as manager names ``pseudonymous_id``, and their
+    ``names`` (name, e-mail: each with its replacement) are rewritten wherever else they appear;
+    in the reports, a field holding exactly their HR id is replaced too. Returns the files changed.
 
     The HR id is replaced only where it is a field, never inside text: HR ids are often numbers,
     and "3" is also a count. One file at a time (a daily import keeps hundreds), and only those
     that mention them are parsed."""
     needles = [n.lower().encode() for n in [hr_id, *names] if n]
+    scrub = scrubber(names)
     changed = 0
     for import_id in db.session.scalars(select(RosterImport.id).order_by(RosterImport.id)).all():
         held = db.session.identity_key(RosterImport, import_id) in db.session.identity_map
@@ -766,7 +770,7 @@ def stage_upload(filename: str, content: bytes, *, uploaded_by_id: int | None, e
     text = decode_upload(content)
     plan = plan_roster(io.StringIO(text, newline=""), effective=effective, full=full, **limits)
     if plan.erased:
-        content = blank_rows(text, {e.employee_id for e in plan.erased}).encode()
+        content = plan.kept(text).encode()
     upload = RosterImport(filename=filename[:255], content=content, uploaded_by_id=uploaded_by_id,
                           effective_date=effective, full=full, status="previewed", summary=plan.summary())
     db.session.add(upload)
@@ -795,9 +799,8 @@ def apply_upload(upload: RosterImport, *, force: bool, now: dt.datetime, **limit
         raise UploadStateError(f"this import is already {upload.status}")
     plan = preview_upload(upload, **limits)
     apply_roster(plan, force=force)
-    newly_erased = {e.employee_id for e in plan.erased if e.employee_id}  # erased since the preview
-    if newly_erased:
-        upload.content = blank_rows(decode_upload(upload.content), newly_erased).encode()
+    if any(e.employee_id for e in plan.erased):  # a row of someone erased since the preview
+        upload.content = plan.kept(decode_upload(upload.content)).encode()
     upload.status = "applied"
     upload.applied_at = now
     upload.summary = plan.summary()

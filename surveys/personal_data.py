@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from adoption.erasure import identifiers, scrub_texts
+from adoption.erasure import names_in_text, scrub_texts
 from adoption.extensions import db
 from adoption.models import Employee, User
 from adoption.personal_data import Contribution, NotIncluded, Section, records
@@ -95,7 +95,7 @@ def erase_surveys(employee: Employee, user: User | None) -> dict[str, int]:
     counts = {"survey_drafts": db.session.execute(
         delete(ResponseDraft).where(ResponseDraft.employee_id == employee.id)).rowcount}
     if user is not None:
-        names = identifiers(employee)
+        names = names_in_text(employee)
         counts["texts_naming_them"] = (
             scrub_texts([ThreadMessage.body], ThreadMessage.sender_id == user.id, names)
             + scrub_texts([ActionPlanUpdate.body], ActionPlanUpdate.author_id == user.id, names)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
-from sqlalchemy import JSON, Boolean, DateTime, String, Text, func
+from sqlalchemy import JSON, Boolean, ColumnElement, DateTime, String, Text, cast, false, func, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adoption.extensions import db
@@ -24,3 +25,11 @@ class OutboxMessage(db.Model):
     hide_recipients: Mapped[bool] = mapped_column(Boolean, default=False)
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+
+    @classmethod
+    def addressed_to(cls, addresses: Iterable[str]) -> ColumnElement[bool]:
+        """SQL: the message has one of ``addresses`` among its recipients, whatever its case."""
+        # The JSON list as text holds each address in quotes, so '"a_b@x"' never matches "ab@x";
+        # lower-cased, since PostgreSQL's LIKE is case-sensitive and an address may be stored as typed.
+        listed = func.lower(cast(cls.recipients, String))
+        return or_(false(), *(listed.contains(f'"{a.lower()}"', autoescape=True) for a in addresses))

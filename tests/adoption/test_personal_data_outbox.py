@@ -43,3 +43,13 @@ def test_the_outbox_matches_the_address_exactly(app, db):
     db.session.commit()
     found = {s.key: s.records for s in personal_data(scope_for(make_user("admin")), axb, None, NOW).sections}
     assert [m["subject"] for m in found["outbox"]] == ["for axb"]
+
+
+def test_a_message_to_the_address_as_typed_in_another_case_is_theirs_too(app, db):
+    """On PostgreSQL LIKE is case-sensitive: the outbox filter (OutboxMessage.addressed_to) lower-cases."""
+    eve = make_employee(email="eve@acme.example")
+    db.session.add(OutboxMessage(kind="test", recipients=["Eve@Acme.example"], hide_recipients=False,
+                                 subject="typed with capitals", body=""))
+    db.session.commit()
+    found = {s.key: s.records for s in personal_data(scope_for(make_user("admin")), eve, None, NOW).sections}
+    assert [m["subject"] for m in found["outbox"]] == ["typed with capitals"]
