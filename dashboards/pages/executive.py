@@ -106,7 +106,7 @@ def layout(today: dt.date) -> html.Section:
 def _card(title: str, value: str, detail: str) -> html.Div:
     return html.Div(className="col-sm-6 col-xl-3", children=html.Div(className="card h-100", children=html.Div(
         className="card-body", children=[
-            html.H4(title, className="h6 text-body-secondary"),
+            html.H3(title, className="h6 text-body-secondary"),
             html.P(value, className="fs-3 fw-semibold mb-1"),
             html.P(detail, className="small text-body-secondary mb-0"),
         ])))

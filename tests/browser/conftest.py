@@ -15,12 +15,16 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from adoption.demo import DEMO_PASSWORD
 from adoption.extensions import db as _db
-from adoption.models import Initiative, RosterImport
+from adoption.models import Initiative, RosterImport, User
+from adoption.org import ensure_unit
 from adoption.timekeeping import org_today
+from surveys.models import SurveyStatus
+from surveys.services import QuestionSpec, create_survey, schedule_rounds, sync_item_bank
 from tests.conftest import demo_loaded
 from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
 
@@ -199,6 +203,27 @@ def log_in(page, email: str, password: str):
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
     return page
+
+
+@pytest.fixture
+def pulse(app, live_server):
+    """A pulse open today for Acme/EMEA (the seeded employee's region)."""
+    sync_item_bank()
+    today = org_today(app.config["ORG_TIMEZONE"])
+    leader = _db.session.scalar(select(User).where(User.email == live_server.users["change_leader"]))
+    survey = create_survey(
+        title="March pulse",
+        created_by=leader,
+        audience_units=[ensure_unit("Acme/EMEA")],
+        questions=[QuestionSpec(item_key="engagement.energy", allow_comment=True),
+                   QuestionSpec(item_key="enps.recommend")],
+        first_opens_on=today,
+        round_length_days=7,
+    )
+    survey.status = SurveyStatus.ACTIVE.value
+    schedule_rounds(survey, today)
+    _db.session.commit()
+    return survey
 
 
 def horizontal_overflow(page) -> int:

@@ -6,35 +6,10 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from adoption.extensions import db
-from adoption.models import User
-from adoption.org import ensure_unit
-from adoption.timekeeping import org_today
-from surveys.models import Participation, Response, SurveyStatus
-from surveys.services import QuestionSpec, create_survey, schedule_rounds, sync_item_bank
+from surveys.models import Participation, Response
 from tests.browser.conftest import assert_touch_target, horizontal_overflow
 
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def pulse(app, live_server):
-    """A pulse open today for Acme/EMEA (the seeded employee's region)."""
-    sync_item_bank()
-    today = org_today(app.config["ORG_TIMEZONE"])
-    leader = db.session.scalar(select(User).where(User.email == live_server.users["change_leader"]))
-    survey = create_survey(
-        title="March pulse",
-        created_by=leader,
-        audience_units=[ensure_unit("Acme/EMEA")],
-        questions=[QuestionSpec(item_key="engagement.energy", allow_comment=True),
-                   QuestionSpec(item_key="enps.recommend")],
-        first_opens_on=today,
-        round_length_days=7,
-    )
-    survey.status = SurveyStatus.ACTIVE.value
-    schedule_rounds(survey, today)
-    db.session.commit()
-    return survey
 
 
 @pytest.mark.browser
