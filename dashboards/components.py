@@ -44,7 +44,8 @@ def section(page: str, key: str, heading: str, n_id: str, body,
                 ],
             ),
             html.P(id=n_id, className="text-body-secondary small", role="status"),
-            body,
+            # A table wider than a phone scrolls in here instead of widening the page.
+            html.Div(body, className="table-responsive"),
         ],
     )
 

@@ -88,7 +88,7 @@ def layout(today: dt.date) -> html.Section:
             ),
             html.P(id=SUMMARY, role="status"),
             components.graph(FIGURE),
-            html.Div(id=TABLE),
+            html.Div(id=TABLE, className="table-responsive"),
         ],
     )
 

@@ -1,17 +1,18 @@
 """Every page each role can reach on the demo passes axe-core's WCAG 2.2 A/AA checks and its
-best practices.
+best practices, and fits a 320 px-wide screen.
 
 The pages are found the way a person finds them: from the home page, through the navigation
 and the links on each page, up to three clicks deep, one page per Flask endpoint (and every
-dashboard page): 55 pages on the demo. axe-core (Deque's engine, bundled by the ``axe-playwright-python`` package, injected by
-Playwright: nothing is served to users) judges each page as rendered: contrast, names and
-labels, landmarks, ARIA, the document's language. docs/accessibility.md lists what is checked and
-by whom.
+dashboard page): 55 pages on the demo. axe-core (Deque's engine, bundled by the
+``axe-playwright-python`` package, injected by Playwright: nothing is served to users) judges
+each page as rendered: contrast, names and labels, landmarks, ARIA, the document's language.
+docs/accessibility.md lists what is checked, and what a person still has to check.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -40,6 +41,9 @@ DASH_WIDGET_FINDINGS = {
 DASH_SETTLED = ("() => !!document.querySelector('#react-entry-point main')"
                 " && !document.querySelector('[data-dash-is-loading=\"true\"]')")
 CLICKS = 3
+DESKTOP = {"width": 1280, "height": 1000}
+# WCAG 1.4.10 (reflow): 320 CSS px, a 1280 px screen zoomed to 400 %, or a small phone.
+NARROW = {"width": 320, "height": 800}
 NOT_PAGES = re.compile(r"\.(csv|json|zip|pdf|txt|md)$|/logout$")
 DASH_PREFIX = "/dashboards/"
 # Pages the crawl must reach, so that a broken link or an empty navigation cannot make this test
@@ -96,14 +100,29 @@ def _links(page) -> list[str]:
     return [h.split("#")[0] for h in hrefs if h.startswith("/") and not NOT_PAGES.search(h.split("?")[0])]
 
 
-def _audit(browser, base_url: str, email: str, seen: set[str]) -> tuple[dict[str, list[str]], set[str]]:
-    """Sign in as ``email`` and scan each page not yet in ``seen`` up to three clicks from home.
+def _overflow(page) -> list[str]:
+    """How far the page is wider than the screen, and the first elements sticking out (WCAG
+    1.4.10: content reflows at 320 CSS px; a wide table may scroll inside its own box)."""
+    over = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    if over <= 0:
+        return []
+    outside = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+             .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+             .slice(0, 3).map(e => e.outerHTML.slice(0, 120))""")
+    return [f"{over} px wider than the screen: {outside}"]
 
-    Returns the violations by path and the keys of the pages scanned."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 1000})
+
+def _audit(browser, base_url: str, email: str, seen: set[str], viewport: dict,
+           judge: Callable) -> tuple[dict[str, list[str]], set[str]]:
+    """Sign in as ``email`` and ``judge`` each page not yet in ``seen`` up to three clicks from
+    home, on a screen of ``viewport``.
+
+    Returns the problems by path and the keys of the pages judged."""
+    context = browser.new_context(base_url=base_url, viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(30_000)
-    axe = Axe()
     problems: dict[str, list[str]] = {}
     scanned: set[str] = set()
     try:
@@ -113,7 +132,7 @@ def _audit(browser, base_url: str, email: str, seen: set[str]) -> tuple[dict[str
             following = []
             for path in frontier:
                 key = _page_key(path.split("?")[0])
-                # Each role's home page differs; any other page is scanned for the first role only.
+                # Each role's home page differs; any other page is judged for the first role only.
                 if key is None or key in scanned or (key in seen and depth > 0):
                     continue
                 scanned.add(key)
@@ -125,7 +144,7 @@ def _audit(browser, base_url: str, email: str, seen: set[str]) -> tuple[dict[str
                     continue
                 scanned.add(landed)
                 _wait_until_rendered(page)
-                if found := _violations(axe, page):
+                if found := judge(page):
                     problems[path] = found
                 if depth < CLICKS:
                     following.extend(_links(page))
@@ -135,18 +154,29 @@ def _audit(browser, base_url: str, email: str, seen: set[str]) -> tuple[dict[str
     return problems, scanned
 
 
-@pytest.mark.browser
-def test_every_page_of_every_role_passes_wcag_aa_checks(browser, demo_server):
+def _every_role(browser, demo_server, viewport: dict, judge: Callable) -> None:
+    """Judge every page each demo role reaches; fail with every problem, by role and page."""
     url, logins = demo_server
     seen: set[str] = set()
     problems: dict[str, list[str]] = {}
     for role in ("employee", "manager", "executive", "change_leader", "admin"):
-        found, scanned = _audit(browser, url, logins[role], seen)
+        found, scanned = _audit(browser, url, logins[role], seen, viewport, judge)
         problems.update({f"{role} {path}": lines for path, lines in found.items()})
         assert scanned and "auth.login" not in scanned, f"{role} could not sign in"
         seen |= scanned
     assert MUST_VISIT <= seen, f"never reached: {sorted(MUST_VISIT - seen)}"
     assert not problems, "\n".join(f"{where}: {line}" for where, lines in problems.items() for line in lines)
+
+
+@pytest.mark.browser
+def test_every_page_of_every_role_passes_wcag_aa_checks(browser, demo_server):
+    axe = Axe()
+    _every_role(browser, demo_server, DESKTOP, lambda page: _violations(axe, page))
+
+
+@pytest.mark.browser
+def test_every_page_of_every_role_fits_a_320_px_wide_screen(browser, demo_server):
+    _every_role(browser, demo_server, NARROW, _overflow)
 
 
 @pytest.mark.browser
