@@ -102,8 +102,9 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """Register the core blueprints and those of the feature packages."""
-    from adoption.views import (  # noqa: F401 (admin_settings, admin_users, personal_data: their routes)
+    from adoption.views import (  # noqa: F401 (admin_*, personal_data: their routes)
         admin,
+        admin_access_log,
         admin_settings,
         admin_users,
         auth,

@@ -24,6 +24,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from adoption import access_changes
 from adoption.extensions import db
 from adoption.mail import send_mail
 from adoption.models import ROLES, Employee, PasswordLink, Role, User
@@ -45,8 +46,9 @@ def normalize_email(email: str) -> str:
         raise AccountError(f"{email!r} is not a valid e-mail address: {exc}") from exc
 
 
-def create_user(email: str, role: str, password: str | None = None) -> User:
-    """Create an account; it is linked to the employee with the same e-mail when there is one."""
+def create_user(email: str, role: str, password: str | None = None, *, by: User | None = None) -> User:
+    """Create an account; it is linked to the employee with the same e-mail when there is one.
+    ``by``: the admin who asks (None for a command or the demo), for the access log."""
     email = normalize_email(email)
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
@@ -61,6 +63,8 @@ def create_user(email: str, role: str, password: str | None = None) -> User:
     if password is not None:
         set_password(user, password)
     db.session.add(user)
+    db.session.flush()
+    access_changes.record("account_created", actor=by, user=user, after=role)
     db.session.flush()
     return user
 
@@ -104,6 +108,7 @@ def authenticate(email: str, password: str, now: dt.datetime, policy: LoginPolic
         if user.failed_logins >= policy.max_failures:
             user.locked_until = now + policy.lockout
             user.failed_logins = 0
+            access_changes.record("locked", user=user, at=now)
         db.session.flush()
         return None
     if not user.is_active:
@@ -142,7 +147,9 @@ def change_role(user: User, role: str, *, by: User) -> User:
     if user.role == Role.ADMIN.value and role != Role.ADMIN.value and user.is_enabled \
             and _enabled_admins() <= 1:
         raise AccountError("this is the last enabled admin account; make another admin first")
-    user.role = role
+    if role != user.role:
+        access_changes.record("role_changed", actor=by, user=user, before=user.role, after=role)
+        user.role = role
     db.session.flush()
     return user
 
@@ -153,6 +160,8 @@ def set_enabled(user: User, enabled: bool, *, by: User, now: dt.datetime) -> Use
     _not_yourself(user, by, "disable or enable")
     if not enabled and user.role == Role.ADMIN.value and user.is_enabled and _enabled_admins() <= 1:
         raise AccountError("this is the last enabled admin account; make another admin first")
+    if enabled != user.is_enabled:
+        access_changes.record("enabled" if enabled else "disabled", actor=by, user=user, at=now)
     user.is_enabled = enabled
     if not enabled:
         _end_links(user, now)
@@ -160,8 +169,10 @@ def set_enabled(user: User, enabled: bool, *, by: User, now: dt.datetime) -> Use
     return user
 
 
-def unlock(user: User) -> User:
-    """Lift a lockout after repeated failed sign-ins."""
+def unlock(user: User, *, by: User | None = None) -> User:
+    """Lift a lockout after repeated failed sign-ins (logged when the account was locked)."""
+    if user.locked_until is not None:
+        access_changes.record("unlocked", actor=by, user=user)
     user.locked_until = None
     user.failed_logins = 0
     db.session.flush()
@@ -189,7 +200,7 @@ def count_without_account() -> int:
     return db.session.scalar(select(func.count()).select_from(Employee).where(*_without_account()))
 
 
-def create_roster_accounts() -> list[User]:
+def create_roster_accounts(*, by: User | None = None) -> list[User]:
     """An account, without a password, for every active employee who has none; returns the
     accounts made (send them invitations to set a password). The role: executive when the roster
     says so, manager when active people report to them, employee otherwise."""
@@ -203,6 +214,9 @@ def create_roster_accounts() -> list[User]:
                 else Role.MANAGER.value if employee.id in managing else Role.EMPLOYEE.value)
         users.append(User(email=employee.email.lower(), role=role, employee=employee))
     db.session.add_all(users)
+    db.session.flush()
+    for user in users:
+        access_changes.record("account_created", actor=by, user=user, after=user.role)
     db.session.flush()
     return users
 
@@ -240,6 +254,7 @@ def issue_password_link(user: User, purpose: str, *, now: dt.datetime,
     db.session.add(PasswordLink(user_id=user.id, token_hash=_token_hash(token), purpose=purpose,
                                 created_at=now, expires_at=now + LINK_VALIDITY[purpose],
                                 created_by_id=by.id if by is not None else None))
+    access_changes.record("invited" if purpose == "invite" else "reset_link", actor=by, user=user, at=now)
     db.session.flush()
     return token
 
@@ -272,6 +287,7 @@ def redeem_password_link(token: str, password: str, *, now: dt.datetime) -> User
         raise AccountError(INVALID_LINK)
     user = link.user
     set_password(user, password)
+    access_changes.record("password_set", user=user, at=now)
     unlock(user)
     db.session.flush()
     return user

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 from sqlalchemy import delete, func, or_, select, true, update
 
+from adoption import access_changes
 from adoption.extensions import db
 from adoption.keyed_hash import keyed_digest
 from adoption.models import (
@@ -204,6 +205,8 @@ def _erase(employee: Employee, *, reason: str, erased_by_id: int | None, now: dt
     user = db.session.scalar(select(User).where(User.employee_id == employee.id))
     record = Erasure(employee_id=employee.id, hr_id_digest=hr_id_digest(employee.hr_id), left_on=left_on(employee),
                      reason=reason, erased_by_id=erased_by_id, erased_at=now)
+    if user is not None and user.is_enabled:
+        access_changes.record("disabled", actor=erased_by_id, user=user, at=now)  # _erase_core disables it
     counts: dict[str, int] = {}
     for eraser in [*current_app.extensions.get(ERASERS, []), _erase_core]:
         for kind, n in eraser(employee, user).items():

@@ -21,6 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from adoption.access_changes import own_history
 from adoption.extensions import db
 from adoption.models import (
     CrmAlias,
@@ -230,6 +231,10 @@ def _core(employee: Employee | None, user: User | None, own: bool) -> Contributi
                                 "For signing in; the password is kept only as a salted hash and is not shown.", [{
             "email": user.email, "role": user.role, "enabled": user.is_enabled, "last_login_at": user.last_login_at,
             "locked_until": user.locked_until, "failed_logins": user.failed_logins}]))
+        sections.append(Section("account_changes", "Changes to your account's access",
+                                "The access log: when your account was created, its role changed, it was "
+                                "disabled, locked or unlocked, or a password link sent, and by which admin.",
+                                own_history(user)))
     addresses = {a for a in (employee.email if employee else None, user.email if user else None) if a}
     sent_to = OutboxMessage.addressed_to(addresses)
     excluded = []

@@ -12,6 +12,7 @@ import secrets
 
 from sqlalchemy import select
 
+from adoption import access_changes
 from adoption.extensions import db
 from adoption.models import TOKEN_SCOPES, ApiToken
 from adoption.timekeeping import utcnow
@@ -54,16 +55,20 @@ def issue_token(name: str, scope: str, created_by_id: int | None, now: dt.dateti
                      created_by_id=created_by_id, created_at=now)
     db.session.add(token)
     db.session.flush()
+    access_changes.record("token_issued", actor=created_by_id, token=token, after=scope, at=now)
+    db.session.flush()
     return token, plaintext
 
 
-def revoke_token(token_id: int, now: dt.datetime | None = None) -> ApiToken:
-    """Revoke a token for good; revoking it again keeps the first revocation time."""
+def revoke_token(token_id: int, now: dt.datetime | None = None, *, by_id: int | None = None) -> ApiToken:
+    """Revoke a token for good; revoking it again keeps the first revocation time. ``by_id``: the
+    admin who asks (None for a command), for the access log."""
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise TokenError("no such token")
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
+        access_changes.record("token_revoked", actor=by_id, token=token, at=token.revoked_at)
         db.session.flush()
     return token
 

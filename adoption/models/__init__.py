@@ -1,5 +1,6 @@
 """Core models: the organization (units, employees, membership history), the initiative, users,
 telemetry, customer outcomes, the hypotheses register and sponsor commitment."""
+from adoption.models.access_changes import ACCESS_ACTIONS, AccessChange
 from adoption.models.hypotheses import (
     EVALUATION_TRIGGERS,
     HYPOTHESIS_VERDICTS,
@@ -41,6 +42,7 @@ from adoption.models.users import (
 )
 
 __all__ = [
+    "ACCESS_ACTIONS",
     "ACTIVITY_KINDS",
     "ACTIVITY_LABELS",
     "EVALUATION_TRIGGERS",
@@ -49,6 +51,7 @@ __all__ = [
     "PASSWORD_LINK_PURPOSES",
     "ROLES",
     "TOKEN_SCOPES",
+    "AccessChange",
     "ApiToken",
     "CrmAlias",
     "DailyUsage",

@@ -174,7 +174,7 @@ def revoke_api_token(token_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        token = revoke_token(token_id)
+        token = revoke_token(token_id, by_id=current_user.id)
     except TokenError:
         db.session.rollback()
         abort(404)

@@ -9,7 +9,8 @@ from collections import Counter
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from adoption.access import role_required
+from adoption.access import current_scope, role_required
+from adoption.access_changes import NO_ACTOR, account_history
 from adoption.accounts import (
     ACCOUNT_STATUSES,
     AccountError,
@@ -67,7 +68,7 @@ def new_user():
     form = UserCreateForm()
     if form.validate_on_submit():
         try:
-            user = create_user(form.email.data, form.role.data)
+            user = create_user(form.email.data, form.role.data, by=current_user)
             if form.invite.data:
                 send_password_link(user, "invite", now=utcnow(), by=current_user)
         except AccountError as exc:
@@ -91,6 +92,7 @@ def user(user_id: int):
     now = utcnow()
     return render_template(
         "admin/user.html", account=account, links=recent_links(account), now=now,
+        history=account_history(current_scope(), account), no_actor=NO_ACTOR, labels=ROLE_LABELS,
         open_links=open_links_until([account.id], now),
         role_form=UserRoleForm(role=account.role), action_form=ConfirmForm(),
         # An invitation while the account has no password, a reset once it has one.
@@ -148,7 +150,7 @@ def user_unlock(user_id: int):
     account = db.get_or_404(User, user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    unlock(account)
+    unlock(account, by=current_user)
     return _done(account, f"{account.email} may sign in again.")
 
 
@@ -195,7 +197,7 @@ def roster_accounts():
     """An account and an invitation for every active employee without one."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    made = create_roster_accounts()
+    made = create_roster_accounts(by=current_user)
     db.session.commit()  # the accounts stand, whatever happens to the mail below
     roles = Counter(account.role for account in made)
     invited, failure = _invite_all(made)

@@ -125,7 +125,8 @@ def test_admin_navigation_has_roster_import_and_users(client, login_as):
                       "Training modules",
                       "Training assignments",
                       "Event imports", "Roster import", "Users",
-                      "API tokens", "Unmatched CRM users", "Outbox", "Personal data", "Settings"]
+                      "API tokens", "Access log", "Unmatched CRM users", "Outbox", "Personal data",
+                      "Settings"]
 
 
 def test_employee_navigation_has_no_dashboards_and_no_admin(client, login_as):

@@ -55,6 +55,7 @@ MUST_VISIT = {
     "surveys.survey_detail", "surveys.new_survey", "surveys.edit_survey", "sponsors.record",
     "training.manage_module", "training.manage_edit_step", "telemetry.imports",
     "admin.roster_upload", "admin.user", "admin.settings", "admin.tokens", "admin.personal_data_request",
+    "admin.access_log",
     *(f"/dashboards/{slug}" for slug in
       ("organization", "adoption", "engagement", "training", "evidence", "executive")),
 }

@@ -1,0 +1,28 @@
+"""Administration: the access log, read-only (adoption/access_changes.py keeps it)."""
+from __future__ import annotations
+
+from flask import abort, render_template, request
+
+from adoption.access import current_scope, role_required
+from adoption.access_changes import NO_ACTOR, access_log
+from adoption.extensions import db
+from adoption.models import ACCESS_ACTIONS, Role
+from adoption.views.admin import bp
+from adoption.views.shell import ROLE_LABELS
+
+CHANGES_PER_PAGE = 50
+
+
+@bp.route("/access-log", endpoint="access_log")
+@role_required(Role.ADMIN)
+def access_log_page():
+    """Changes to accounts and API tokens, newest first, filtered by change and by who, 50 a page."""
+    search = (request.args.get("q") or "").strip()[:320]
+    action = request.args.get("action") or ""
+    if action and action not in ACCESS_ACTIONS:
+        abort(400)
+    listing = db.paginate(access_log(current_scope(), action=action or None, search=search or None),
+                          page=max(request.args.get("page", 1, type=int) or 1, 1),
+                          per_page=CHANGES_PER_PAGE, error_out=False)
+    return render_template("admin/access_log.html", listing=listing, search=search, action=action,
+                           actions=ACCESS_ACTIONS, labels=ROLE_LABELS, no_actor=NO_ACTOR)
