@@ -1,5 +1,6 @@
 """Layout pieces every dashboard page builds its charts from: a chart section with its heading,
-n line and CSV download, an empty graph its callback fills, a table, and a labelled filter.
+n line and CSV download (and the download itself), an empty graph its callback fills, a table,
+and a labelled filter.
 
 Component ids are ``<page>-<key>-…`` (the page's prefix, e.g. ``training``), which the pages'
 download callbacks and the benchmark (``bench/dashboards.py``) rely on.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 
+import pandas as pd
 from dash import dcc, html
 
 from dashboards.figures import empty_figure
@@ -26,6 +28,32 @@ def csv_button(page: str, key: str) -> list:
         ),
         dcc.Download(id=f"{page}-{key}-download"),
     ]
+
+
+#: What a spreadsheet reads as the start of a formula (OWASP, "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """``value`` with an apostrophe in front when a spreadsheet would run it as a formula; text
+    that is a plain number ("-3", "+2.5") stays as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def send_csv(frame: pd.DataFrame, filename: str) -> dict:
+    """A chart's frame as a CSV download that is safe to open in a spreadsheet: its text comes
+    partly from outside (names and units from the HR export, activity names from the learning
+    system), and a cell such as ``=HYPERLINK(...)`` would otherwise run when a leader opens it."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if pd.api.types.is_object_dtype(safe[column]) or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(spreadsheet_safe)
+    return dcc.send_data_frame(safe.to_csv, filename, index=False)
 
 
 def section(page: str, key: str, heading: str, n_id: str, body,

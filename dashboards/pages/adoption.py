@@ -440,9 +440,7 @@ def _register_download(app: Dash, key: str, build: Callable[[Scope, Filters], pd
         scope = current_scope()
         f = filters(scope, unit, start, end)
         frame = build(scope, f)
-        return dcc.send_data_frame(
-            frame.to_csv, f"adoption-{key}-{f.start}-{f.end}.csv", index=False
-        )
+        return components.send_csv(frame, f"adoption-{key}-{f.start}-{f.end}.csv")
 
 
 def register(app: Dash) -> None:

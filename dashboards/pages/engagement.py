@@ -453,7 +453,7 @@ def _register_download(app: Dash, key: str, build: Callable[[Scope, Filters], pd
         frame, problem = _frame_or_problem(build, round_value, unit, tenure)
         if problem is not None:
             raise PreventUpdate
-        return dcc.send_data_frame(frame.to_csv, f"engagement-{key}.csv", index=False)
+        return components.send_csv(frame, f"engagement-{key}.csv")
 
 
 def register(app: Dash) -> None:

@@ -379,7 +379,7 @@ def _register_download(app: Dash, key: str, build: Callable[[Scope, Filters], pd
             frame = build(scope, f)
         except Unavailable:
             raise PreventUpdate from None
-        return dcc.send_data_frame(frame.to_csv, f"evidence-{key}.csv", index=False)
+        return components.send_csv(frame, f"evidence-{key}.csv")
 
 
 def metric_options() -> tuple[list[dict[str, str]], str | None]:

@@ -319,4 +319,4 @@ def _register_download(app: Dash, key: str, build: Callable[[cr.Report], pd.Data
         report, _problem = _report(quarter)
         if report is None:
             raise PreventUpdate
-        return dcc.send_data_frame(build(report).to_csv, f"commitment-{key}-{report.period.start}.csv", index=False)
+        return components.send_csv(build(report), f"commitment-{key}-{report.period.start}.csv")

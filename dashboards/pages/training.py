@@ -493,7 +493,7 @@ def _register_download(app: Dash, key: str, build: Callable[[Scope, Filters], pd
         frame, _f, problem = _frame_or_problem(build, module, unit, start, end)
         if problem is not None:
             raise PreventUpdate
-        return dcc.send_data_frame(frame.to_csv, f"training-{key}.csv", index=False)
+        return components.send_csv(frame, f"training-{key}.csv")
 
 
 def register(app: Dash) -> None:

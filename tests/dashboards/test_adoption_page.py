@@ -362,3 +362,11 @@ def test_employee_is_refused_the_page_and_its_callbacks(org, login_as, client):
     )
     assert response.status_code == 403
     assert "Dormant" not in response.get_data(as_text=True)
+
+
+def test_a_name_from_the_roster_that_is_a_formula_arrives_in_the_csv_as_text(org, db, login_as, run_callback):
+    login_as("change_leader", unit="Acme/HQ")
+    make_employee(NORTH, full_name='=HYPERLINK("http://evil.example","Open me")', crm_user_id="crm-eve")
+    db.session.commit()
+    names = [r["full_name"] for r in download(run_callback, "dormant", unit=org["units"][NORTH])]
+    assert '\'=HYPERLINK("http://evil.example","Open me")' in names and "Dan Dormant" in names
