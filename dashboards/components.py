@@ -14,6 +14,7 @@ import json
 import pandas as pd
 from dash import dcc, html
 
+from adoption.csv_export import spreadsheet_safe
 from dashboards.figures import empty_figure
 
 
@@ -30,25 +31,11 @@ def csv_button(page: str, key: str) -> list:
     ]
 
 
-#: What a spreadsheet reads as the start of a formula (OWASP, "CSV injection").
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value):
-    """``value`` with an apostrophe in front when a spreadsheet would run it as a formula; text
-    that is a plain number ("-3", "+2.5") stays as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
-
-
 def send_csv(frame: pd.DataFrame, filename: str) -> dict:
-    """A chart's frame as a CSV download that is safe to open in a spreadsheet: its text comes
-    partly from outside (names and units from the HR export, activity names from the learning
-    system), and a cell such as ``=HYPERLINK(...)`` would otherwise run when a leader opens it."""
+    """A chart's frame as a CSV download that is safe to open in a spreadsheet
+    (``adoption.csv_export``): its text comes partly from outside (names and units from the HR
+    export, activity names from the learning system), and a cell such as ``=HYPERLINK(...)`` would
+    otherwise run when a leader opens it."""
     safe = frame.copy()
     for column in safe.columns:
         if pd.api.types.is_object_dtype(safe[column]) or pd.api.types.is_string_dtype(safe[column]):

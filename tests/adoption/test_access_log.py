@@ -3,7 +3,9 @@ token is recorded with the change, in the same transaction, by whom; only admins
 person finds the changes to their own account in their personal data."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 from sqlalchemy import func, select
@@ -258,3 +260,25 @@ def test_unit_moves_are_not_access_changes(db):
     before = _count(db)
     move_employee(someone, ensure_unit("Acme/APAC"), NOW.date())
     assert _count(db) == before
+
+
+def test_the_access_log_downloads_as_csv_with_its_filters_and_formulas_as_text(client, db, login_as):
+    me = login_as("admin")
+    someone = make_user("employee", email="dana.lee@acme.example")
+    change_role(someone, "manager", by=me)
+    issue_token('=HYPERLINK("http://evil.example","x")', "read", created_by_id=me.id)
+    db.session.commit()
+    response = client.get("/admin/access-log.csv?action=role_changed")
+    assert response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(r["action"], r["account"], r["before"], r["after"], r["by"]) for r in rows] == [
+        ("role_changed", "dana.lee@acme.example", "employee", "manager", me.email)]
+    everything = list(csv.DictReader(io.StringIO(client.get("/admin/access-log.csv").get_data(as_text=True))))
+    assert len(everything) == _count(db)
+    token_row = next(r for r in everything if r["action"] == "token_issued")
+    assert token_row["token"].startswith("'=HYPERLINK(")
+
+
+def test_the_access_log_download_is_refused_to_everyone_but_admins(client, login_as):
+    login_as("change_leader")
+    assert client.get("/admin/access-log.csv").status_code == 403

@@ -8,7 +8,8 @@ import io
 import pandas as pd
 import pytest
 
-from dashboards.components import send_csv, spreadsheet_safe
+from adoption.csv_export import spreadsheet_safe
+from dashboards.components import send_csv
 
 
 @pytest.mark.parametrize("value, shown", [
