@@ -19,23 +19,17 @@ from adoption.models.access_changes import ACCESS_ACTIONS
 from adoption.scope import Scope
 from adoption.timekeeping import utcnow
 
-#: How the log names a change made by no signed-in admin.
-NO_ACTOR = "a command or the app"
-
 
 def record(action: str, *, actor: User | int | None = None, user: User | None = None,
            token: ApiToken | None = None, before: str | None = None, after: str | None = None,
            at: dt.datetime | None = None) -> AccessChange:
-    """Add one change to the log, in the caller's transaction (the caller flushes)."""
+    """Add one change to the log, in the caller's transaction (the caller flushes; ``user`` and
+    ``token`` may be new, their ids are set at that flush)."""
     if action not in ACCESS_ACTIONS:
         raise ValueError(f"unknown access change {action!r}")
-    change = AccessChange(
-        action=action, at=at or utcnow(),
-        actor_id=actor.id if isinstance(actor, User) else actor,
-        user_id=user.id if user is not None else None,
-        token_id=token.id if token is not None else None,
-        before=before, after=after,
-    )
+    change = AccessChange(action=action, at=at or utcnow(),
+                          actor_id=actor.id if isinstance(actor, User) else actor,
+                          user=user, token=token, before=before, after=after)
     db.session.add(change)
     return change
 
@@ -81,5 +75,5 @@ def own_history(user: User) -> list[dict]:
     """Every change to ``user``'s account, oldest first, as records of their personal data (the
     caller has checked who may read it)."""
     changes = db.session.scalars(_with_names().where(AccessChange.user_id == user.id))
-    return [{"at": c.at, "change": c.what, "before": c.before, "after": c.after,
-             "by": c.actor.email if c.actor else NO_ACTOR} for c in reversed(list(changes))]
+    return [{"at": c.at, "change": c.what, "before": c.before, "after": c.after, "by": c.by}
+            for c in reversed(list(changes))]

@@ -63,7 +63,6 @@ def create_user(email: str, role: str, password: str | None = None, *, by: User 
     if password is not None:
         set_password(user, password)
     db.session.add(user)
-    db.session.flush()
     access_changes.record("account_created", actor=by, user=user, after=role)
     db.session.flush()
     return user
@@ -214,7 +213,6 @@ def create_roster_accounts(*, by: User | None = None) -> list[User]:
                 else Role.MANAGER.value if employee.id in managing else Role.EMPLOYEE.value)
         users.append(User(email=employee.email.lower(), role=role, employee=employee))
     db.session.add_all(users)
-    db.session.flush()
     for user in users:
         access_changes.record("account_created", actor=by, user=user, after=user.role)
     db.session.flush()

@@ -54,7 +54,6 @@ def issue_token(name: str, scope: str, created_by_id: int | None, now: dt.dateti
     token = ApiToken(name=name, scope=scope, prefix=prefix, token_hash=hash_token(plaintext),
                      created_by_id=created_by_id, created_at=now)
     db.session.add(token)
-    db.session.flush()
     access_changes.record("token_issued", actor=created_by_id, token=token, after=scope, at=now)
     db.session.flush()
     return token, plaintext

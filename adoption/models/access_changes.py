@@ -11,6 +11,8 @@ from adoption.extensions import db
 from adoption.models.tokens import ApiToken
 from adoption.models.users import User
 
+#: Who made a change no signed-in admin made (a command, the demo, the app itself).
+NO_ACTOR = "a command or the app"
 #: What happened, as stored, and how the log says it.
 ACCESS_ACTIONS = {
     "account_created": "Account created",
@@ -62,3 +64,8 @@ class AccessChange(db.Model):
     def what(self) -> str:
         """The change in words ("Role changed")."""
         return ACCESS_ACTIONS[self.action]
+
+    @property
+    def by(self) -> str:
+        """Who made it: the admin's e-mail, or ``NO_ACTOR``."""
+        return self.actor.email if self.actor is not None else NO_ACTOR

@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import Response, abort, render_template, request
 
 from adoption.access import current_scope, role_required
-from adoption.access_changes import NO_ACTOR, access_log
+from adoption.access_changes import access_log
 from adoption.csv_export import csv_text
 from adoption.extensions import db
 from adoption.models import ACCESS_ACTIONS, Role
+from adoption.models.access_changes import NO_ACTOR
 from adoption.views.admin import bp
-from adoption.views.shell import ROLE_LABELS
 
 CHANGES_PER_PAGE = 50
 
@@ -32,7 +32,7 @@ def access_log_page():
                           page=max(request.args.get("page", 1, type=int) or 1, 1),
                           per_page=CHANGES_PER_PAGE, error_out=False)
     return render_template("admin/access_log.html", listing=listing, search=search, action=action,
-                           actions=ACCESS_ACTIONS, labels=ROLE_LABELS, no_actor=NO_ACTOR)
+                           actions=ACCESS_ACTIONS, no_actor=NO_ACTOR)
 
 
 @bp.route("/access-log.csv", endpoint="access_log_csv")
@@ -43,7 +43,7 @@ def access_log_download():
     changes = db.session.scalars(access_log(current_scope(), action=action or None, search=search or None))
     rows = ([c.at.isoformat(sep=" "), c.action, c.what, c.user.email if c.user else "",
              f"{c.token.name} ({c.token.prefix})" if c.token else "", c.before or "", c.after or "",
-             c.actor.email if c.actor else NO_ACTOR] for c in changes)
+             c.by] for c in changes)
     text = csv_text(["at_utc", "action", "change", "account", "token", "before", "after", "by"], rows)
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=access-log.csv"})

@@ -10,7 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from adoption.access import current_scope, role_required
-from adoption.access_changes import NO_ACTOR, account_history
+from adoption.access_changes import account_history
 from adoption.accounts import (
     ACCOUNT_STATUSES,
     AccountError,
@@ -92,7 +92,7 @@ def user(user_id: int):
     now = utcnow()
     return render_template(
         "admin/user.html", account=account, links=recent_links(account), now=now,
-        history=account_history(current_scope(), account), no_actor=NO_ACTOR, labels=ROLE_LABELS,
+        history=account_history(current_scope(), account),
         open_links=open_links_until([account.id], now),
         role_form=UserRoleForm(role=account.role), action_form=ConfirmForm(),
         # An invitation while the account has no password, a reset once it has one.

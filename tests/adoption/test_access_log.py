@@ -10,7 +10,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from adoption.access_changes import NO_ACTOR, access_log, account_history, own_history
+from adoption.access_changes import access_log, account_history, own_history
 from adoption.accounts import (
     AccountError,
     LoginPolicy,
@@ -24,6 +24,7 @@ from adoption.accounts import (
 )
 from adoption.erasure import erase_on_request
 from adoption.models import AccessChange, User
+from adoption.models.access_changes import NO_ACTOR
 from adoption.org import end_membership, ensure_unit, move_employee
 from adoption.scope import ScopeError, scope_for
 from adoption.tokens import issue_token, revoke_token
@@ -190,18 +191,26 @@ def test_a_person_reads_the_changes_to_their_own_account_in_their_data(client, d
 # ---------------------------------------------------------------- the pages
 
 
-def test_the_access_log_page_lists_changes_newest_first_and_filters_them(client, db, login_as):
+@pytest.fixture
+def logged(client, db, login_as):
+    """A signed-in admin who made dana.lee@acme.example a manager, then issued ``TOKEN``."""
     me = login_as("admin")
-    someone = make_user("employee", email="dana.lee@acme.example")
-    change_role(someone, "change_leader", by=me)
-    issue_token("Zendesk outcomes", "outcomes:write", created_by_id=me.id)
+    change_role(make_user("employee", email="dana.lee@acme.example"), "manager", by=me)
+    issue_token(TOKEN, "read", created_by_id=me.id)
     db.session.commit()
+    return me
+
+
+TOKEN = '=HYPERLINK("http://evil.example","x")'
+
+
+def test_the_access_log_page_lists_changes_newest_first_and_filters_them(client, logged):
     page = _table(client.get("/admin/access-log"))
-    assert page.index("Zendesk outcomes") < page.index("Role changed") < page.index("Account created")
+    assert page.index("HYPERLINK") < page.index("Role changed") < page.index("Account created")
     only_roles = _table(client.get("/admin/access-log?action=role_changed"))
-    assert "Role changed" in only_roles and "Zendesk outcomes" not in only_roles
+    assert "Role changed" in only_roles and "HYPERLINK" not in only_roles
     dana = _table(client.get("/admin/access-log?q=DANA.LEE"))
-    assert "dana.lee@acme.example" in dana and "Zendesk outcomes" not in dana
+    assert "dana.lee@acme.example" in dana and "HYPERLINK" not in dana
     assert client.get("/admin/access-log?action=drop_table").status_code == 400
 
 
@@ -262,21 +271,16 @@ def test_unit_moves_are_not_access_changes(db):
     assert _count(db) == before
 
 
-def test_the_access_log_downloads_as_csv_with_its_filters_and_formulas_as_text(client, db, login_as):
-    me = login_as("admin")
-    someone = make_user("employee", email="dana.lee@acme.example")
-    change_role(someone, "manager", by=me)
-    issue_token('=HYPERLINK("http://evil.example","x")', "read", created_by_id=me.id)
-    db.session.commit()
+def test_the_access_log_downloads_as_csv_with_its_filters_and_formulas_as_text(client, db, logged):
     response = client.get("/admin/access-log.csv?action=role_changed")
     assert response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [(r["action"], r["account"], r["before"], r["after"], r["by"]) for r in rows] == [
-        ("role_changed", "dana.lee@acme.example", "employee", "manager", me.email)]
+        ("role_changed", "dana.lee@acme.example", "employee", "manager", logged.email)]
     everything = list(csv.DictReader(io.StringIO(client.get("/admin/access-log.csv").get_data(as_text=True))))
     assert len(everything) == _count(db)
     token_row = next(r for r in everything if r["action"] == "token_issued")
-    assert token_row["token"].startswith("'=HYPERLINK(")
+    assert token_row["token"].startswith(f"'{TOKEN} (upt_")
 
 
 def test_the_access_log_download_is_refused_to_everyone_but_admins(client, login_as):
