@@ -1,6 +1,6 @@
 """Layout pieces every dashboard page builds its charts from: a chart section with its heading,
-n line and CSV download (and the download itself), an empty graph its callback fills, a table,
-and a labelled filter.
+n line and CSV download (and the download itself), an empty graph its callback fills (with its
+data as a table), a table, and a labelled filter.
 
 Component ids are ``<page>-<key>-…`` (the page's prefix, e.g. ``training``), which the pages'
 download callbacks and the benchmark (``bench/dashboards.py``) rely on.
@@ -12,9 +12,10 @@ import functools
 import json
 
 import pandas as pd
-from dash import dcc, html
+from dash import Output, dcc, html
 
 from adoption.csv_export import spreadsheet_safe
+from dashboards.chart_tables import chart_table
 from dashboards.figures import empty_figure
 
 
@@ -73,11 +74,40 @@ def _loading_figure() -> str:
     return empty_figure("Loading…").to_json()
 
 
-def graph(component_id: str) -> dcc.Graph:
-    """An empty chart that its callback fills."""
-    return dcc.Graph(
-        id=component_id, config={"displaylogo": False}, figure=json.loads(_loading_figure())
-    )
+def graph(component_id: str, with_data: bool = True) -> html.Div:
+    """An empty chart that its callback fills, and below it the chart's data as a table, folded
+    (``chart_tables``: the chart's text alternative), which the callback fills through
+    ``chart_outputs`` and ``chart``. ``with_data=False`` for a chart whose page already shows
+    its data in a table next to it (the callback then fills only the figure)."""
+    figure = dcc.Graph(id=component_id, config={"displaylogo": False},
+                       figure=json.loads(_loading_figure()))
+    if not with_data:
+        return html.Div(figure)
+    return html.Div([
+        figure,
+        html.Details(className="chart-data small", children=[
+            html.Summary("The chart's data as a table"),
+            # A wide table scrolls in here; a keyboard user scrolls it once it has focus (the
+            # table inside says what it is: a region's name would repeat "the chart's data").
+            html.Div(id=data_id(component_id), className="table-responsive", tabIndex="0"),
+        ]),
+    ])
+
+
+def data_id(component_id: str) -> str:
+    """The id of the table that holds the data of chart ``component_id``."""
+    return f"{component_id}-data"
+
+
+def chart_outputs(component_id: str) -> tuple[Output, Output]:
+    """A callback's outputs for chart ``component_id``: its figure and its data table."""
+    return Output(component_id, "figure"), Output(data_id(component_id), "children")
+
+
+def chart(figure, rows: str | None = None) -> tuple:
+    """The values of ``chart_outputs``: the figure and, built from it, its data table (``rows``:
+    what the rows are, when the chart's axis does not say, e.g. "Unit")."""
+    return figure, chart_table(figure, rows)
 
 
 def picker(label: str, component, label_for: str | None = None) -> html.Div:

@@ -455,7 +455,8 @@ def register(app: Dash) -> None:
         units = queries.units_in_scope(scope)
         return [{"label": r.path, "value": int(r.unit_id)} for r in units.itertuples(index=False)]
 
-    @app.callback(Output(RATE_FIGURE, "figure"), Output(RATE_N, "children"), *FILTER_INPUTS)
+    @app.callback(*components.chart_outputs(RATE_FIGURE), Output(RATE_N, "children"),
+                  *FILTER_INPUTS)
     def show_rate(unit, start, end):
         """(a) Adoption rate vs target: scoped query → weekly rates → line chart."""
         # The scope comes from the session, never from the request body: this is a public POST.
@@ -463,25 +464,28 @@ def register(app: Dash) -> None:
         f = filters(scope, unit, start, end)
         weekly = rate_frame(scope, f)
         target = weekly["target"].iloc[0] if not weekly.empty else None
-        return figures.adoption_rate_figure(weekly, target), rate_text(weekly, f)
+        return *components.chart(figures.adoption_rate_figure(weekly, target)), rate_text(weekly, f)
 
     @app.callback(
-        Output(BEHAVIOURS_FIGURE, "figure"), Output(BEHAVIOURS_N, "children"), *FILTER_INPUTS
+        *components.chart_outputs(BEHAVIOURS_FIGURE), Output(BEHAVIOURS_N, "children"),
+        *FILTER_INPUTS
     )
     def show_behaviours(unit, start, end):
         """(b) Key behaviours: scoped queries → weekly shares → line chart."""
         scope = current_scope()
         f = filters(scope, unit, start, end)
         shares = behaviours_frame(scope, f)
-        return figures.behaviours_figure(shares), behaviours_text(shares, f)
+        return *components.chart(figures.behaviours_figure(shares)), behaviours_text(shares, f)
 
-    @app.callback(Output(HEATMAP_FIGURE, "figure"), Output(HEATMAP_N, "children"), *FILTER_INPUTS)
+    @app.callback(*components.chart_outputs(HEATMAP_FIGURE), Output(HEATMAP_N, "children"),
+                  *FILTER_INPUTS)
     def show_heatmap(unit, start, end):
         """(c) Unit × week heatmap: scoped query → grid with small-n marks → heatmap."""
         scope = current_scope()
         f = filters(scope, unit, start, end)
         grid = heatmap_frame(scope, f)
-        return figures.adoption_heatmap(grid, metrics.MIN_N), heatmap_text(grid, f)
+        return (*components.chart(figures.adoption_heatmap(grid, metrics.MIN_N), rows="Unit"),
+                heatmap_text(grid, f))
 
     @app.callback(Output(AT_RISK_TABLE, "children"), Output(AT_RISK_N, "children"), *FILTER_INPUTS)
     def show_at_risk(unit, start, end):

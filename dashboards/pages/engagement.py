@@ -483,41 +483,41 @@ def register(app: Dash) -> None:
             return html.P(problem, className="text-body-secondary"), problem
         return kpi_cards(kpis), kpis_text(kpis)
 
-    @app.callback(Output(TREND_FIGURE, "figure"), Output(TREND_N, "children"), *FILTER_INPUTS)
+    @app.callback(*components.chart_outputs(TREND_FIGURE), Output(TREND_N, "children"), *FILTER_INPUTS)
     def show_trend(round_value, unit, tenure):
         """Trend: the group in every prepared round of the survey → series → line chart."""
         trend, problem = _frame_or_problem(trend_frame, round_value, unit, tenure)
         if problem is not None:
-            return empty_figure(problem), problem
-        return figures.trend_figure(trend), trend_text(trend)
+            return *components.chart(empty_figure(problem)), problem
+        return *components.chart(figures.trend_figure(trend)), trend_text(trend)
 
     @app.callback(
-        Output(HEATMAP_FIGURE, "figure"), Output(HEATMAP_N, "children"), *FILTER_INPUTS
+        *components.chart_outputs(HEATMAP_FIGURE), Output(HEATMAP_N, "children"), *FILTER_INPUTS
     )
     def show_heatmap(round_value, unit, tenure):
         """Heatmap: child units' results → unit × item favourability → heatmap with blanks."""
         grid, problem = _frame_or_problem(heatmap_frame, round_value, unit, tenure)
         if problem is not None:
-            return empty_figure(problem), problem
-        return figures.heatmap_figure(grid), heatmap_text(grid)
+            return *components.chart(empty_figure(problem)), problem
+        return *components.chart(figures.heatmap_figure(grid), rows="Unit"), heatmap_text(grid)
 
     @app.callback(
-        Output(BARRIERS_FIGURE, "figure"), Output(BARRIERS_N, "children"), *FILTER_INPUTS
+        *components.chart_outputs(BARRIERS_FIGURE), Output(BARRIERS_N, "children"), *FILTER_INPUTS
     )
     def show_barriers(round_value, unit, tenure):
         """Barriers: the group's first-barrier counts → shares → bar chart."""
         barriers, problem = _frame_or_problem(barriers_frame, round_value, unit, tenure)
         if problem is not None:
-            return empty_figure(problem), problem
-        return figures.barrier_figure(barriers), barriers_text(barriers)
+            return *components.chart(empty_figure(problem)), problem
+        return *components.chart(figures.barrier_figure(barriers)), barriers_text(barriers)
 
-    @app.callback(Output(DRIVERS_FIGURE, "figure"), Output(DRIVERS_N, "children"), *FILTER_INPUTS)
+    @app.callback(*components.chart_outputs(DRIVERS_FIGURE), Output(DRIVERS_N, "children"), *FILTER_INPUTS)
     def show_drivers(round_value, unit, tenure):
         """Drivers: correlations with CI → sorted frame → points with error bars."""
         drivers, problem = _frame_or_problem(drivers_frame, round_value, unit, tenure)
         if problem is not None:
-            return empty_figure(problem), problem
-        return figures.driver_figure(drivers), drivers_text(drivers)
+            return *components.chart(empty_figure(problem)), problem
+        return *components.chart(figures.driver_figure(drivers), rows="Item"), drivers_text(drivers)
 
     @app.callback(
         Output(CONVERSATIONS_TABLE, "children"), Output(CONVERSATIONS_N, "children"),
@@ -530,13 +530,13 @@ def register(app: Dash) -> None:
             return html.P(problem, className="text-body-secondary"), problem
         return conversations_table(frame), conversations_text(frame)
 
-    @app.callback(Output(PLANS_FIGURE, "figure"), Output(PLANS_N, "children"), *FILTER_INPUTS)
+    @app.callback(*components.chart_outputs(PLANS_FIGURE), Output(PLANS_N, "children"), *FILTER_INPUTS)
     def show_plans(round_value, unit, tenure):
         """Action plans: the unit's plans (scoped) → counts by status → bar chart."""
         plans, problem = _frame_or_problem(plans_frame, round_value, unit, tenure)
         if problem is not None:
-            return empty_figure(problem), problem
-        return figures.plans_figure(plans), plans_text(plans)
+            return *components.chart(empty_figure(problem)), problem
+        return *components.chart(figures.plans_figure(plans), rows="Status"), plans_text(plans)
 
     for key, build in CHARTS.items():
         _register_download(app, key, build)

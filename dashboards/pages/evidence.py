@@ -405,7 +405,7 @@ def register(app: Dash) -> None:
         options, default_y = metric_options()
         return options, options, x or DEFAULT_X, y or default_y
 
-    @app.callback(Output(LINKAGE_FIGURE, "figure"), Output(LINKAGE_N, "children"),
+    @app.callback(*components.chart_outputs(LINKAGE_FIGURE), Output(LINKAGE_N, "children"),
                   Output(READING, "children"), Output(READING_N, "children"), *FILTER_INPUTS)
     def show_linkage(x, y, lag, start, end):
         """The chosen pair and lag: panel → linkage, verdict, reading → scatter with band."""
@@ -413,7 +413,8 @@ def register(app: Dash) -> None:
         try:
             grid = _grid(scope, f)
         except Unavailable as why:
-            return empty_figure(str(why)), str(why), html.P(str(why)), str(why)
+            return (*components.chart(empty_figure(str(why))), str(why), html.P(str(why)),
+                    str(why))
         q = f.question
         answer = service.assess_panel(q, grid)[0]
         n_line = linkage_text(answer.linkage)
@@ -421,34 +422,38 @@ def register(app: Dash) -> None:
         band = charts.fitted_band(scatter["x_centred"], scatter["y_centred"], scatter["unit"])
         figure = figures.linkage_figure(scatter, band, service.label(q.x), service.label(q.y),
                                         ev.when(q.lags[0]), _title(n_line))
-        return figure, n_line, reading_block(answer), n_line
+        return *components.chart(figure), n_line, reading_block(answer), n_line
 
-    @app.callback(Output(WITHIN_FIGURE, "figure"), Output(WITHIN_N, "children"), *FILTER_INPUTS)
+    @app.callback(*components.chart_outputs(WITHIN_FIGURE), Output(WITHIN_N, "children"),
+                  *FILTER_INPUTS)
     def show_within(x, y, lag, start, end):
         """Within a unit: panel → month-to-month changes and their slope → scatter with band."""
         scope, f = _filters(x, y, lag, start, end)
         try:
             grid = _grid(scope, f)
         except Unavailable as why:
-            return empty_figure(str(why)), str(why)
+            return *components.chart(empty_figure(str(why))), str(why)
         q = f.question
         text = within_text(ev.within_unit_change(grid, q.lags[0]))
         changes = charts.change_frame(grid, q.lags[0])
         band = charts.fitted_band(changes["dx_centred"], changes["dy_centred"], changes["unit"],
                                   intercept=False)
-        return figures.change_figure(changes, band, service.label(q.x), service.label(q.y),
-                                     _title(text)), text
+        figure = figures.change_figure(changes, band, service.label(q.x), service.label(q.y),
+                                       _title(text))
+        return *components.chart(figure), text
 
-    @app.callback(Output(PROFILE_FIGURE, "figure"), Output(PROFILE_N, "children"), *FILTER_INPUTS)
+    @app.callback(*components.chart_outputs(PROFILE_FIGURE), Output(PROFILE_N, "children"),
+                  *FILTER_INPUTS)
     def show_profile(x, y, lag, start, end):
         """Lags −3..+3: panel → r and interval per lag (Holm) → points with intervals."""
         scope, f = _filters(x, y, lag, start, end)
         try:
             frame = profile_frame(scope, f)
         except Unavailable as why:
-            return empty_figure(str(why)), str(why)
+            return *components.chart(empty_figure(str(why))), str(why)
         text = profile_text(frame)
-        return figures.profile_figure(frame, f.question.lags[0], _title(text)), text
+        figure = figures.profile_figure(frame, f.question.lags[0], _title(text))
+        return *components.chart(figure), text
 
     @app.callback(Output(REGISTER_TABLE, "children"), Output(REGISTER_N, "children"),
                   Input(PERIOD, "start_date"))

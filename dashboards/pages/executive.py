@@ -84,7 +84,7 @@ def layout(today: dt.date) -> html.Section:
         ]),
         html.Div(className="row", children=[
             components.section(PAGE, "gap", "The say–do gap", GAP_N,
-                               html.Div([components.graph(GAP_FIGURE), html.Div(id=GAP_TABLE)])),
+                               html.Div([components.graph(GAP_FIGURE, with_data=False), html.Div(id=GAP_TABLE)])),
             components.section(PAGE, "sponsors", "Sponsors: visibility, communication, role-modelling", SPONSORS_N,
                                html.Div(id=SPONSORS_TABLE)),
             components.section(PAGE, "team", "Leadership team", TEAM_N, html.Div(id=TEAM_TABLE)),
@@ -288,15 +288,16 @@ def register(app: Dash) -> None:
         return (sponsors_table(report), f"{report.period.label}: {whose} ({len(report.sponsors)} shown).",
                 team_table(report), f"{report.period.label}: {report.team.sponsors} sponsors.")
 
-    @app.callback(Output(ADOPTION_FIGURE, "figure"), Output(CUSTOMER_FIGURE, "figure"),
+    @app.callback(*components.chart_outputs(ADOPTION_FIGURE), *components.chart_outputs(CUSTOMER_FIGURE),
                   Output(OUTCOMES_TABLE, "children"), Output(OUTCOMES_N, "children"), Input(QUARTER, "value"))
     def show_outcomes(quarter):
         """Organization adoption vs target, CSAT/NPS by month, key behaviours and verdicts."""
         report, problem = _report(quarter)
         if report is None:
-            return empty_figure(problem), empty_figure(problem), "", problem
+            return *components.chart(empty_figure(problem)), *components.chart(empty_figure(problem)), "", problem
         o = report.outcomes
-        return (figures.adoption_figure(o, report.period), figures.customer_figure(o, report.period),
+        return (*components.chart(figures.adoption_figure(o, report.period)),
+                *components.chart(figures.customer_figure(o, report.period)),
                 outcomes_table(report), f"{report.period.label}: {o.licensed:,} licensed people.")
 
     sections: dict[str, Callable[[cr.Report], pd.DataFrame]] = {

@@ -87,7 +87,7 @@ def layout(today: dt.date) -> html.Section:
                 ],
             ),
             html.P(id=SUMMARY, role="status"),
-            components.graph(FIGURE),
+            components.graph(FIGURE, with_data=False),
             html.Div(id=TABLE, className="table-responsive"),
         ],
     )

@@ -513,32 +513,32 @@ def register(app: Dash) -> None:
             [{"label": r.path, "value": int(r.unit_id)} for r in units.itertuples(index=False)],
         )
 
-    @app.callback(Output(COMPLETION_FIGURE, "figure"), Output(COMPLETION_N, "children"),
+    @app.callback(*components.chart_outputs(COMPLETION_FIGURE), Output(COMPLETION_N, "children"),
                   *FILTER_INPUTS)
     def show_completion(module, unit, start, end):
         """Completion: assignees' facts per unit → statuses per child unit → stacked bars."""
         frame, f, problem = _frame_or_problem(completion_frame, module, unit, start, end)
         if problem is not None:
-            return empty_figure(problem), problem
-        return figures.completion_figure(frame), completion_text(frame, f)
+            return *components.chart(empty_figure(problem)), problem
+        return *components.chart(figures.completion_figure(frame), rows="Unit"), completion_text(frame, f)
 
-    @app.callback(Output(REACTION_FIGURE, "figure"), Output(REACTION_N, "children"),
+    @app.callback(*components.chart_outputs(REACTION_FIGURE), Output(REACTION_N, "children"),
                   *FILTER_INPUTS)
     def show_reaction(module, unit, start, end):
         """Reaction: Σ and Σ² of scores per module → mean and interval → points with bars."""
         frame, _f, problem = _frame_or_problem(reaction_frame, module, unit, start, end)
         if problem is not None:
-            return empty_figure(problem), problem
-        return figures.reaction_figure(frame), reaction_text(frame)
+            return *components.chart(empty_figure(problem)), problem
+        return *components.chart(figures.reaction_figure(frame), rows="Module"), reaction_text(frame)
 
-    @app.callback(Output(LEARNING_FIGURE, "figure"), Output(LEARNING_N, "children"),
+    @app.callback(*components.chart_outputs(LEARNING_FIGURE), Output(LEARNING_N, "children"),
                   *FILTER_INPUTS)
     def show_learning(module, unit, start, end):
         """Learning: first-attempt sums per module → rates → grouped bars."""
         frame, _f, problem = _frame_or_problem(learning_frame, module, unit, start, end)
         if problem is not None:
-            return empty_figure(problem), problem
-        return figures.learning_figure(frame), learning_text(frame)
+            return *components.chart(empty_figure(problem)), problem
+        return *components.chart(figures.learning_figure(frame), rows="Module"), learning_text(frame)
 
     @app.callback(Output(MISSED_TABLE, "children"), Output(MISSED_N, "children"),
                   *FILTER_INPUTS)
@@ -549,25 +549,25 @@ def register(app: Dash) -> None:
             return html.P(problem, className="text-body-secondary"), problem
         return missed_table(frame), missed_text(frame, f)
 
-    @app.callback(Output(COMMITMENTS_FIGURE, "figure"), Output(COMMITMENTS_N, "children"),
+    @app.callback(*components.chart_outputs(COMMITMENTS_FIGURE), Output(COMMITMENTS_N, "children"),
                   *FILTER_INPUTS)
     def show_commitments(module, unit, start, end):
         """Commitments: follow-ups per offset and answer → states → stacked bars."""
         frame, f, problem = _frame_or_problem(commitments_frame, module, unit, start, end)
         if problem is not None:
-            return empty_figure(problem), problem
+            return *components.chart(empty_figure(problem)), problem
         made = training_queries.commitments_made(current_scope(), f.focus, f.module_id,
                                                  f.start, f.end)
-        return figures.follow_up_figure(frame), commitments_text(frame, made)
+        return *components.chart(figures.follow_up_figure(frame), rows="Follow-up"), commitments_text(frame, made)
 
-    @app.callback(Output(BEHAVIOUR_FIGURE, "figure"), Output(BEHAVIOUR_N, "children"),
+    @app.callback(*components.chart_outputs(BEHAVIOUR_FIGURE), Output(BEHAVIOUR_N, "children"),
                   *FILTER_INPUTS)
     def show_behaviour(module, unit, start, end):
         """Behaviour: weekly events of the audience → stacked panel → DiD → forest plot."""
         frame, _f, problem = _frame_or_problem(behaviour_frame, module, unit, start, end)
         if problem is not None:
-            return empty_figure(problem), problem
-        return figures.did_figure(frame), behaviour_text(frame)
+            return *components.chart(empty_figure(problem)), problem
+        return *components.chart(figures.did_figure(frame), rows="Module · behaviour"), behaviour_text(frame)
 
     @app.callback(Output(EXTERNAL_TABLE, "children"), Output(EXTERNAL_N, "children"),
                   *FILTER_INPUTS)

@@ -73,3 +73,21 @@ def test_change_leader_sees_the_adoption_chart_and_the_units_at_risk(
         "Acme/EMEA",
         "Acme/EMEA/Sales North",
     ]
+
+
+@pytest.mark.browser
+def test_a_keyboard_user_reads_the_adoption_chart_as_a_table_with_each_weeks_n(
+    sign_in, adoption_rollups
+):
+    page = sign_in("change_leader")
+    page.goto("/dashboards/adoption")
+    expect(page.locator("#adoption-rate-figure .js-plotly-plot")).to_be_visible(timeout=20_000)
+    data = page.locator("#adoption-rate-figure-data")
+    expect(data).to_be_hidden()
+    summary = page.get_by_text("The chart's data as a table").first
+    summary.focus()
+    page.keyboard.press("Enter")
+    last_week = adoption_rollups[-1].isoformat()
+    row = data.get_by_role("row").filter(has=page.get_by_role("rowheader", name=last_week))
+    expect(row).to_contain_text("60% active: 12 of 20 licensed (n)")
+    expect(data.get_by_role("columnheader", name="Adoption rate")).to_be_visible()
