@@ -13,8 +13,10 @@ pseudonymous records every metric of the past is made of, so no dashboard of the
   coming back unattributed with their e-mail; their CRM aliases go;
 - e-mails Uptake sent them leave the outbox (a message to several people only loses their address),
   and messages and sponsor-log notes that name them get the pseudonym instead;
-- each feature package erases its own records through ``register_erasure`` (surveys: answer drafts;
-  training: what they wrote, the external learning system's statements' actor, their learner aliases).
+- each feature package erases its own records through ``register_erasure`` (surveys: answer drafts,
+  and their name in comments, replies and action plans, whoever wrote them; training: what they
+  wrote, their name in what other learners wrote, the external learning system's statements' actor,
+  their learner aliases).
 
 Only someone who has left can be erased: an active employee would come back with the next roster
 import. An ``Erasure`` row records it with a keyed hash of the HR id, so a roster export that still

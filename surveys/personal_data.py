@@ -12,7 +12,7 @@ answered stays too, linked only to the pseudonymized record (a round's response 
 """
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, true
 
 from adoption.erasure import names_in_text, scrub_texts
 from adoption.extensions import db
@@ -89,15 +89,18 @@ def _my_comments(employee: Employee) -> list[dict]:
             if key and is_author(employee.id, round_id, comment_id, key)]
 
 
-def erase_surveys(employee: Employee, user: User | None) -> dict[str, int]:
-    """Delete a leaver's unsubmitted answer drafts, and put their pseudonym for their name in what
-    they wrote as a leader (replies to comments, action plan updates: often signed); returns counts."""
+def erase_surveys(employee: Employee, _user: User | None) -> dict[str, int]:
+    """Delete a leaver's unsubmitted answer drafts, and put their pseudonym for their name wherever
+    survey text names them: what they wrote as a leader (replies, action plans and updates: often
+    signed) and what others wrote about them (an anonymous comment, a reply, a plan that names
+    them); returns counts."""
     counts = {"survey_drafts": db.session.execute(
         delete(ResponseDraft).where(ResponseDraft.employee_id == employee.id)).rowcount}
-    if user is not None:
-        names = names_in_text(employee)
-        counts["texts_naming_them"] = (
-            scrub_texts([ThreadMessage.body], ThreadMessage.sender_id == user.id, names)
-            + scrub_texts([ActionPlanUpdate.body], ActionPlanUpdate.author_id == user.id, names)
-            + scrub_texts([ActionPlan.title, ActionPlan.description], ActionPlan.owner_id == user.id, names))
+    names = names_in_text(employee)
+    # Comments stay anonymous: the text changes, nothing about who wrote it does.
+    counts["texts_naming_them"] = (
+        scrub_texts([Comment.body], true(), names)
+        + scrub_texts([ThreadMessage.body], true(), names)
+        + scrub_texts([ActionPlanUpdate.body], true(), names)
+        + scrub_texts([ActionPlan.title, ActionPlan.description], true(), names))
     return counts

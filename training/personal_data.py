@@ -11,9 +11,9 @@ linked only to the pseudonymized employee record.
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 
-from adoption.erasure import ERASED_TEXT, erased_hr_id
+from adoption.erasure import ERASED_TEXT, erased_hr_id, names_in_text, scrub_texts
 from adoption.extensions import db
 from adoption.models import Employee, User
 from adoption.personal_data import Contribution, Section, records
@@ -103,6 +103,14 @@ def erase_training(employee: Employee, _user: User | None) -> dict[str, int]:
                                          CommitmentFollowUp.note != "").values(note=ERASED_TEXT),
     ]
     counts = {"training_texts": sum(db.session.execute(statement).rowcount for statement in texts)}
+    # What other learners wrote about them (a commitment to "shadow A. Person's calls") keeps its
+    # content, with their pseudonym for their name.
+    names = names_in_text(employee)
+    counts["texts_naming_them"] = (
+        scrub_texts([CaseAnswer.text], true(), names)
+        + scrub_texts([Commitment.text], true(), names)
+        + scrub_texts([CommitmentFollowUp.note], true(), names)
+        + scrub_texts([Enrollment.reaction_comment], true(), names))
     aliases = db.session.scalars(select(LearnerAlias).where(LearnerAlias.employee_id == employee.id)).all()
     for alias in aliases:
         db.session.delete(alias)

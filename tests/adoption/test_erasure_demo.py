@@ -17,7 +17,14 @@ from adoption.demo_calendar import REFERENCE_LOAD_DAY
 from adoption.extensions import db as _db
 from adoption.models import Employee, Erasure, User
 from adoption.roster import import_roster
-from surveys.models import Comment, Participation, Response, ResponseDraft, SurveyRound
+from surveys.models import (
+    Comment,
+    Participation,
+    Response,
+    ResponseDraft,
+    SurveyRound,
+    ThreadMessage,
+)
 from tests.conftest import OwnContextClient, demo_loaded
 from training.models import CaseAnswer, Commitment, Enrollment, LearnerAlias, XapiStatement
 
@@ -52,8 +59,9 @@ def figures(app, units: list[str]) -> dict:
 
 @pytest.fixture(scope="module")
 def erased(tmp_path_factory):
-    """The demo after two people left (a roster import), then were erased by the admin on request:
-    ``(app, people, before, after)`` where ``people`` holds what named them."""
+    """The demo after three people left (a roster import), then were erased by the admin on request:
+    ``(app, people, before, after, drafts, planted)`` where ``people`` holds what named them and
+    ``planted`` the texts others wrote about them (id, text before the erasure)."""
     with demo_loaded(tmp_path_factory.mktemp("erasure_demo"), 7) as (app, _summary):
         app.test_client_class = OwnContextClient
         abigail = _db.session.scalar(select(User).where(User.email == EMPLOYEE)).employee
@@ -84,6 +92,21 @@ def erased(tmp_path_factory):
         _db.session.commit()
         drafts_before = _db.session.scalar(select(func.count(ResponseDraft.id)).where(
             ResponseDraft.employee_id.in_([abigail.id, tariq.id])))
+        # What others wrote about them: an anonymous comment naming the CEO, a leader's reply and
+        # another learner's commitment naming the demo employee.
+        leaver_ids = [p.id for p in leavers]
+        others = {
+            "comment": _db.session.scalar(select(Comment).order_by(Comment.id).limit(1)),
+            "reply": _db.session.scalar(select(ThreadMessage).where(ThreadMessage.sender_id.is_not(None))
+                                        .order_by(ThreadMessage.id).limit(1)),
+            "commitment": _db.session.scalar(select(Commitment).where(Commitment.employee_id.not_in(leaver_ids))
+                                             .order_by(Commitment.id).limit(1)),
+        }
+        others["comment"].body += f" We never hear from {rahul.full_name.upper()} about the CRM."
+        others["reply"].body += f" {abigail.full_name} will follow up."
+        others["commitment"].text += f" Shadow {abigail.full_name}'s calls."
+        planted = {kind: (row.id, getattr(row, "text", None) or row.body) for kind, row in others.items()}
+        _db.session.commit()
         erasures_before = _db.session.scalar(select(func.count(Erasure.id)))  # the demo's own one
         admin = signed_in(app, "admin@acme.example")
         for person in people:
@@ -91,7 +114,7 @@ def erased(tmp_path_factory):
             assert response.status_code == 302
         _db.session.expire_all()
         assert _db.session.scalar(select(func.count(Erasure.id))) == erasures_before + len(leavers)
-        yield app, people, before, figures(app, units), drafts_before
+        yield app, people, before, figures(app, units), drafts_before, planted
         _db.session.rollback()
 
 
@@ -114,7 +137,7 @@ def test_no_table_holds_anything_that_names_them(erased):
 
 
 def test_every_figure_of_the_past_stays_the_same(erased):
-    _app, _people, before, after, _drafts = erased
+    _app, _people, before, after, _drafts, _planted = erased
     assert len([k for k in before if k[0] == "round"]) >= 6  # the pulse's rounds were compared
     assert after == before
 
@@ -141,7 +164,7 @@ def test_their_learning_record_stays_under_a_pseudonymous_actor(erased):
 
 
 def test_their_drafts_go_and_their_anonymous_comments_stay(erased):
-    _app, people, before, after, drafts_before = erased
+    _app, people, before, after, drafts_before, _planted = erased
     assert drafts_before >= 1
     assert _db.session.scalar(select(func.count(ResponseDraft.id)).where(
         ResponseDraft.employee_id.in_([p["id"] for p in people]))) == 0
@@ -160,3 +183,15 @@ def test_the_erasures_are_listed_with_what_each_erased(erased):
     assert abigail["outbox_messages"] > 0 and abigail["account"] == 1
     assert tariq["learner_aliases"] == 1
     assert rahul["texts_naming_them"] >= 1  # his signed message to the company keeps its text, with the pseudonym
+
+
+def test_what_others_wrote_about_them_keeps_its_text_with_their_pseudonym(erased):
+    _app, people, _before, _after, _drafts, planted = erased
+    abigail, _tariq, rahul = people
+    comment = _db.session.get(Comment, planted["comment"][0])
+    # Anonymous before, anonymous after: only the name in the text changes.
+    assert comment.body == planted["comment"][1].replace(rahul["names"][0].upper(), f"Former employee {rahul['id']}")
+    assert _db.session.get(ThreadMessage, planted["reply"][0]).body == planted["reply"][1].replace(
+        abigail["names"][0], f"Former employee {abigail['id']}")
+    assert _db.session.get(Commitment, planted["commitment"][0]).text == planted["commitment"][1].replace(
+        abigail["names"][0], f"Former employee {abigail['id']}")
