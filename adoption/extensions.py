@@ -1,4 +1,5 @@
 """Flask extensions, created unbound here and bound in ``create_app`` through ``init_app``."""
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -32,6 +33,13 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # Outgoing e-mail (adoption/mail.py); reads MAIL_* settings, connects only when a message is sent.
 mail = Mail()
+# Compressed responses (zstd, brotli or gzip, as the browser accepts) for what is large and holds
+# no secret: the dashboards' JSON, scripts (plotly.js is 4.6 MB) and style sheets. Never HTML: a
+# page carries its form's CSRF token next to text a visitor may have put there, the pairing that
+# compression leaks (BREACH).
+compress = Compress()
+COMPRESSED_TYPES = ["application/json", "text/javascript", "application/javascript", "text/css",
+                    "image/svg+xml"]
 
 
 def values_check(column: str, values: tuple[str, ...]) -> str:
