@@ -24,7 +24,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from adoption.demo import ROOT_UNIT
 from adoption.demo_calendar import DemoCalendar
@@ -111,6 +111,12 @@ def _load_hypotheses(last_day: dt.date) -> str | None:
     leader = db.session.scalar(select(User).where(User.role == Role.CHANGE_LEADER.value).order_by(User.id).limit(1))
     if leader is None or db.session.scalar(select(OutcomeMeasure.id).limit(1)) is None:
         return None
+    if db.engine.dialect.name == "postgresql":
+        # The evaluations read the evidence panel, whose joins PostgreSQL plans from table
+        # statistics; inside this loading transaction autovacuum has not seen a row, so they say
+        # the tables are empty and the plan is a nested loop: on the large demo one evaluation ran
+        # for more than half an hour. ANALYZE in the transaction counts its own new rows.
+        db.session.execute(text("ANALYZE"))
     verdicts = [
         create_hypothesis(statement, x, y, direction, lag, effect, owner=leader, created_by=leader,
                           today=last_day, config=current_app.config).verdict
