@@ -4,8 +4,7 @@ from __future__ import annotations
 from flask import Response, abort, render_template, request
 
 from adoption.access import current_scope, role_required
-from adoption.access_changes import access_log
-from adoption.csv_export import csv_text
+from adoption.access_changes import access_log, access_log_csv
 from adoption.extensions import db
 from adoption.models import ACCESS_ACTIONS, Role
 from adoption.models.access_changes import NO_ACTOR
@@ -40,10 +39,6 @@ def access_log_page():
 def access_log_download():
     """Every change the filters select, newest first, as CSV (for an auditor)."""
     search, action = _filters()
-    changes = db.session.scalars(access_log(current_scope(), action=action or None, search=search or None))
-    rows = ([c.at.isoformat(sep=" "), c.action, c.what, c.user.email if c.user else "",
-             f"{c.token.name} ({c.token.prefix})" if c.token else "", c.before or "", c.after or "",
-             c.by] for c in changes)
-    text = csv_text(["at_utc", "action", "change", "account", "token", "before", "after", "by"], rows)
+    text = access_log_csv(current_scope(), action=action or None, search=search or None)
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=access-log.csv"})
