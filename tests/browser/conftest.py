@@ -238,6 +238,26 @@ def horizontal_overflow(page) -> int:
     )
 
 
+# Dash has rendered the page's layout, run its initial callbacks and every callback they set off.
+# The renderer's store (``window.store``, which dash.testing reads too) says so: the app is
+# HYDRATED once the initial callbacks are requested, and each list of callbacks in flight is empty.
+DASH_SETTLED = """() => {
+  const store = window.store;
+  if (!store || !document.querySelector('#react-entry-point main')) return false;
+  const state = store.getState();
+  if (state.appLifecycle !== 'HYDRATED' || state.isLoading) return false;
+  const {stored, completed, ...inFlight} = state.callbacks;
+  return Object.values(inFlight).every(list => list.length === 0)
+    && !document.querySelector('[data-dash-is-loading="true"]');
+}"""
+
+
+def wait_for_dash(page, timeout_ms: float = 30_000) -> None:
+    """Wait until the Dash page shown has answered every callback (see ``DASH_SETTLED``): the
+    page's own state, not a guess from the network going quiet for half a second."""
+    page.wait_for_function(DASH_SETTLED, timeout=timeout_ms)
+
+
 def assert_touch_target(locator, min_height: float = 44) -> None:
     """``locator`` is shown at least ``min_height`` CSS pixels tall (a comfortable touch target).
 

@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 from werkzeug.exceptions import HTTPException
 
 from adoption.demo import DEMO_PASSWORD
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_for_dash
 
 # WCAG 2.0-2.2 A and AA, and axe's best practices (headings in order, one h1, landmarks).
 AXE_RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
@@ -38,9 +38,6 @@ DASH_WIDGET_FINDINGS = {
     # The date range's wrapper announces its calendar pop-up on a div without a role.
     ("aria-allowed-attr", "dash-datepicker-input-wrapper"),
 }
-# Dash has rendered the page's layout and no component waits for a callback.
-DASH_SETTLED = ("() => !!document.querySelector('#react-entry-point main')"
-                " && !document.querySelector('[data-dash-is-loading=\"true\"]')")
 CLICKS = 3
 DESKTOP = {"width": 1280, "height": 1000}
 # WCAG 1.4.10 (reflow): 320 CSS px, a 1280 px screen zoomed to 400 %, or a small phone.
@@ -76,11 +73,10 @@ def _page_key(path: str) -> str | None:
 
 
 def _wait_until_rendered(page) -> None:
-    """The page has loaded; on a dashboard, Dash has also answered every callback of the page."""
-    page.wait_for_load_state("networkidle")
+    """The page has loaded (``goto`` waits for that); on a dashboard, Dash has also answered
+    every callback of the page. No Flask page fetches anything after it has loaded."""
     if page.locator("#react-entry-point").count():
-        page.wait_for_function(DASH_SETTLED)
-        page.wait_for_load_state("networkidle")
+        wait_for_dash(page)
 
 
 def _violations(axe: Axe, page) -> list[str]:

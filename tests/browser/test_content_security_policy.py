@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import wait_for_dash
+
 # Records every violation the browser reports, before any script of the page runs.
 RECORD_VIOLATIONS = """
 window.__violations = [];
@@ -27,7 +29,7 @@ def test_dashboards_and_the_board_pack_run_without_a_policy_violation(demo_page,
         page.goto(f"/dashboards/{slug}")
         # Dash's renderer (an inline script allowed by its hash), its bundles and plotly all ran.
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
-        page.wait_for_load_state("networkidle")
+        wait_for_dash(page)
         assert page.evaluate("window.__violations") == [], slug
 
     page.goto("/commitment/print")
