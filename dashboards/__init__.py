@@ -100,6 +100,8 @@ def init_app(server: Flask) -> None:
         pages_folder="",
         assets_folder="assets",
         external_stylesheets=[f"{server.static_url_path}/vendor/bootstrap-5.3.9/bootstrap.min.css"],
+        # A table's box that scrolls sideways takes keyboard focus, as on the Flask pages.
+        external_scripts=[f"{server.static_url_path}/js/scroll-regions.js"],
         title="Dashboards · Uptake",
         update_title=None,
     )

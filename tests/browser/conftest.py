@@ -7,6 +7,7 @@ same stack as a user: CSRF protection stays on. Chromium is the system one; noth
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import threading
@@ -133,19 +134,27 @@ def _seed(today: dt.date) -> dict[str, str]:
     return users
 
 
-@pytest.fixture
-def live_server(app):
-    """The app served over HTTP on a free local port, seeded; stopped at teardown."""
-    users = _seed(org_today(app.config["ORG_TIMEZONE"]))
+@contextlib.contextmanager
+def serving(app, name: str = "uptake-live-server"):
+    """``app`` served over HTTP by a threaded werkzeug server on a free local port; yields the
+    base URL and stops the server on the way out."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="uptake-live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", users=users)
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over HTTP on a free local port, seeded; stopped at teardown."""
+    users = _seed(org_today(app.config["ORG_TIMEZONE"]))
+    with serving(app) as url:
+        yield LiveServer(url=url, users=users)
 
 
 @pytest.fixture(scope="session")
@@ -252,6 +261,16 @@ DASH_SETTLED = """() => {
 }"""
 
 
+# Run before any script of a page: keeps every Content-Security-Policy violation the browser
+# reports in ``window.__violations``.
+RECORD_POLICY_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__violations.push(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+
+
 def wait_for_dash(page, timeout_ms: float = 30_000) -> None:
     """Wait until the Dash page shown has answered every callback (see ``DASH_SETTLED``): the
     page's own state, not a guess from the network going quiet for half a second."""
@@ -273,16 +292,8 @@ def assert_touch_target(locator, min_height: float = 44) -> None:
 def demo_server(tmp_path):
     """An app on the small demo (its pulse rounds answered and prepared), served over HTTP;
     returns (base URL, role -> e-mail of the demo logins)."""
-    with demo_loaded(tmp_path) as (app, summary):
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name="uptake-demo-server", daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}", dict(summary.logins)
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
+    with demo_loaded(tmp_path) as (app, summary), serving(app, "uptake-demo-server") as url:
+        yield url, dict(summary.logins)
 
 
 @pytest.fixture

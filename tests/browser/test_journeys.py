@@ -139,3 +139,27 @@ def test_manager_opens_the_organization_dashboard_with_a_plotly_graph(sign_in):
     expect(page.locator("body")).not_to_contain_text("Page not found")
     page.get_by_role("link", name=re.compile(r"^\s*Organi[sz]ation\s*$")).first.click()
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=20_000)
+
+
+@pytest.mark.browser
+def test_a_table_too_wide_for_a_phone_takes_keyboard_focus_and_scrolls_with_the_arrow_keys(sign_in):
+    page = sign_in("admin")
+    page.goto("/admin/users")
+    box = page.locator(".table-responsive").first
+    expect(box.locator("table")).to_be_visible()
+    assert box.get_attribute("tabindex") is None  # it fits a desktop screen: no extra Tab stop
+    page.set_viewport_size({"width": 320, "height": 800})
+    expect(box).to_have_attribute("tabindex", "0")
+    expect(box).to_have_attribute("role", "region")
+    expect(box).to_have_accessible_name("Accounts, their roles and status")  # the table's caption
+    for _ in range(40):  # Tab from the top of the page to the box, as a keyboard user does
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('table-responsive')"):
+            break
+    else:
+        pytest.fail("Tab never reached the table's box")
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    assert box.evaluate("e => e.scrollLeft") > 0
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    expect(box).not_to_have_attribute("tabindex", "0")
