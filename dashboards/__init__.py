@@ -106,9 +106,12 @@ def init_app(server: Flask) -> None:
         update_title=None,
     )
     app.index_string = INDEX_STRING
-    # Set before the layout so Dash checks callbacks against every page without calling the
-    # layout function at start-up.
-    app.validation_layout = shell.validation_layout()
+    # Pages are rendered by the router's callback, so most callbacks name components the first
+    # layout does not hold. Dash would check them in the browser against a copy of every page's
+    # layout put into each page's HTML (~190 KB a page load, never compressed, and only its
+    # debugger shows the findings): instead the suite checks the wiring once, on the server
+    # (tests/dashboards/test_callback_wiring.py), and the pages ship no such copy.
+    app.config.suppress_callback_exceptions = True
     app.layout = shell.layout
     shell.register(app)
     for page in PAGES:

@@ -100,7 +100,8 @@ def message(title: str, text: str) -> Component:
 
 
 def validation_layout() -> html.Div:
-    """Every component any page can render, so Dash can check the callbacks against them."""
+    """Every component any page can render: what the callbacks are checked against
+    (tests/dashboards/test_callback_wiring.py)."""
     # Only the component ids matter here, so any fixed date will do (and no clock is read).
     return html.Div([layout(), *[page.layout(dt.date(2000, 1, 1)) for page in PAGES]])
 
