@@ -69,8 +69,7 @@ def section(page: str, key: str, heading: str, n_id: str, body,
 @functools.cache
 def _loading_figure() -> str:
     """The placeholder every chart shows before its callback answers, as JSON, built once:
-    plotly takes tens of milliseconds to build a figure, and every page (and every app's Dash
-    validation layout) shows a dozen of them."""
+    plotly takes tens of milliseconds to build a figure, and a page shows up to a dozen of them."""
     return empty_figure("Loading…").to_json()
 
 

@@ -8,14 +8,12 @@ Dash instance that ``register`` is given.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from dash import Dash, Input, Output, dcc, html
 from dash.development.base_component import Component
 
 from adoption.access import current_scope
 from dashboards import clock
-from dashboards.pages import PAGES, PageSpec, page_for, pages_for
+from dashboards.pages import PageSpec, page_for, pages_for
 
 LOCATION = "dashboards-location"
 NAV = "dashboards-nav"
@@ -97,13 +95,6 @@ def home(pages: list[PageSpec], prefix: str) -> Component:
 def message(title: str, text: str) -> Component:
     """A page that only says something (not found, not allowed)."""
     return html.Section([html.H1(title, className="h3"), html.P(text)])
-
-
-def validation_layout() -> html.Div:
-    """Every component any page can render: what the callbacks are checked against
-    (tests/dashboards/test_callback_wiring.py)."""
-    # Only the component ids matter here, so any fixed date will do (and no clock is read).
-    return html.Div([layout(), *[page.layout(dt.date(2000, 1, 1)) for page in PAGES]])
 
 
 def slug_of(pathname: str | None, prefix: str) -> str | None:

@@ -75,8 +75,9 @@ def default_period(today: dt.date, first_weekday: int) -> tuple[dt.date, dt.date
 
 def layout(today: dt.date) -> html.Section:
     """The page for one request; the unit picker's choices are filled by a scoped callback."""
-    # Monday: the page is built once at start-up for validation, outside any request.
-    start, end = default_period(today, 0)
+    # The organization's week, as the filters read it (``filters``): the page is only built
+    # inside a request now, no longer at start-up for Dash's validation layout.
+    start, end = default_period(today, week_start_day())
     return html.Section(
         className="dashboards-page",
         children=[

@@ -2,8 +2,8 @@
 // screen. A keyboard user can scroll such a box only once it takes focus, so while it is too
 // narrow for its table the box becomes a named region in the Tab order; once the table fits,
 // it leaves the Tab order again (a box the page marked focusable itself is left alone). The
-// boxes are looked at again when the window is resized and when the page changes (a dashboard
-// draws its tables after loading, and again on each filter).
+// boxes are looked at again when the window is resized, when the page changes (a dashboard
+// draws its tables after loading, and again on each filter) and when a folded section opens.
 (function () {
   "use strict";
 
@@ -50,6 +50,8 @@
     pending = window.requestAnimationFrame(update);
   }
   window.addEventListener("resize", soon);
+  // "toggle" does not bubble: listened for on its way down instead.
+  document.addEventListener("toggle", soon, true);
   new MutationObserver(soon).observe(document.documentElement, {childList: true, subtree: true});
   if (document.readyState === "complete") {
     update();

@@ -261,6 +261,12 @@ DASH_SETTLED = """() => {
 }"""
 
 
+def wait_for_dash(page, timeout_ms: float = 30_000) -> None:
+    """Wait until the Dash page shown has answered every callback (see ``DASH_SETTLED``): the
+    page's own state, not a guess from the network going quiet for half a second."""
+    page.wait_for_function(DASH_SETTLED, timeout=timeout_ms)
+
+
 # Run before any script of a page: keeps every Content-Security-Policy violation the browser
 # reports in ``window.__violations``.
 RECORD_POLICY_VIOLATIONS = """
@@ -269,12 +275,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
   window.__violations.push(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`);
 });
 """
-
-
-def wait_for_dash(page, timeout_ms: float = 30_000) -> None:
-    """Wait until the Dash page shown has answered every callback (see ``DASH_SETTLED``): the
-    page's own state, not a guess from the network going quiet for half a second."""
-    page.wait_for_function(DASH_SETTLED, timeout=timeout_ms)
 
 
 def assert_touch_target(locator, min_height: float = 44) -> None:

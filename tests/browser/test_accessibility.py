@@ -40,6 +40,12 @@ UNREACHABLE_SCROLLERS = """() => [...document.querySelectorAll('body *')].filter
   const overflow = getComputedStyle(e).overflowX;
   return (overflow === 'auto' || overflow === 'scroll') && e.scrollWidth > e.clientWidth + 1 && e.tabIndex < 0;
 }).map(e => e.outerHTML.slice(0, 120))"""
+# Opens every folded section, then lets the page react as it would for a person: each "toggle"
+# event is queued as a task, and what it sets off may wait for the next frame.
+OPEN_FOLDED = """() => new Promise(done => {
+  document.querySelectorAll('details:not([open])').forEach(e => { e.open = true; });
+  setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(done)), 0);
+})"""
 NOT_PAGES = re.compile(r"\.(csv|json|zip|pdf|txt|md)$|/logout$")
 DASH_PREFIX = "/dashboards/"
 # Pages the crawl must reach, so that a broken link or an empty navigation cannot make this test
@@ -135,7 +141,7 @@ def _judge(axe: Axe, page) -> dict[str, list[str]]:
     """Every check's findings on the page as rendered: axe on a desktop screen (folded sections,
     such as a chart's data table, opened first so they are judged too), then the reflow, then
     the policy violations the browser reported while the page loaded and was resized."""
-    page.eval_on_selector_all("details", "els => els.forEach(e => { e.open = true; })")
+    page.evaluate(OPEN_FOLDED)
     return {"axe": axe_violations(axe, page), "reflow": _reflow(page), "policy": page.evaluate("window.__violations")}
 
 

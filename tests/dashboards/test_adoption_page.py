@@ -370,3 +370,14 @@ def test_a_name_from_the_roster_that_is_a_formula_arrives_in_the_csv_as_text(org
     db.session.commit()
     names = [r["full_name"] for r in download(run_callback, "dormant", unit=org["units"][NORTH])]
     assert '\'=HYPERLINK("http://evil.example","Open me")' in names and "Dan Dormant" in names
+
+
+def test_the_period_picker_opens_on_the_organizations_week(app):
+    from dashboards.pages import adoption as page
+
+    app.config["WEEK_START"] = 6  # weeks run Sunday to Saturday
+    wednesday = dt.date(2024, 6, 12)
+    picker = next(c for c in page.layout(wednesday)._traverse() if getattr(c, "id", None) == page.PERIOD)
+    first = dt.date.fromisoformat(str(picker.start_date))
+    assert first.weekday() == 6 and (wednesday - first).days == 7 * (page.DEFAULT_WEEKS - 1) + 3
+    assert picker.end_date in (wednesday, wednesday.isoformat())

@@ -17,6 +17,9 @@ from dash.development.base_component import Component
 from dashboards import shell
 from dashboards.pages import PAGES
 
+# Only the component ids matter here, so any fixed day will do (and no clock is read).
+ANY_DAY = dt.date(2000, 1, 1)
+
 
 def _ids(layout: Component) -> list[tuple[str, Component]]:
     """(id, component) of every component of ``layout`` that has an id, the root included."""
@@ -24,10 +27,15 @@ def _ids(layout: Component) -> list[tuple[str, Component]]:
             if isinstance(c, Component) and getattr(c, "id", None) is not None]
 
 
+def _layouts() -> list[tuple[str, Component]]:
+    """(name, layout) of the shell and of every page."""
+    return [("shell", shell.layout()), *((page.slug, page.layout(ANY_DAY)) for page in PAGES)]
+
+
 @pytest.fixture
 def components(app) -> dict[str, Component]:
-    """id -> component, over the shell and every page (``shell.validation_layout``)."""
-    return dict(_ids(shell.validation_layout()))
+    """id -> component, over the shell and every page."""
+    return {cid: c for _name, layout in _layouts() for cid, c in _ids(layout)}
 
 
 def _dependencies(app) -> list[tuple[str, str, str]]:
@@ -51,8 +59,9 @@ def test_every_callback_names_components_and_properties_that_a_page_renders(app,
 
 
 def test_no_two_components_of_the_shell_and_a_page_share_an_id(app):
-    shell_ids = [cid for cid, _ in _ids(shell.layout())]
-    for page in PAGES:
-        ids = shell_ids + [cid for cid, _ in _ids(page.layout(dt.date(2000, 1, 1)))]
-        assert len(ids) == len(set(ids)), (page.__name__, sorted({i for i in ids if ids.count(i) > 1}))
+    (_shell, shell_layout), *pages = _layouts()
+    shell_ids = [cid for cid, _ in _ids(shell_layout)]
+    for name, layout in pages:
+        ids = shell_ids + [cid for cid, _ in _ids(layout)]
+        assert len(ids) == len(set(ids)), (name, sorted({i for i in ids if ids.count(i) > 1}))
 
