@@ -49,6 +49,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from dashboards import init_app as init_dashboards
 
     init_dashboards(app)
+    if settings["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address and scheme as the trusted proxies saw them (the rate limits, the
+        # sign-in log, secure cookies and external links read them); only that many hops are believed.
+        hops = settings["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app
 
 
@@ -110,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
         admin,
         admin_access_log,
         admin_settings,
+        admin_sign_ins,
         admin_users,
         auth,
         errors,

@@ -24,10 +24,11 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from adoption import access_changes
+from adoption import access_changes, sign_ins
 from adoption.extensions import db
 from adoption.mail import send_mail
 from adoption.models import ROLES, Employee, PasswordLink, Role, User
+from adoption.models.sign_ins import SIGNED_IN
 
 MIN_PASSWORD_LENGTH = 10
 # Checked against when the account does not exist, so a miss costs as much time as a hit.
@@ -83,19 +84,30 @@ class LoginPolicy:
     lockout: dt.timedelta = dt.timedelta(minutes=15)
 
 
-def authenticate(email: str, password: str, now: dt.datetime, policy: LoginPolicy) -> User | None:
-    """Return the user when the credentials are right and the account is usable, else ``None``.
+def authenticate(email: str, password: str, now: dt.datetime, policy: LoginPolicy,
+                 address: str | None = None) -> User | None:
+    """Return the user when the credentials are right and the account is usable, else ``None``;
+    the attempt goes into the sign-in log with its outcome and the client's ``address``.
 
     Every failure looks the same to the caller, whether the account is unknown, disabled,
     locked or the password wrong, so the login page reveals nothing about who has an account.
     """
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    outcome = _check(user, password, now, policy)
+    sign_ins.record_attempt(outcome, user=user, address=address, at=now)
+    db.session.flush()
+    return user if outcome == SIGNED_IN else None
+
+
+def _check(user: User | None, password: str, now: dt.datetime, policy: LoginPolicy) -> str:
+    """The outcome of signing in as ``user`` with ``password`` (``SIGN_IN_OUTCOMES``), with the
+    failure count, the lockout and the last sign-in time updated."""
     if user is None or user.password_hash is None:
         check_password_hash(_DUMMY_HASH, password)
-        return None
+        return "unknown_account" if user is None else "no_password"
     if user.locked_until is not None and user.locked_until > now:
         check_password_hash(_DUMMY_HASH, password)
-        return None
+        return "locked"
     if not check_password_hash(user.password_hash, password):
         # Count in SQL, not in Python: parallel failed attempts must each count, or an attacker
         # guessing concurrently would never reach the lockout.
@@ -108,15 +120,13 @@ def authenticate(email: str, password: str, now: dt.datetime, policy: LoginPolic
             user.locked_until = now + policy.lockout
             user.failed_logins = 0
             access_changes.record("locked", user=user, at=now)
-        db.session.flush()
-        return None
+        return "wrong_password"
     if not user.is_active:
-        return None
+        return "disabled"
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    db.session.flush()
-    return user
+    return SIGNED_IN
 
 
 # ------------------------------------------------------------------ what admins do to accounts

@@ -23,6 +23,14 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_RATE_LIMIT": "10 per minute",
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCKOUT_MINUTES": 15,
+    # How many days the sign-in log keeps each attempt (adoption/sign_ins.py, docs/privacy.md):
+    # when, which account, the outcome and the client's address. From 1 to 3650.
+    "SIGN_IN_LOG_DAYS": 90,
+    # How many reverse proxies in front of the app add themselves to X-Forwarded-For and set
+    # X-Forwarded-Proto (docs/operations.md). 0 (default) ignores those headers, which any client
+    # can send; behind one nginx, 1. The per-address sign-in rate limit and the sign-in log read
+    # the client's address from it.
+    "TRUSTED_PROXIES": 0,
     "RATELIMIT_STORAGE_URI": "memory://",
     "SESSION_COOKIE_SECURE": False,
     # Roster safety stops (share of active employees).
@@ -92,6 +100,9 @@ DEFAULTS: dict[str, Any] = {
 #: The lowest anonymity threshold the app accepts, whatever the settings say.
 MIN_THRESHOLD = 3
 MIN_RETENTION_DAYS = 30
+#: Ten years: the sign-in log is for noticing misuse, not an archive (and a day count past the
+#: calendar's end would make every sign-in fail).
+MAX_SIGN_IN_LOG_DAYS = 3650
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
 _BOOL_FALSE = {"0", "false", "no", "off", ""}
@@ -143,6 +154,10 @@ def load_settings(
         if not isinstance(days, int) or isinstance(days, bool) or (days != 0 and days < MIN_RETENTION_DAYS):
             raise ValueError(f"{ENV_PREFIX}{name} must be 0 ({zero_means}) or an integer of "
                              f"at least {MIN_RETENTION_DAYS}, got {days!r}")
+    for name, least, most in (("SIGN_IN_LOG_DAYS", 1, MAX_SIGN_IN_LOG_DAYS), ("TRUSTED_PROXIES", 0, 10)):
+        value = settings[name]
+        if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
+            raise ValueError(f"{ENV_PREFIX}{name} must be an integer from {least} to {most}, got {value!r}")
     return settings
 
 

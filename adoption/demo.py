@@ -28,13 +28,14 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from adoption.demo_calendar import REFERENCE, DemoCalendar, calendar_for
+from adoption.demo_sign_ins import load_sign_ins
 from adoption.erasure import erase_on_request, erased_on, pseudonym
 from adoption.extensions import db
 from adoption.initiative import save_initiative
-from adoption.models import Employee, Initiative, OrgUnit, Role, User
+from adoption.models import AccessChange, Employee, Initiative, OrgUnit, Role, User
 from adoption.models.org import UNIT_PATH_SEPARATOR
 from adoption.scope import scope_for
 from adoption.timekeeping import utcnow
@@ -765,12 +766,16 @@ def _ensure_logins(roster: DemoRoster) -> tuple[DemoLogin, ...]:
         (Role.EMPLOYEE, roster.hr_emails[cast.employee],
          "own pulses, replies to own comments, training and commitments"),
     ]
+    # The accounts were opened when the initiative started, before their sign-ins (demo_sign_ins).
+    opened = dt.datetime.combine(roster.calendar.day(INITIATIVE_START), dt.time(9))
     accounts = []
     for role, email, sees in wanted:
         exists = db.session.scalar(select(User.id).where(func.lower(User.email) == email))
         if exists is None:
             # create_user links the account to the employee with the same e-mail.
-            create_user(email, role.value, DEMO_PASSWORD)
+            user = create_user(email, role.value, DEMO_PASSWORD)
+            user.created_at = opened
+            db.session.execute(update(AccessChange).where(AccessChange.user_id == user.id).values(at=opened))
         accounts.append(DemoLogin(role.value, email, sees))
     return tuple(accounts)
 
@@ -802,8 +807,12 @@ def load_demo(size: str = "small", seed: int = 7, today: dt.date | None = None) 
 
     telemetry = load_telemetry(size, seed, calendar)
     extras = _load_feature_demos(size, seed, calendar)
+    signed_in = None
+    if newly_loaded:
+        signed_in = load_sign_ins(seed, calendar, {a.role: a.email for a in accounts}, current_app.config)
     erased = _erase_a_leaver(calendar) if newly_loaded else None
-    return _summarize(roster, newly_loaded, initiative, accounts, telemetry, (*extras, *filter(None, [erased])))
+    return _summarize(roster, newly_loaded, initiative, accounts, telemetry,
+                      (*extras, *filter(None, [signed_in, erased])))
 
 
 def _erase_a_leaver(calendar: DemoCalendar) -> str | None:

@@ -47,6 +47,7 @@ from adoption.models import (
     User,
 )
 from adoption.scope import Scope
+from adoption.sign_ins import erase_sign_ins
 
 ERASERS = "uptake_erasers"
 #: What replaces a free text the person wrote (training answers, commitments, comments on modules).
@@ -230,6 +231,7 @@ def _erase_core(employee: Employee, user: User | None) -> dict[str, int]:
     if user is not None:
         counts["password_links"] = db.session.execute(
             delete(PasswordLink).where(PasswordLink.user_id == user.id)).rowcount
+        counts["sign_ins"] = erase_sign_ins(user)
         user.email = f"erased-account-{user.id}@{ERASED_DOMAIN}"
         user.password_hash = None
         user.is_enabled = False

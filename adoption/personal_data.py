@@ -36,6 +36,7 @@ from adoption.models import (
     User,
 )
 from adoption.scope import Scope, ScopeError
+from adoption.sign_ins import own_sign_ins
 from adoption.telemetry.identity import find_employee
 
 PROVIDERS = "uptake_personal_data"
@@ -235,6 +236,10 @@ def _core(employee: Employee | None, user: User | None, own: bool) -> Contributi
                                 "The access log: when your account was created, its role changed, it was "
                                 "disabled, locked or unlocked, or a password link sent, and by which admin.",
                                 own_history(user)))
+        sections.append(Section("sign_ins", "Your sign-ins",
+                                "Each attempt to sign in to your account, whether it worked, and the address it came "
+                                "from; kept for the days the sign-in log keeps, to spot someone else trying.",
+                                own_sign_ins(user)))
     addresses = {a for a in (employee.email if employee else None, user.email if user else None) if a}
     sent_to = OutboxMessage.addressed_to(addresses)
     excluded = []

@@ -1,5 +1,6 @@
 """Core models: the organization (units, employees, membership history), the initiative, users,
-telemetry, customer outcomes, the hypotheses register and sponsor commitment."""
+telemetry, customer outcomes, the hypotheses register, sponsor commitment, and the access and
+sign-in logs."""
 from adoption.models.access_changes import ACCESS_ACTIONS, AccessChange
 from adoption.models.hypotheses import (
     EVALUATION_TRIGGERS,
@@ -11,6 +12,7 @@ from adoption.models.org import Employee, Initiative, OrgUnit, UnitMembership, i
 from adoption.models.outbox import OutboxMessage
 from adoption.models.outcomes import OUTCOME_SOURCES, OutcomeMeasure
 from adoption.models.roster import RosterImport
+from adoption.models.sign_ins import FAILED_OUTCOMES, SIGN_IN_OUTCOMES, SignIn
 from adoption.models.sponsors import (
     ACTIVITY_KINDS,
     ACTIVITY_LABELS,
@@ -46,10 +48,12 @@ __all__ = [
     "ACTIVITY_KINDS",
     "ACTIVITY_LABELS",
     "EVALUATION_TRIGGERS",
+    "FAILED_OUTCOMES",
     "HYPOTHESIS_VERDICTS",
     "OUTCOME_SOURCES",
     "PASSWORD_LINK_PURPOSES",
     "ROLES",
+    "SIGN_IN_OUTCOMES",
     "TOKEN_SCOPES",
     "AccessChange",
     "ApiToken",
@@ -70,6 +74,7 @@ __all__ = [
     "Role",
     "RollupBacklog",
     "RosterImport",
+    "SignIn",
     "SponsorActivity",
     "SponsorArea",
     "SponsorDigest",

@@ -51,6 +51,8 @@ GROUPS: tuple[tuple[str, tuple[Shown, ...]], ...] = (
         Shown("LOGIN_MAX_FAILURES", "failed passwords before an account is locked"),
         Shown("LOGIN_LOCKOUT_MINUTES", "how long the lock lasts"),
         Shown("LOGIN_RATE_LIMIT", "sign-in and password-reset requests per client address"),
+        Shown("SIGN_IN_LOG_DAYS", "days the sign-in log keeps each attempt"),
+        Shown("TRUSTED_PROXIES", "reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (0: none)"),
         Shown("SESSION_COOKIE_SECURE", "session cookie sent over HTTPS only"),
         Shown("BASE_URL", "the address people open; password links and xAPI identifiers are built on it"),
     )),
@@ -79,6 +81,8 @@ def _display(key: str, value) -> str:
         return f"{value} days" if value else "kept forever"
     if key == "LEAVER_RETENTION_DAYS" and isinstance(value, int):
         return f"{value} days" if value else "erased only on request"
+    if key == "SIGN_IN_LOG_DAYS" and isinstance(value, int):
+        return f"{value} days"
     if key == "CELERY_BROKER_URL":
         return make_url(value).render_as_string(hide_password=True)
     if isinstance(value, bool):

@@ -30,6 +30,7 @@ from adoption.accounts import (
 from adoption.extensions import db
 from adoption.forms import ConfirmForm, UserCreateForm, UserLinkForm, UserRoleForm
 from adoption.models import Role, User
+from adoption.sign_ins import account_sign_ins
 from adoption.timekeeping import utcnow
 from adoption.views.admin import bp
 from adoption.views.shell import ROLE_LABELS
@@ -93,6 +94,7 @@ def user(user_id: int):
     return render_template(
         "admin/user.html", account=account, links=recent_links(account), now=now,
         history=account_history(current_scope(), account),
+        sign_ins=account_sign_ins(current_scope(), account, now=now),
         open_links=open_links_until([account.id], now),
         role_form=UserRoleForm(role=account.role), action_form=ConfirmForm(),
         # An invitation while the account has no password, a reset once it has one.

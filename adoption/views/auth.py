@@ -81,7 +81,7 @@ def login():
             max_failures=current_app.config["LOGIN_MAX_FAILURES"],
             lockout=dt.timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
         )
-        user = authenticate(form.email.data, form.password.data, utcnow(), policy)
+        user = authenticate(form.email.data, form.password.data, utcnow(), policy, address=request.remote_addr)
         db.session.commit()
         if user is not None:
             login_user(user)

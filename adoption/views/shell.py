@@ -76,6 +76,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Users", "admin.users", frozenset({Role.ADMIN.value})),
     NavItem("API tokens", "admin.tokens", frozenset({Role.ADMIN.value})),
     NavItem("Access log", "admin.access_log", frozenset({Role.ADMIN.value})),
+    NavItem("Sign-ins", "admin.sign_ins", frozenset({Role.ADMIN.value})),
     NavItem("Unmatched CRM users", "admin.unmatched", frozenset({Role.ADMIN.value})),
     NavItem("Outbox", "admin.outbox", frozenset({Role.ADMIN.value})),
     NavItem("Personal data", "admin.personal_data_request", frozenset({Role.ADMIN.value})),

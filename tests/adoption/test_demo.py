@@ -28,8 +28,20 @@ from adoption.demo import (
     load_demo,
     salesforce_id18,
 )
+from adoption.demo_calendar import REFERENCE
+from adoption.demo_sign_ins import GUESSING_ADDRESS
 from adoption.extensions import db as _db
-from adoption.models import Employee, Initiative, OrgUnit, RosterImport, UnitMembership, User
+from adoption.models import (
+    AccessChange,
+    Employee,
+    Initiative,
+    OrgUnit,
+    RosterImport,
+    SignIn,
+    UnitMembership,
+    User,
+)
+from adoption.models.sign_ins import SIGNED_IN
 from adoption.org import unit_on
 from tests.conftest import app_of_its_own
 
@@ -71,7 +83,7 @@ def _counts(db) -> dict[str, int]:
     """Row counts of everything the demo writes."""
     return {
         model.__name__: db.session.scalar(select(func.count()).select_from(model))
-        for model in (Employee, UnitMembership, User, OrgUnit, Initiative, RosterImport)
+        for model in (Employee, UnitMembership, User, OrgUnit, Initiative, RosterImport, SignIn, AccessChange)
     }
 
 
@@ -89,6 +101,16 @@ def _roster_in_database(db) -> list[tuple]:
     # The leaver the demo erases carries their database id in their pseudonyms.
     return [tuple(re.sub(r"(erased-|Former employee )\d+", r"\1#", v) if isinstance(v, str) else v for v in row)
             for row in rows]
+
+
+def _demo_sign_ins(db) -> list[tuple]:
+    """The sign-in log the demo wrote (attempts made by the tests, through the test client,
+    come from 127.0.0.1 and are left out), oldest first."""
+    rows = db.session.execute(
+        select(SignIn.at, SignIn.outcome, SignIn.address, User.email).outerjoin(User, User.id == SignIn.user_id)
+        .where(SignIn.address != "127.0.0.1").order_by(SignIn.at, SignIn.id)
+    ).all()
+    return [tuple(row) for row in rows]
 
 
 def _empty_database(db) -> None:
@@ -268,6 +290,38 @@ def test_every_demo_login_signs_in_and_lands_on_home(demo_app, demo):
         assert client.get("/").status_code == 200, role
 
 
+def test_demo_sign_ins_end_before_its_today_and_follow_each_account_being_opened(demo):
+    attempts = _demo_sign_ins(_db)
+    assert len(attempts) > 100
+    assert max(at for at, *_ in attempts) < dt.datetime.combine(REFERENCE.today, dt.time())
+    for user in _db.session.scalars(select(User)):
+        own = [(at, outcome) for at, outcome, _address, email in attempts if email == user.email]
+        created = _db.session.scalar(select(AccessChange.at).where(AccessChange.user_id == user.id,
+                                                                   AccessChange.action == "account_created"))
+        assert own and created == user.created_at < own[0][0], user.email
+
+
+def test_demo_manager_is_locked_out_then_unlocked_by_the_admin_before_signing_in_again(demo_app, demo):
+    manager = _db.session.scalar(select(User).where(User.role == "manager"))
+    own = [(at, outcome) for at, outcome, _address, email in _demo_sign_ins(_db) if email == manager.email]
+    outcomes = [outcome for _at, outcome in own]
+    failures = demo_app[0].config["LOGIN_MAX_FAILURES"]
+    start = outcomes.index("locked") - failures
+    assert outcomes[start:start + failures + 2] == ["wrong_password"] * failures + ["locked", SIGNED_IN]
+    changes = {c.action: c for c in _db.session.scalars(select(AccessChange).where(AccessChange.user_id == manager.id))}
+    assert changes["locked"].at == own[start + failures - 1][0]  # the wrong password that locked it
+    assert changes["unlocked"].actor.email == ADMIN_EMAIL
+    assert own[start + failures][0] < changes["unlocked"].at < own[start + failures + 1][0]
+
+
+def test_demo_night_of_guesses_gets_into_no_account_and_locks_none(demo_app, demo):
+    guesses = [(outcome, email) for _at, outcome, address, email in _demo_sign_ins(_db) if address == GUESSING_ADDRESS]
+    assert {outcome for outcome, _email in guesses} == {"unknown_account", "wrong_password"}
+    tried = [email for outcome, email in guesses if outcome == "wrong_password"]
+    assert tried and all(tried.count(email) < demo_app[0].config["LOGIN_MAX_FAILURES"] for email in tried)
+    assert all(email is None for outcome, email in guesses if outcome == "unknown_account")
+
+
 def test_second_load_changes_nothing_and_reports_already_loaded(demo):
     first = demo
     before = _counts(_db)
@@ -304,10 +358,14 @@ def test_loading_another_seed_over_the_demo_is_refused(demo):
 def test_same_seed_loads_the_same_organization_in_two_fresh_databases(app, db, core_only):
     load_demo(size="small", seed=7)
     db.session.commit()
-    first = _roster_in_database(db)
+    first, first_sign_ins = _roster_in_database(db), _demo_sign_ins(db)
     _empty_database(db)
 
     load_demo(size="small", seed=7)
     db.session.commit()
 
     assert _roster_in_database(db) == first
+    assert _demo_sign_ins(db) == first_sign_ins
+    for user in db.session.scalars(select(User)):  # no test has signed in here
+        assert user.last_login_at == max(at for at, outcome, _address, email in first_sign_ins
+                                         if email == user.email and outcome == SIGNED_IN), user.email

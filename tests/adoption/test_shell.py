@@ -125,7 +125,7 @@ def test_admin_navigation_has_roster_import_and_users(client, login_as):
                       "Training modules",
                       "Training assignments",
                       "Event imports", "Roster import", "Users",
-                      "API tokens", "Access log", "Unmatched CRM users", "Outbox", "Personal data",
+                      "API tokens", "Access log", "Sign-ins", "Unmatched CRM users", "Outbox", "Personal data",
                       "Settings"]
 
 

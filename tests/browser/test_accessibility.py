@@ -3,7 +3,7 @@ best practices, fits a 320 px-wide screen, and runs without a Content-Security-P
 
 The pages are found the way a person finds them: from the home page, through the navigation
 and the links on each page, up to three clicks deep, one page per Flask endpoint (and every
-dashboard page): 56 pages on the demo on 2026-12-07. One crawl per module (``crawl``) renders
+dashboard page): 57 pages on the demo on 2026-12-07. One crawl per module (``crawl``) renders
 each page once and keeps what every check found; each test asserts one check. axe-core (Deque's
 engine, bundled by the ``axe-playwright-python`` package, injected by Playwright: nothing is
 served to users) judges each page as rendered: contrast, names and labels, landmarks, ARIA, the
@@ -57,7 +57,7 @@ MUST_VISIT = {
     "surveys.survey_detail", "surveys.new_survey", "surveys.edit_survey", "sponsors.record",
     "training.manage_module", "training.manage_edit_step", "telemetry.imports",
     "admin.roster_upload", "admin.user", "admin.settings", "admin.tokens", "admin.personal_data_request",
-    "admin.access_log",
+    "admin.access_log", "admin.sign_ins",
     *(f"/dashboards/{slug}" for slug in
       ("organization", "adoption", "engagement", "training", "evidence", "executive")),
 }

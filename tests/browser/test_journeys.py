@@ -26,7 +26,7 @@ HOME_BY_ROLE = {
     # The demo admin has no employee record: no pages about one's own answers or training.
     "admin": ("Accounts by role", ["Home", "Dashboards", "Hypotheses", "Sponsor log", "Surveys",
                                    "Training modules", "Training assignments", "Event imports", "Roster import", "Users",
-                                   "API tokens", "Access log", "Unmatched CRM users", "Outbox", "Personal data", "Settings"]),
+                                   "API tokens", "Access log", "Sign-ins", "Unmatched CRM users", "Outbox", "Personal data", "Settings"]),
 }
 
 
