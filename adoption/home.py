@@ -20,6 +20,8 @@ from adoption.accounts import count_without_account
 from adoption.extensions import db
 from adoption.models import Employee, Initiative, OrgUnit, Role, RosterImport, UnitMembership, User
 from adoption.scope import Scope
+from adoption.sign_ins import Failures, recent_failures
+from adoption.timekeeping import utcnow
 
 #: How far back "new joiners" and "leavers" look, and how far ahead announced leavers are shown.
 ATTENTION_WINDOW = dt.timedelta(days=30)
@@ -140,6 +142,10 @@ class AccountFigures:
     without_password: int
     # Active people on the roster with no account at all.
     roster_without_account: int
+    # Accounts locked after failed sign-ins at the time of the page.
+    locked: int = 0
+    # Refused sign-in attempts of the last day (adoption/sign_ins.py).
+    refused: Failures | None = None
 
     @property
     def total(self) -> int:
@@ -201,8 +207,9 @@ def home_sections(app: Flask, scope: Scope, today: dt.date) -> dict[str, list[tu
     return placed
 
 
-def home_summary(scope: Scope, today: dt.date) -> HomeSummary:
-    """Build the home page of the user behind ``scope`` as of ``today``."""
+def home_summary(scope: Scope, today: dt.date, now: dt.datetime | None = None) -> HomeSummary:
+    """Build the home page of the user behind ``scope`` as of ``today`` (and, for what counts
+    by the hour, ``now`` in UTC: the current time when None)."""
     summary = HomeSummary(role=scope.role, today=today, me=my_record(scope))
     if scope.role is Role.MANAGER:
         summary.teams = team_sections(scope, today)
@@ -213,7 +220,7 @@ def home_summary(scope: Scope, today: dt.date) -> HomeSummary:
     elif scope.role is Role.EXECUTIVE:
         summary.organization = organization_figures(scope, today)
     elif scope.role is Role.ADMIN:
-        summary.accounts = account_figures(scope)
+        summary.accounts = account_figures(scope, now or utcnow())
         summary.imports = recent_imports(scope, limit=RECENT_IMPORTS)
     return summary
 
@@ -393,16 +400,18 @@ def recent_imports(scope: Scope, limit: int) -> list[ImportLine]:
     return lines
 
 
-def account_figures(scope: Scope) -> AccountFigures | None:
-    """Accounts per role, disabled accounts, accounts that cannot sign in yet and people on the
-    roster without one (admin only)."""
+def account_figures(scope: Scope, now: dt.datetime) -> AccountFigures | None:
+    """Accounts per role, disabled accounts, accounts that cannot sign in yet or are locked on
+    ``now``, people on the roster without one, and the last day's refused sign-ins (admin only)."""
     if scope.role is not Role.ADMIN:
         return None
     by_role = {role.value: 0 for role in Role}
     for role, n in db.session.execute(select(User.role, func.count(User.id)).group_by(User.role)):
         by_role[role] = int(n)
-    disabled = db.session.scalar(select(func.count(User.id)).where(User.is_enabled.is_(False))) or 0
-    no_password = (
-        db.session.scalar(select(func.count(User.id)).where(User.password_hash.is_(None))) or 0
-    )
-    return AccountFigures(by_role, int(disabled), int(no_password), count_without_account())
+    disabled, no_password, locked = db.session.execute(select(
+        func.count(User.id).filter(User.is_enabled.is_(False)),
+        func.count(User.id).filter(User.password_hash.is_(None)),
+        func.count(User.id).filter(User.locked_until > now),
+    )).one()
+    return AccountFigures(by_role, int(disabled), int(no_password), count_without_account(), int(locked),
+                          recent_failures(scope, now=now))

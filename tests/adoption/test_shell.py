@@ -12,11 +12,12 @@ import pytest
 from flask import abort
 
 from adoption import PROJECT_ROOT
+from adoption.accounts import LoginPolicy, authenticate
 from adoption.home import home_summary
 from adoption.models import Initiative, Role, RosterImport
 from adoption.org import end_membership
 from adoption.scope import Scope, scope_for
-from adoption.timekeeping import org_today
+from adoption.timekeeping import org_today, utcnow
 from tests.factories import make_employee, make_user
 
 TEMPLATE_DIRS = [
@@ -380,6 +381,26 @@ def test_admin_home_counts_accounts_by_role_and_lists_imports(client, db, login_
     assert html.count('data-testid="import-row"') == 5
     assert "hr-6.csv" in html and "hr-0.csv" not in html
     assert 'href="/admin/roster"' in html and 'href="/admin/users"' in html
+
+
+def test_admin_home_points_to_locked_accounts_and_the_last_days_refused_sign_ins(client, db, login_as):
+    login_as("admin")
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-testid="accounts-locked"' not in html and 'data-testid="sign-ins-refused"' not in html
+    policy = LoginPolicy(max_failures=2, lockout=dt.timedelta(minutes=15))
+    someone, other = make_user("employee", make_employee()), make_user("employee", make_employee())
+    now = utcnow()
+    for address in ("192.0.2.1", "192.0.2.2"):  # the second locks the account
+        authenticate(someone.email, "not the password", now, policy, address=address)
+    authenticate("nobody@acme.example", "guess", now, policy, address="192.0.2.2")
+    authenticate(other.email, "not the password", now - dt.timedelta(hours=25), policy, address="192.0.2.3")
+    db.session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'data-testid="accounts-locked"><a href="/admin/users\?status=locked">1 account is locked', html)
+    refused = re.search(r'data-testid="sign-ins-refused">(.*?)</p>', html, re.DOTALL).group(1)
+    assert 'href="/admin/sign-ins?outcome=failed"' in refused
+    # The attempt of 25 hours ago is not counted; the unknown e-mail is no account.
+    assert re.sub(r"<[^>]+>", "", refused) == "3 refused sign-in attempts in the last 24 hours, on 1 account from 2 addresses"
 
 
 # ---------------------------------------------------------------- error pages

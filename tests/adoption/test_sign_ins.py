@@ -259,6 +259,23 @@ def test_behind_a_trusted_proxy_the_login_rate_limit_counts_each_client_apart(cl
     assert status("203.0.113.7") == 429
 
 
+@pytest.mark.parametrize("app_config", [{"TRUSTED_PROXIES": 1, "WTF_CSRF_ENABLED": True}])
+def test_behind_a_tls_proxy_a_form_posts_from_its_own_site_and_not_from_another(client, db):
+    """The proxy says the request came over HTTPS: Flask-WTF then also wants a same-site Referer
+    (with the Host the person asked for, which the proxy must pass on)."""
+    someone = make_user("employee")
+    db.session.commit()
+    proxied = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "Host": "uptake.acme.example"}
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                      client.get("/login", headers=proxied).get_data(as_text=True)).group(1)
+    form = {"email": someone.email, "password": DEFAULT_PASSWORD, "csrf_token": token}
+    elsewhere = client.post("/login", data=form, headers={**proxied, "Referer": "https://evil.example/login"})
+    assert elsewhere.status_code == 400 and _rows(db) == []
+    signed_in = client.post("/login", data=form, headers={**proxied, "Referer": "https://uptake.acme.example/login"})
+    assert signed_in.status_code == 302
+    assert _rows(db) == [("signed_in", someone.email, "203.0.113.7")]
+
+
 # ---------------------------------------------------------------- the pages
 
 
