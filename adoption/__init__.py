@@ -53,7 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         # The client's address and scheme as the trusted proxies saw them (the rate limits, the
-        # sign-in log, secure cookies and external links read them); only that many hops are believed.
+        # sign-in log and Flask-WTF's HTTPS referrer check read them); only that many hops are believed.
         hops = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app

@@ -40,6 +40,28 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return (os.cpu_count() or 1) + 1
 
 
+#: A browser test takes about as long as this many other tests (≈10 s against ≈0.5 s on PostgreSQL).
+BROWSER_TEST_WEIGHT = 10
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Run the modules marked ``long_module`` first, then the others by their expected length,
+    longest first (a browser test counting as ``BROWSER_TEST_WEIGHT`` tests). pytest-xdist hands
+    out whole modules (``--dist loadfile``); its own reordering (turned off in pyproject.toml)
+    knows only the counts, so the long modules and the browser modules, which have few tests,
+    went last and a run ended with one worker alone on a module of one or two minutes."""
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def order(path: str) -> tuple[bool, int]:
+        tests = modules[path]
+        length = sum(BROWSER_TEST_WEIGHT if test.get_closest_marker("browser") else 1 for test in tests)
+        return tests[0].get_closest_marker("long_module") is None, -length
+
+    items[:] = [item for path in sorted(modules, key=order) for item in modules[path]]
+
+
 def _worker_database(url: str | None) -> str | None:
     """Under pytest-xdist, each worker gets a PostgreSQL database of its own next to ``url``.
 

@@ -19,6 +19,9 @@ from adoption.models import Employee, OutboxMessage
 from tests.conftest import throwaway_database
 from tests.factories import make_employee
 
+# It loads the demo for itself (a minute or two): started first (tests/conftest.py).
+pytestmark = pytest.mark.long_module
+
 SECRET = "copy-test-secret-0123456789abcdef"  # both sides: author keys and erasure hashes must still match
 CHANGE_LEADER = "thiago.santos@acme.example"
 EMPTY = "empty-migrated.db"

@@ -1,6 +1,7 @@
 """The demo's calendar: its dates follow the load day by whole weeks, and loaded on the reference
 day the demo is the data it always gave. Loads on other days, through ``flask demo --as-of``, and
-the determinism of one day's load are tested in tests/dashboards/test_demo_load_days.py.
+the determinism of one day's load are tested in tests/dashboards/demo_load_days.py and the
+three modules that import its checks.
 """
 from __future__ import annotations
 

@@ -28,6 +28,9 @@ from tests.browser.axe_checks import axe_violations
 from tests.browser.conftest import RECORD_POLICY_VIOLATIONS, log_in, serving, wait_for_dash
 from tests.conftest import demo_loaded
 
+# The crawl takes a minute or two: started first (tests/conftest.py).
+pytestmark = pytest.mark.long_module
+
 CLICKS = 3
 DESKTOP = {"width": 1280, "height": 1000}
 # WCAG 1.4.10 (reflow): 320 CSS px, a 1280 px screen zoomed to 400 %, or a small phone.

@@ -29,7 +29,7 @@ from adoption.models import (
 from adoption.models.org import UNIT_PATH_SEPARATOR
 from adoption.scope import scope_for
 from adoption.sponsors import activities, areas_of, plan_counts, quarter_bounds
-from dashboards.demo_sponsors import load_sponsor_demo
+from dashboards.demo_sponsors import DONE, current_counts, load_sponsor_demo
 from surveys.models import Comment, CommentThread, SurveyRound
 from surveys.results import group_results
 from tests.conftest import demo_loaded
@@ -230,3 +230,15 @@ def test_loading_the_demo_again_adds_no_sponsor_data(app):
 
     assert counts() == before
     assert any(line.startswith("Sponsors (already present): 3") for line in summary.extras)
+
+
+def test_the_current_quarters_sponsor_actions_keep_the_reference_pace_and_never_pass_its_counts():
+    reference_quarter = quarter_bounds(REFERENCE.today)[0]
+    for profile, done in DONE.items():
+        reference = done[-1]
+        assert current_counts(profile, reference_quarter, REFERENCE.today) == reference
+        assert current_counts(profile, dt.date(2027, 4, 1), dt.date(2027, 6, 14)) == reference  # later: no more
+        assert not any(current_counts(profile, dt.date(2027, 1, 1), dt.date(2027, 1, 4)).values())  # one day
+        month = current_counts(profile, dt.date(2027, 1, 1), dt.date(2027, 2, 1))  # 21 weekdays of 38
+        assert all(month[kind] <= reference[kind] for kind in reference)
+        assert 0 < sum(month.values()) < sum(reference.values()) or profile == ABSENT
