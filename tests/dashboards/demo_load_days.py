@@ -43,6 +43,22 @@ from tests.conftest import app_of_its_own
 from tests.dashboards.conftest import texts
 from training.models import AssignedTraining, CommitmentFollowUp, Enrollment, Module, XapiStatement
 
+#: What each load day's module imports (``from tests.dashboards.demo_load_days import *``): the
+#: fixtures and the checks of every load day.
+__all__ = [
+    "app",
+    "day",
+    "loaded",
+    "test_early_in_a_quarter_the_page_opens_on_the_quarter_just_ended_and_late_in_it_on_the_current",
+    "test_loading_again_on_another_day_keeps_the_first_loads_dates",
+    "test_plans_cover_the_demos_three_quarters_and_the_load_days_own",
+    "test_the_cli_says_which_day_the_demo_was_built_for",
+    "test_the_data_ends_near_the_load_day",
+    "test_the_executive_sees_their_record_on_the_page_they_land_on",
+    "test_the_sponsors_stories_hold_on_the_commitment_pages_default_quarter",
+    "test_two_messages_went_out_from_the_app_naming_a_pulse_round_closed_before_them",
+]
+
 SEED = 7
 DAYS = (dt.date(2027, 1, 4), dt.date(2027, 4, 2), dt.date(2027, 6, 15))
 #: The Sunday the demo's CRM usage ends on, per load day (the Sunday before it).

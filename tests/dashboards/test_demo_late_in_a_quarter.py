@@ -7,20 +7,8 @@ import datetime as dt
 
 import pytest
 
-from tests.dashboards.demo_load_days import (  # noqa: F401 (fixtures and the checks of every load day)
-    DAYS,
-    app,
-    day,
-    loaded,
-    test_early_in_a_quarter_the_page_opens_on_the_quarter_just_ended_and_late_in_it_on_the_current,
-    test_loading_again_on_another_day_keeps_the_first_loads_dates,
-    test_plans_cover_the_demos_three_quarters_and_the_load_days_own,
-    test_the_cli_says_which_day_the_demo_was_built_for,
-    test_the_data_ends_near_the_load_day,
-    test_the_executive_sees_their_record_on_the_page_they_land_on,
-    test_the_sponsors_stories_hold_on_the_commitment_pages_default_quarter,
-    test_two_messages_went_out_from_the_app_naming_a_pulse_round_closed_before_them,
-)
+from tests.dashboards.demo_load_days import *  # its __all__: the fixtures and the checks of every load day
+from tests.dashboards.demo_load_days import DAYS
 
 # It loads the demo for itself (a minute or two): started first (tests/conftest.py).
 pytestmark = pytest.mark.long_module
