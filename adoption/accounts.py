@@ -47,15 +47,19 @@ def normalize_email(email: str) -> str:
         raise AccountError(f"{email!r} is not a valid e-mail address: {exc}") from exc
 
 
-def create_user(email: str, role: str, password: str | None = None, *, by: User | None = None) -> User:
+def create_user(email: str, role: str, password: str | None = None, *, by: User | None = None,
+                at: dt.datetime | None = None) -> User:
     """Create an account; it is linked to the employee with the same e-mail when there is one.
-    ``by``: the admin who asks (None for a command or the demo), for the access log."""
+    ``by``: the admin who asks (None for a command or the demo), for the access log; ``at``: when
+    it was opened (now when None; the demo dates its accounts in the past)."""
     email = normalize_email(email)
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise AccountError(f"a user with e-mail {email} already exists")
     user = User(email=email, role=role)
+    if at is not None:
+        user.created_at = at  # otherwise the database's clock (server default)
     employee = db.session.scalar(select(Employee).where(func.lower(Employee.email) == email))
     if employee is not None and db.session.scalar(select(User.id).where(User.employee_id == employee.id)):
         # users.employee_id is unique: say so instead of failing on the constraint.
@@ -64,7 +68,7 @@ def create_user(email: str, role: str, password: str | None = None, *, by: User 
     if password is not None:
         set_password(user, password)
     db.session.add(user)
-    access_changes.record("account_created", actor=by, user=user, after=role)
+    access_changes.record("account_created", actor=by, user=user, after=role, at=at)
     db.session.flush()
     return user
 

@@ -28,14 +28,14 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from adoption.demo_calendar import REFERENCE, DemoCalendar, calendar_for
 from adoption.demo_sign_ins import load_sign_ins
 from adoption.erasure import erase_on_request, erased_on, pseudonym
 from adoption.extensions import db
 from adoption.initiative import save_initiative
-from adoption.models import AccessChange, Employee, Initiative, OrgUnit, Role, User
+from adoption.models import Employee, Initiative, OrgUnit, Role, User
 from adoption.models.org import UNIT_PATH_SEPARATOR
 from adoption.scope import scope_for
 from adoption.timekeeping import utcnow
@@ -773,9 +773,7 @@ def _ensure_logins(roster: DemoRoster) -> tuple[DemoLogin, ...]:
         exists = db.session.scalar(select(User.id).where(func.lower(User.email) == email))
         if exists is None:
             # create_user links the account to the employee with the same e-mail.
-            user = create_user(email, role.value, DEMO_PASSWORD)
-            user.created_at = opened
-            db.session.execute(update(AccessChange).where(AccessChange.user_id == user.id).values(at=opened))
+            create_user(email, role.value, DEMO_PASSWORD, at=opened)
         accounts.append(DemoLogin(role.value, email, sees))
     return tuple(accounts)
 

@@ -1,5 +1,5 @@
 """The demo's sign-in log: the demo accounts signing in over the days the log keeps (at most
-90), so that Admin → Sign-ins has something to read on the first start.
+its default 90), so that Admin → Sign-ins has something to read on the first start.
 
 Each account signs in on working days as often as its role would (the change leader and the admin
 every day, the employee about once a week), mostly from the office network and sometimes from
@@ -18,13 +18,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from adoption import access_changes
+from adoption.config import DEFAULTS
 from adoption.demo_calendar import DemoCalendar
 from adoption.extensions import db
 from adoption.models import SignIn, User
 from adoption.models.sign_ins import SIGNED_IN
 
-#: The most days of sign-ins the demo writes (the log's default window).
-MAX_DAYS = 90
+#: The most days of sign-ins the demo writes: the log's default window.
+MAX_DAYS = DEFAULTS["SIGN_IN_LOG_DAYS"]
 #: Share of working days each role signs in on.
 DAILY_SHARE = {"admin": 0.8, "change_leader": 0.95, "executive": 0.4, "manager": 0.6, "employee": 0.2}
 #: The manager's lockout and the night of guesses, in days before the demo's "today".

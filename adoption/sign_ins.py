@@ -28,6 +28,8 @@ from adoption.scope import Scope
 
 #: The outcome filter that selects every refused attempt.
 FAILED = "failed"
+#: Every value the outcome filter takes (besides none: every attempt).
+OUTCOME_FILTERS = frozenset({FAILED, *SIGN_IN_OUTCOMES})
 
 
 def _keep_days(config: Mapping[str, Any] | None) -> int:
@@ -49,7 +51,7 @@ def record_attempt(outcome: str, *, user: User | None, address: str | None, at: 
     # An indexed range on `at`: when nothing has aged out, a probe of the index and no write.
     db.session.execute(delete(SignIn).where(SignIn.at < kept_since(at, config)),
                        execution_options={"synchronize_session": False})
-    attempt = SignIn(at=at, user=user, outcome=outcome, address=(address or None) and address[:ADDRESS_LENGTH])
+    attempt = SignIn(at=at, user=user, outcome=outcome, address=address[:ADDRESS_LENGTH] if address else None)
     db.session.add(attempt)
     return attempt
 
@@ -58,11 +60,9 @@ def _selected(outcome: str | None) -> list[str] | None:
     """The stored outcomes a filter value selects (None: every outcome)."""
     if not outcome:
         return None
-    if outcome == FAILED:
-        return list(FAILED_OUTCOMES)
-    if outcome not in SIGN_IN_OUTCOMES:
+    if outcome not in OUTCOME_FILTERS:
         raise ValueError(f"unknown sign-in outcome {outcome!r}")
-    return [outcome]
+    return list(FAILED_OUTCOMES) if outcome == FAILED else [outcome]
 
 
 def _log(now: dt.datetime, config: Mapping[str, Any] | None, outcome: str | None = None,

@@ -6,7 +6,7 @@ from flask import Response, abort, current_app, render_template, request
 from adoption.access import current_scope, role_required
 from adoption.extensions import db
 from adoption.models import SIGN_IN_OUTCOMES, Role
-from adoption.sign_ins import FAILED, recent_failures, sign_in_log, sign_in_log_csv
+from adoption.sign_ins import FAILED, OUTCOME_FILTERS, recent_failures, sign_in_log, sign_in_log_csv
 from adoption.timekeeping import utcnow
 from adoption.views.admin import bp
 
@@ -17,7 +17,7 @@ def _filters() -> tuple[str, str]:
     """The log's filters from the query string: what to search for, and which outcome."""
     search = (request.args.get("q") or "").strip()[:320]
     outcome = request.args.get("outcome") or ""
-    if outcome and outcome != FAILED and outcome not in SIGN_IN_OUTCOMES:
+    if outcome and outcome not in OUTCOME_FILTERS:
         abort(400)
     return search, outcome
 
