@@ -1,12 +1,13 @@
 """Uptake core: the application factory, organization, accounts and scope."""
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,6 +89,11 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see this page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+    # "strong" signs a session out when its client changes; Flask-Login's own fingerprint takes
+    # the first X-Forwarded-For entry, which whoever holds a stolen cookie can write. The address
+    # here is the one werkzeug's ProxyFix believed (only UPTAKE_TRUSTED_PROXIES hops), or the
+    # socket's own. Flask-Login has no public hook for it; a test forges the header to prove it.
+    login_manager._session_identifier_generator = _session_identifier
 
     from sqlalchemy.orm import joinedload
 
@@ -109,6 +115,12 @@ def _init_extensions(app: Flask) -> None:
         if user is None or not user.is_active:
             return None
         return user if hmac.compare_digest(tag, user.session_tag(app.config["SECRET_KEY"])) else None
+
+
+def _session_identifier() -> str:
+    """The fingerprint of the client a session belongs to: its address and its browser."""
+    client = f"{request.remote_addr}|{request.headers.get('User-Agent', '')}"
+    return hashlib.sha512(client.encode("utf-8", "replace")).hexdigest()
 
 
 def _register_blueprints(app: Flask) -> None:

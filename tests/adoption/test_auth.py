@@ -404,3 +404,47 @@ def test_a_session_naming_an_account_without_its_tag_is_refused(app, client, db,
         _forged(client, session_id)
         response = client.get("/")
         assert response.status_code == 302 and "/login" in response.headers["Location"], session_id
+
+
+# --- a session belongs to the client that opened it ----------------------------------------------
+# Session protection is "strong": a session cookie replayed by another client is signed out. The
+# client is the address the app believes (the socket's, or what UPTAKE_TRUSTED_PROXIES proxies
+# said) and the browser; an X-Forwarded-For written by the client itself counts for nothing.
+
+VICTIM, THIEF, BROWSER = "192.0.2.10", "198.51.100.66", "Mozilla/5.0 (the victim's browser)"
+
+
+def _from(client, path: str, remote: str, forwarded: str | None = None, agent: str = BROWSER):
+    """GET ``path`` with the client's session cookie, from the socket address ``remote``."""
+    headers = {"User-Agent": agent, **({"X-Forwarded-For": forwarded} if forwarded else {})}
+    return client.get(path, environ_base={"REMOTE_ADDR": remote}, headers=headers)
+
+
+def _signed_out(response) -> bool:
+    return response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_stolen_session_replayed_from_another_address_is_signed_out_even_with_a_forged_forwarded_for(
+        client, user):
+    client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD},
+                environ_base={"REMOTE_ADDR": VICTIM}, headers={"User-Agent": BROWSER})
+    assert _from(client, "/", VICTIM).status_code == 200
+    assert _signed_out(_from(client, "/", THIEF, forwarded=VICTIM))
+    assert _signed_out(_from(client, "/", VICTIM))  # the session is gone, not merely refused once
+
+
+@pytest.mark.parametrize("app_config", [{"TRUSTED_PROXIES": 1}])
+def test_behind_a_trusted_proxy_a_forged_first_forwarded_for_entry_does_not_take_over_a_session(
+        app_config, client, user):
+    """The proxy appends the address it saw, so the thief's forged entry comes first."""
+    client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD},
+                environ_base={"REMOTE_ADDR": "10.0.0.1"}, headers={"User-Agent": BROWSER, "X-Forwarded-For": VICTIM})
+    assert _from(client, "/", "10.0.0.1", forwarded=VICTIM).status_code == 200
+    assert _from(client, "/", "10.0.0.2", forwarded=VICTIM).status_code == 200  # another proxy node
+    assert _signed_out(_from(client, "/", "10.0.0.1", forwarded=f"{VICTIM}, {THIEF}"))
+
+
+def test_a_session_replayed_from_another_browser_is_signed_out(client, user):
+    client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD},
+                environ_base={"REMOTE_ADDR": VICTIM}, headers={"User-Agent": BROWSER})
+    assert _signed_out(_from(client, "/", VICTIM, agent="curl/8.5.0"))
