@@ -328,10 +328,16 @@ def copy_database_command(target_url: str) -> None:
               help="The day to act as (default: today in the organization's time zone).")
 @with_appcontext
 def erase_leavers_command(today) -> None:
-    """Erase the personal data of people who left more than UPTAKE_LEAVER_RETENTION_DAYS ago (run it daily)."""
+    """Erase the personal data of people who left, and of accounts with no employee record that were
+    disabled, more than UPTAKE_LEAVER_RETENTION_DAYS ago (run it daily)."""
     from flask import current_app
 
-    from adoption.erasure import erase_for_retention, leavers_due
+    from adoption.erasure import (
+        accounts_due,
+        erase_account_for_retention,
+        erase_for_retention,
+        leavers_due,
+    )
     from adoption.timekeeping import org_today, utcnow
 
     days = current_app.config["LEAVER_RETENTION_DAYS"]
@@ -345,7 +351,12 @@ def erase_leavers_command(today) -> None:
         erase_for_retention(employee, utcnow())
         db.session.commit()
         erased += 1
-    click.echo(f"erased: people={erased} left_before={(day - dt.timedelta(days=days)).isoformat()}")
+    accounts = 0
+    for user in accounts_due(day, days):
+        erase_account_for_retention(user, utcnow())
+        db.session.commit()
+        accounts += 1
+    click.echo(f"erased: people={erased} accounts={accounts} left_before={(day - dt.timedelta(days=days)).isoformat()}")
 
 
 def _finish_background_jobs() -> None:

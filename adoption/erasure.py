@@ -20,7 +20,12 @@ pseudonymous records every metric of the past is made of, so no dashboard of the
 
 Only someone who has left can be erased: an active employee would come back with the next roster
 import. An ``Erasure`` row records it with a keyed hash of the HR id, so a roster export that still
-lists them as a leaver does not recreate them (``adoption.roster``). Nothing here commits.
+lists them as a leaver does not recreate them (``adoption.roster``).
+
+An account with no employee record (an admin, an outside consultant) "leaves" when it is disabled;
+erasing it removes its e-mail, password, one-time links, sign-ins and the e-mails sent to it, and
+keeps the account itself under a pseudonym ("Former account 7"), so the record of what it did
+(the access log, imports, replies) stays whole. Nothing here commits.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ from adoption import access_changes
 from adoption.extensions import db
 from adoption.keyed_hash import keyed_digest
 from adoption.models import (
+    AccessChange,
     CrmAlias,
     Employee,
     Erasure,
@@ -82,6 +88,16 @@ def register_erasure(app: Flask, eraser: Eraser) -> None:
     erasers = app.extensions.setdefault(ERASERS, [])
     if eraser not in erasers:
         erasers.append(eraser)
+
+
+def account_pseudonym(user_id: int) -> str:
+    """What an erased account with no employee record is called from then on."""
+    return f"Former account {user_id}"
+
+
+def erased_account_email(user_id: int) -> str:
+    """The address an erased account keeps (it can never receive mail)."""
+    return f"erased-account-{user_id}@{ERASED_DOMAIN}"
 
 
 def pseudonym(employee_id: int) -> str:
@@ -198,8 +214,72 @@ def recent_erasures(scope: Scope, limit: int = 50) -> list[ErasureRecord]:
     scope.require_admin("read the record of erasures")
     rows = db.session.execute(select(Erasure, User.email).outerjoin(User, User.id == Erasure.erased_by_id)
                               .order_by(Erasure.id.desc()).limit(limit))
-    return [ErasureRecord(pseudonym(e.employee_id), e.left_on, e.reason, e.erased_at, by, e.counts)
+    return [ErasureRecord(pseudonym(e.employee_id) if e.employee_id is not None else account_pseudonym(e.user_id),
+                          e.left_on, e.reason, e.erased_at, by, e.counts)
             for e, by in rows]
+
+
+def last_disabled_at(user: User) -> dt.datetime | None:
+    """When the account was last disabled (UTC), from the access log."""
+    return db.session.scalar(select(func.max(AccessChange.at))
+                             .where(AccessChange.user_id == user.id, AccessChange.action == "disabled"))
+
+
+def why_account_not_erasable(user: User) -> str | None:
+    """Why the account (one with no employee record) cannot be erased (yet), or None when it can."""
+    if user.employee_id is not None:
+        return "This account belongs to someone on the roster: erase the person (by their HR id) instead."
+    erased = db.session.scalar(select(Erasure.erased_at).where(Erasure.user_id == user.id))
+    if erased is not None:
+        return f"This account's personal data was erased on {erased:%Y-%m-%d}."
+    if user.is_enabled:
+        return (f"{user.email} can still sign in: only a disabled account can be erased "
+                "(disable it at Admin → Users first).")
+    return None
+
+
+def erase_account_on_request(scope: Scope, user: User, now: dt.datetime) -> Erasure:
+    """Erase a disabled account with no employee record at its holder's request (admins only); flushes."""
+    scope.require_admin("erase someone's personal data")
+    return _erase_account(user, reason="request", erased_by_id=scope.user_id, now=now)
+
+
+def accounts_due(today: dt.date, days: int) -> list[User]:
+    """Accounts with no employee record, still disabled, last disabled before the start of
+    ``today - days`` (UTC), not yet erased."""
+    disabled = (select(AccessChange.user_id, func.max(AccessChange.at).label("at"))
+                .where(AccessChange.action == "disabled").group_by(AccessChange.user_id).subquery())
+    before = dt.datetime.combine(today - dt.timedelta(days=days), dt.time())
+    return list(db.session.scalars(
+        select(User).join(disabled, disabled.c.user_id == User.id)
+        .where(User.employee_id.is_(None), User.is_enabled.is_(False), disabled.c.at < before,
+               ~select(Erasure.id).where(Erasure.user_id == User.id).exists())
+        .order_by(User.id)))
+
+
+def erase_account_for_retention(user: User, now: dt.datetime) -> Erasure:
+    """Erase a disabled account with no employee record because ``UPTAKE_LEAVER_RETENTION_DAYS``
+    have passed since it was disabled (``flask erase-leavers``, with ``accounts_due``); flushes."""
+    return _erase_account(user, reason="retention", erased_by_id=None, now=now)
+
+
+def _erase_account(user: User, *, reason: str, erased_by_id: int | None, now: dt.datetime) -> Erasure:
+    """Erase an account with no employee record, then record it."""
+    reason_not = why_account_not_erasable(user)
+    if reason_not is not None:
+        raise ErasureError(reason_not)
+    disabled_at = last_disabled_at(user)
+    record = Erasure(user_id=user.id, left_on=disabled_at.date() if disabled_at else None,
+                     reason=reason, erased_by_id=erased_by_id, erased_at=now)
+    address = user.email
+    counts = {"outbox_messages": _erase_outbox({address.lower()}),
+              "texts_naming_them": scrub_texts([OutboxMessage.subject, OutboxMessage.body], true(),
+                                               {address: account_pseudonym(user.id)})}
+    counts.update(_erase_login(user))
+    record.counts = counts
+    db.session.add(record)
+    db.session.flush()
+    return record
 
 
 def _erase(employee: Employee, *, reason: str, erased_by_id: int | None, now: dt.datetime) -> Erasure:
@@ -229,15 +309,7 @@ def _erase_core(employee: Employee, user: User | None) -> dict[str, int]:
         .values(user_email=None, crm_user_id=None, crm_username=None, properties=None)).rowcount
     counts["crm_aliases"] = db.session.execute(delete(CrmAlias).where(CrmAlias.employee_id == employee.id)).rowcount
     if user is not None:
-        counts["password_links"] = db.session.execute(
-            delete(PasswordLink).where(PasswordLink.user_id == user.id)).rowcount
-        counts["sign_ins"] = erase_sign_ins(user)
-        user.email = f"erased-account-{user.id}@{ERASED_DOMAIN}"
-        user.password_hash = None
-        user.is_enabled = False
-        user.failed_logins = 0
-        user.locked_until = user.last_login_at = None
-        counts["account"] = 1
+        counts.update(_erase_login(user))
     # Imported here: the roster imports this module (to recognise an erased person's HR id).
     from adoption.roster import erase_from_history
 
@@ -259,6 +331,20 @@ def _erase_core(employee: Employee, user: User | None) -> dict[str, int]:
     employee.crm_username = None
     counts["employee_record"] = 1
     db.session.flush()
+    return counts
+
+
+def _erase_login(user: User) -> dict[str, int]:
+    """The account's part: its one-time links and sign-ins go, its e-mail and password too; the
+    account itself stays (disabled), so what it did keeps its author, under a pseudonym."""
+    counts = {"password_links": db.session.execute(delete(PasswordLink).where(PasswordLink.user_id == user.id)).rowcount,
+              "sign_ins": erase_sign_ins(user)}
+    user.email = erased_account_email(user.id)
+    user.password_hash = None
+    user.is_enabled = False
+    user.failed_logins = 0
+    user.locked_until = user.last_login_at = None
+    counts["account"] = 1
     return counts
 
 

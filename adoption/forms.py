@@ -22,7 +22,7 @@ from wtforms.validators import (
 )
 
 from adoption.accounts import MIN_PASSWORD_LENGTH
-from adoption.models import Employee
+from adoption.models import Employee, User
 from adoption.models.tokens import SCOPE_DESCRIPTIONS, TOKEN_SCOPES
 from adoption.models.users import PASSWORD_LINK_PURPOSES, ROLES
 from adoption.personal_data import find_person
@@ -159,20 +159,36 @@ class MapActorForm(EmployeeReferenceForm):
 
 
 class EraseForm(FlaskForm):
-    """Erasing a leaver's personal data: the admin types the person's HR id to confirm."""
+    """Erasing a leaver's personal data: the admin types the person's HR id to confirm (an account
+    with no employee record: its e-mail)."""
 
     person = HiddenField(validators=[DataRequired(), Length(max=320)])
-    confirm = StringField("Type their HR id to confirm", validators=[DataRequired(), Length(max=64)])
+    confirm = StringField("Type their HR id to confirm", validators=[DataRequired(), Length(max=320)])
     submit = SubmitField("Erase their personal data")
 
     #: The employee the form names, once it validated.
     employee: Employee | None = None
+    #: The account the form names when it has no employee record, once it validated.
+    user: User | None = None
+
+    @classmethod
+    def for_account(cls, **kwargs) -> "EraseForm":
+        """The form for an account with no employee record, confirmed with its e-mail."""
+        form = cls(**kwargs)
+        form.confirm.label.text = "Type the account's e-mail to confirm"
+        return form
 
     def validate_confirm(self, field: StringField) -> None:
-        """The confirmation must be the HR id of the person the form names."""
-        employee, _user = find_person(self.person.data or "")
+        """The confirmation must be the HR id of the person the form names (or the e-mail of the
+        account, when it has no employee record)."""
+        employee, user = find_person(self.person.data or "")
+        if employee is None and user is None:
+            raise ValidationError("No employee or account has that HR id or e-mail.")
         if employee is None:
-            raise ValidationError("No employee has that HR id or e-mail.")
+            if field.data.strip().lower() != user.email.lower():
+                raise ValidationError(f"Type {user.email} exactly to confirm.")
+            self.user = user
+            return
         if field.data.strip() != employee.hr_id:
             raise ValidationError(f"Type {employee.hr_id} exactly to confirm.")
         self.employee = employee

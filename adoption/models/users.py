@@ -130,19 +130,24 @@ class PersonalDataExport(db.Model):
 
 class Erasure(db.Model):
     """A leaver whose personal data was erased (adoption/erasure.py): the record that it was done,
-    when, why and by whom, without anything that names them.
+    when, why and by whom, without anything that names them. The leaver is an employee (with
+    their account, if any) or an account with no employee record (an admin, an outside consultant).
 
     ``hr_id_digest`` is a keyed hash of the HR id they had, so that a roster export still listing
     them as a leaver does not bring their record back; it can be tested only with the app's secret.
     """
 
     __tablename__ = "erasures"
+    __table_args__ = (CheckConstraint("(employee_id IS NULL) <> (user_id IS NULL)", name="one_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The pseudonymized employee record (kept, so every metric of the past stays as it was).
-    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), unique=True)
-    hr_id_digest: Mapped[str] = mapped_column(String(64), index=True)
-    left_on: Mapped[dt.date | None] = mapped_column(Date)  # their last day in a unit, if known
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), unique=True)
+    # The pseudonymized account, when it had no employee record (an employee's is found through them).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    hr_id_digest: Mapped[str | None] = mapped_column(String(64), index=True)  # None for an account
+    # Their last day in a unit, if known; for an account, the day it was last disabled.
+    left_on: Mapped[dt.date | None] = mapped_column(Date)
     # "request" (an admin, for the person) or "retention" (UPTAKE_LEAVER_RETENTION_DAYS).
     reason: Mapped[str] = mapped_column(String(16))
     erased_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -41,7 +41,7 @@ GROUPS: tuple[tuple[str, tuple[Shown, ...]], ...] = (
     )),
     ("Data retention", (
         Shown("TELEMETRY_RETENTION_DAYS", "raw CRM events older than this are deleted by purge-telemetry and no longer taken (the daily rollups stay)"),
-        Shown("LEAVER_RETENTION_DAYS", "people who left longer ago than this are erased by erase-leavers (Admin → Personal data lists every erasure)"),
+        Shown("LEAVER_RETENTION_DAYS", "people who left, and accounts with no employee record disabled, longer ago than this are erased by erase-leavers (Admin → Personal data lists every erasure)"),
     )),
     ("Surveys", (
         Shown("SURVEY_BUDGET_ROUNDS", "nobody is offered more survey rounds than this …"),

@@ -8,9 +8,12 @@ from flask_login import current_user, login_required
 from adoption.access import current_scope, role_required
 from adoption.erasure import (
     ErasureError,
+    account_pseudonym,
+    erase_account_on_request,
     erase_on_request,
     pseudonym,
     recent_erasures,
+    why_account_not_erasable,
     why_not_erasable,
 )
 from adoption.extensions import db
@@ -70,6 +73,9 @@ def personal_data_request():
             if employee is not None:
                 not_erasable = why_not_erasable(employee)
                 erase_form = EraseForm(person=reference) if not_erasable is None else None
+            else:
+                not_erasable = why_account_not_erasable(user)
+                erase_form = EraseForm.for_account(person=reference) if not_erasable is None else None
     scope = current_scope()
     return render_template("admin/personal_data.html", reference=reference, document=document, error=error,
                            download=("admin.personal_data_download", {"person": reference}),
@@ -95,19 +101,24 @@ def personal_data_download():
 @admin_bp.route("/personal-data/erase", methods=["POST"])
 @role_required(Role.ADMIN)
 def personal_data_erase():
-    """Erase a leaver's personal data at their request, once the admin typed their HR id."""
+    """Erase a leaver's personal data at their request, once the admin typed their HR id (or, for
+    an account with no employee record, its e-mail)."""
     form = EraseForm()
     if not form.validate_on_submit():
         for message in form.confirm.errors or form.person.errors or ["The form has expired; try again."]:
             flash(message, "danger")
         return redirect(url_for("admin.personal_data_request", person=form.person.data or ""))
     try:
-        erase_on_request(current_scope(), form.employee, utcnow())
+        if form.employee is not None:
+            erase_on_request(current_scope(), form.employee, utcnow())
+            known_as = f"what the metrics of the past need stays, as {pseudonym(form.employee.id)}"
+        else:
+            erase_account_on_request(current_scope(), form.user, utcnow())
+            known_as = f"the account stays on the record of what it did, disabled, as {account_pseudonym(form.user.id)}"
     except ErasureError as exc:
         db.session.rollback()
         flash(str(exc), "danger")
         return redirect(url_for("admin.personal_data_request", person=form.person.data))
     db.session.commit()
-    flash(f"Their personal data is erased; what the metrics of the past need stays, as {pseudonym(form.employee.id)}.",
-          "success")
+    flash(f"Their personal data is erased; {known_as}.", "success")
     return redirect(url_for("admin.personal_data_request"))

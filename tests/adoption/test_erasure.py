@@ -161,12 +161,12 @@ def test_erase_leavers_erases_those_due_once_and_says_how_many(app, db):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["erase-leavers", "--today", "2026-11-23"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "erased: people=1 left_before=2026-10-24"
+    assert result.output.strip() == "erased: people=1 accounts=0 left_before=2026-10-24"
     db.session.expire_all()
     assert long_gone.full_name.startswith("Former employee") and recent.full_name == "Rita Recent"
     assert db.session.scalar(select(Erasure.reason)) == "retention"
     again = runner.invoke(args=["erase-leavers", "--today", "2026-11-23"])
-    assert again.output.strip() == "erased: people=0 left_before=2026-10-24"
+    assert again.output.strip() == "erased: people=0 accounts=0 left_before=2026-10-24"
 
 
 # --- the roster ---------------------------------------------------------------------------------
@@ -296,10 +296,3 @@ def test_an_account_of_the_erased_is_no_longer_found_by_its_old_address(app, db)
     make_user("employee", leaver)
     erase_on_request(admin_scope(), leaver, NOW)
     assert db.session.scalar(select(User).where(User.email == "lena@acme.example")) is None
-
-
-def test_the_admin_page_offers_no_erasure_for_an_account_without_an_employee_record(app, db, login_as, client):
-    make_user("change_leader", email="consultant@partner.example")
-    login_as("admin")
-    page = client.get("/admin/personal-data?person=consultant@partner.example").get_data(as_text=True)
-    assert "This account has no employee record" in page and "Type their HR id to confirm" not in page
