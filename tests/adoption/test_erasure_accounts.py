@@ -22,6 +22,7 @@ from adoption.extensions import db as _db
 from adoption.models import AccessChange, Erasure, OutboxMessage, PasswordLink, SignIn, User
 from adoption.scope import ScopeError, scope_for
 from adoption.sign_ins import record_attempt
+from tests.adoption.test_erasure import make_leaver
 from tests.factories import make_employee, make_user
 
 NOW = dt.datetime(2026, 11, 23, 12)
@@ -137,21 +138,10 @@ def test_erasing_an_account_removes_what_names_it_and_keeps_the_record_of_what_i
 def test_the_record_of_erasures_lists_an_account_under_its_pseudonym(app, db):
     user = make_departed()
     erase_account_on_request(_admin()[1], user, NOW)
-    erase_on_request(_admin()[1], _leaver(), NOW)
+    erase_on_request(_admin()[1], make_leaver(), NOW)
     assert [r.pseudonym.rsplit(" ", 1)[0] for r in recent_erasures(_admin()[1])] == ["Former employee",
                                                                                       "Former account"]
     assert recent_erasures(_admin()[1])[1].pseudonym == f"Former account {user.id}"
-
-
-def _leaver():
-    """Someone who left the roster after 2026-06-30."""
-    from adoption.org import end_membership
-
-    employee = make_employee()
-    employee.active = False
-    _db.session.flush()
-    end_membership(employee, dt.date(2026, 7, 1))
-    return employee
 
 
 # --- the retention job --------------------------------------------------------------------------
