@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ class NavItem:
     needs_employee: bool = False
     # Name of a count shown beside the label (registered with ``register_nav_badge``).
     badge: str | None = None
+    # The menu the entry goes in when the role has at least ``MIN_MENU_ENTRIES`` of its entries.
+    group: str | None = None
 
     def href(self) -> str:
         """The link target."""
@@ -49,6 +52,8 @@ _LEADERS = frozenset(
 )
 
 _UNIT_LEADERS = frozenset({Role.MANAGER.value, Role.CHANGE_LEADER.value})
+_ADMINS = frozenset({Role.ADMIN.value})
+PROGRAM, ADMINISTRATION = "Program", "Admin"
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Home", "home.index", _ALL),
@@ -58,30 +63,63 @@ NAVIGATION: tuple[NavItem, ...] = (
             badge="unread-conversations"),
     NavItem("You said, we did", "surveys.ledger", _ALL, needs_employee=True),
     NavItem("Dashboards", None, _LEADERS, path="/dashboards/"),
+    NavItem("Conversations", "surveys.conversations", _UNIT_LEADERS),
+    NavItem("Action plans", "surveys.actions", _UNIT_LEADERS),
+    # Running the program: a menu for change leaders and admins, entries in the bar for the others.
     # The hypotheses register (dashboards/views.py): organization-wide verdicts.
     NavItem("Hypotheses", "hypotheses.register",
-            frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value})),
+            frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value}), group=PROGRAM),
     # The sponsor log (adoption/views/sponsors.py): an executive who is not a sponsor is told why
     # it is empty for them.
     NavItem("Sponsor log", "sponsors.log",
-            frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value})),
-    NavItem("Conversations", "surveys.conversations", _UNIT_LEADERS),
-    NavItem("Action plans", "surveys.actions", _UNIT_LEADERS),
-    NavItem("Surveys", "surveys.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),
-    NavItem("Training modules", "training.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),
+            frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value}), group=PROGRAM),
+    NavItem("Surveys", "surveys.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value}), group=PROGRAM),
+    NavItem("Training modules", "training.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value}),
+            group=PROGRAM),
     NavItem("Training assignments", "training.assignments",
-            frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value, Role.MANAGER.value})),
-    NavItem("Event imports", "telemetry.imports", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value})),
-    NavItem("Roster import", "admin.roster_upload", frozenset({Role.ADMIN.value})),
-    NavItem("Users", "admin.users", frozenset({Role.ADMIN.value})),
-    NavItem("API tokens", "admin.tokens", frozenset({Role.ADMIN.value})),
-    NavItem("Access log", "admin.access_log", frozenset({Role.ADMIN.value})),
-    NavItem("Sign-ins", "admin.sign_ins", frozenset({Role.ADMIN.value})),
-    NavItem("Unmatched CRM users", "admin.unmatched", frozenset({Role.ADMIN.value})),
-    NavItem("Outbox", "admin.outbox", frozenset({Role.ADMIN.value})),
-    NavItem("Personal data", "admin.personal_data_request", frozenset({Role.ADMIN.value})),
-    NavItem("Settings", "admin.settings", frozenset({Role.ADMIN.value})),
+            frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value, Role.MANAGER.value}), group=PROGRAM),
+    NavItem("Event imports", "telemetry.imports", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value}),
+            group=PROGRAM),
+    NavItem("Roster import", "admin.roster_upload", _ADMINS, group=ADMINISTRATION),
+    NavItem("Users", "admin.users", _ADMINS, group=ADMINISTRATION),
+    NavItem("API tokens", "admin.tokens", _ADMINS, group=ADMINISTRATION),
+    NavItem("Access log", "admin.access_log", _ADMINS, group=ADMINISTRATION),
+    NavItem("Sign-ins", "admin.sign_ins", _ADMINS, group=ADMINISTRATION),
+    NavItem("Unmatched CRM users", "admin.unmatched", _ADMINS, group=ADMINISTRATION),
+    NavItem("Outbox", "admin.outbox", _ADMINS, group=ADMINISTRATION),
+    NavItem("Personal data", "admin.personal_data_request", _ADMINS, group=ADMINISTRATION),
+    NavItem("Settings", "admin.settings", _ADMINS, group=ADMINISTRATION),
 )
+
+#: A group becomes a menu only when the role has at least this many of its entries (an executive's
+#: two "Program" entries stay in the bar: a menu of two hides more than it tidies).
+MIN_MENU_ENTRIES = 3
+
+
+@dataclass(frozen=True)
+class NavSection:
+    """What the bar shows in one place: an entry of its own (``label`` None) or a menu of entries."""
+
+    label: str | None
+    items: tuple[NavItem, ...]
+
+
+def sections_of(items: list[NavItem]) -> list[NavSection]:
+    """The entries as the bar lays them out: each group that is large enough as one menu, where its
+    first entry would be; every other entry on its own, in order."""
+    sizes = Counter(item.group for item in items if item.group)
+    menus: dict[str, list[NavItem]] = {}
+    layout: list[str | NavItem] = []  # a menu's label where its first entry would be, or an entry
+    for item in items:
+        if item.group and sizes[item.group] >= MIN_MENU_ENTRIES:
+            if item.group not in menus:
+                menus[item.group] = []
+                layout.append(item.group)
+            menus[item.group].append(item)
+        else:
+            layout.append(item)
+    return [NavSection(place, tuple(menus[place])) if isinstance(place, str) else NavSection(None, (place,))
+            for place in layout]
 
 ROLE_LABELS = {
     Role.EMPLOYEE.value: "Employee",
@@ -117,7 +155,7 @@ def register(app: Flask) -> None:
         # Every link is built once per page: which entry is current depends on all of them.
         hrefs = {item: item.href() for item in NAVIGATION}
         return {
-            "navigation": navigation_for(role, signed_in and current_user.employee_id is not None),
+            "nav_sections": sections_of(navigation_for(role, signed_in and current_user.employee_id is not None)),
             "nav_href": hrefs,
             "nav_current": current_entry(hrefs, path),
             "nav_badge": lambda name: badges[name]() if name in badges else 0,

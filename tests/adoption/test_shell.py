@@ -96,12 +96,18 @@ def _leave(employee, day: dt.date) -> None:
 
 
 def _nav_labels(html: str) -> list[str]:
-    """Labels of the main navigation's links."""
-    nav = html.split('id="mainnav"', 1)[1].split("</ul>", 1)[0]
-    return [
-        re.sub(r"\s+", " ", label).strip()
-        for label in re.findall(r'class="nav-link[^"]*"[^>]*>([^<]+)</a>', nav)
-    ]
+    """Labels of the main navigation's links and menus, in order; a menu's entries follow it as
+    "Menu > Entry"."""
+    nav = html.split('id="mainnav"', 1)[1].split('data-testid="signed-in-as"', 1)[0]
+    labels, menu = [], None
+    for kind, label in re.findall(r'class="(nav-link dropdown-toggle|nav-link|dropdown-item)[^"]*"[^>]*>([^<]+)<', nav):
+        label = re.sub(r"\s+", " ", label).strip()
+        if kind == "nav-link dropdown-toggle":
+            menu = label
+            labels.append(label + " >")
+        else:
+            labels.append(f"{menu} > {label}" if kind == "dropdown-item" else label)
+    return labels
 
 
 def _names_in(value) -> str:
@@ -118,16 +124,17 @@ def _names_in(value) -> str:
 # ---------------------------------------------------------------- navigation
 
 
-def test_admin_navigation_has_roster_import_and_users(client, login_as):
+def test_admin_navigation_puts_the_program_and_the_administration_in_two_menus(client, login_as):
     login_as("admin")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
     # Not "My surveys": pulses go to people on the roster, and this admin account is not one.
-    assert labels == ["Home", "Dashboards", "Hypotheses", "Sponsor log", "Surveys",
-                      "Training modules",
-                      "Training assignments",
-                      "Event imports", "Roster import", "Users",
-                      "API tokens", "Access log", "Sign-ins", "Unmatched CRM users", "Outbox", "Personal data",
-                      "Settings"]
+    assert labels == ["Home", "Dashboards",
+                      "Program >", "Program > Hypotheses", "Program > Sponsor log", "Program > Surveys",
+                      "Program > Training modules", "Program > Training assignments", "Program > Event imports",
+                      "Admin >", "Admin > Roster import", "Admin > Users",
+                      "Admin > API tokens", "Admin > Access log", "Admin > Sign-ins",
+                      "Admin > Unmatched CRM users", "Admin > Outbox",
+                      "Admin > Personal data", "Admin > Settings"]
 
 
 def test_employee_navigation_has_no_dashboards_and_no_admin(client, login_as):
@@ -139,6 +146,7 @@ def test_employee_navigation_has_no_dashboards_and_no_admin(client, login_as):
 def test_managers_get_dashboards_conversations_and_action_plans_but_not_admin_entries(client, login_as):
     login_as("manager")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
+    # One entry of the program's menu is no menu: it stays in the bar.
     assert labels == ["Home", "My surveys", "My training", "My conversations", "You said, we did", "Dashboards",
                       "Conversations", "Action plans", "Training assignments"]
 
@@ -150,19 +158,22 @@ def test_executives_get_dashboards_but_not_conversations_or_admin_entries(client
                       "Hypotheses", "Sponsor log"]
 
 
-def test_change_leader_gets_dashboards_and_event_imports_but_not_admin_entries(client, login_as):
+def test_change_leader_gets_dashboards_and_the_program_menu_but_not_admin_entries(client, login_as):
     login_as("change_leader")
     labels = _nav_labels(client.get("/").get_data(as_text=True))
     assert labels == ["Home", "My surveys", "My training", "My conversations", "You said, we did", "Dashboards",
-                      "Hypotheses", "Sponsor log", "Conversations", "Action plans", "Surveys", "Training modules",
-                      "Training assignments", "Event imports"]
+                      "Conversations", "Action plans",
+                      "Program >", "Program > Hypotheses", "Program > Sponsor log", "Program > Surveys",
+                      "Program > Training modules", "Program > Training assignments", "Program > Event imports"]
 
 
-def test_current_page_is_marked_in_navigation(client, login_as):
+def test_current_page_is_marked_in_navigation_and_its_menu_too(client, login_as):
     login_as("admin")
     html = client.get("/admin/users").get_data(as_text=True)
     assert re.search(r'href="/admin/users" aria-current="page">Users<', html)
     assert 'href="/" aria-current' not in html
+    assert re.search(r'class="nav-link dropdown-toggle active"[^>]*>Admin<', html)
+    assert not re.search(r'class="nav-link dropdown-toggle active"[^>]*>Program<', html)
 
 
 def test_only_the_deepest_matching_entry_is_marked_current(client, login_as):

@@ -214,6 +214,14 @@ def log_in(page, email: str, password: str):
     return page
 
 
+def open_from_menu(page, menu: str, entry: str) -> None:
+    """Open ``entry`` of the main navigation's ``menu`` ("Program", "Admin") as a person
+    does: open the menu, then follow the link."""
+    nav = page.locator("#mainnav")
+    nav.get_by_role("button", name=menu, exact=True).click()
+    nav.get_by_role("link", name=entry, exact=True).click()
+
+
 @pytest.fixture
 def pulse(app, live_server):
     """A pulse open today for Acme/EMEA (the seeded employee's region)."""

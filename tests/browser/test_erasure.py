@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from adoption.extensions import db
 from adoption.models import OutboxMessage
 from adoption.org import end_membership
+from tests.browser.conftest import open_from_menu
 from tests.factories import make_employee
 
 
@@ -25,7 +26,7 @@ def test_an_admin_erases_a_leaver_who_asked_and_finds_only_the_pseudonym_after(l
     db.session.commit()
 
     page = sign_in("admin")
-    page.get_by_role("link", name="Personal data").click()
+    open_from_menu(page, "Admin", "Personal data")
     page.get_by_label("HR id or e-mail").fill("lara@acme.example")
     page.get_by_role("button", name="Find").click()
     expect(page.get_by_test_id("personal-data-subject")).to_contain_text("Lara Left")

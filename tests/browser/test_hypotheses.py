@@ -7,11 +7,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import open_from_menu
+
 
 @pytest.mark.browser
 def test_change_leader_reads_the_verdicts_and_records_a_hypothesis(demo_sign_in):
     page = demo_sign_in("change_leader")
-    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Hypotheses").click()
+    open_from_menu(page, "Program", "Hypotheses")
     expect(page.get_by_role("heading", name="Hypotheses", level=1)).to_be_visible()
 
     # The demo's three starter hypotheses, with the verdicts docs/evidence.md reports and their n.
@@ -37,6 +39,6 @@ def test_change_leader_reads_the_verdicts_and_records_a_hypothesis(demo_sign_in)
     expect(page.get_by_test_id("verdict").first).to_have_text(
         re.compile(r"^(Supported|Contradicted|Not yet decidable)$"))
 
-    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Hypotheses").click()
+    open_from_menu(page, "Program", "Hypotheses")
     expect(rows).to_have_count(4)
     expect(rows.filter(has_text=statement).get_by_test_id("estimate")).to_contain_text("n = ")

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_touch_target, horizontal_overflow
+from tests.browser.conftest import assert_touch_target, horizontal_overflow, open_from_menu
 
 SCREENSHOT = "/tmp/uptake-home.png"
 
@@ -19,14 +19,18 @@ HOME_BY_ROLE = {
                                          "Training assignments"]),
     "change_leader": ("Units with the lowest licence share", [
         "Home", "My surveys", "My training", "My conversations", "You said, we did", "Dashboards",
-        "Hypotheses", "Sponsor log", "Conversations", "Action plans", "Surveys", "Training modules",
-        "Training assignments", "Event imports"]),
+        "Conversations", "Action plans", "Program"]),
     "executive": ("Your visible commitment", ["Home", "My surveys", "My training", "My conversations",
                                               "You said, we did", "Dashboards", "Hypotheses", "Sponsor log"]),
     # The demo admin has no employee record: no pages about one's own answers or training.
-    "admin": ("Accounts by role", ["Home", "Dashboards", "Hypotheses", "Sponsor log", "Surveys",
-                                   "Training modules", "Training assignments", "Event imports", "Roster import", "Users",
-                                   "API tokens", "Access log", "Sign-ins", "Unmatched CRM users", "Outbox", "Personal data", "Settings"]),
+    "admin": ("Accounts by role", ["Home", "Dashboards", "Program", "Admin"]),
+}
+PROGRAM = ["Hypotheses", "Sponsor log", "Surveys", "Training modules", "Training assignments", "Event imports"]
+MENUS_BY_ROLE = {
+    "change_leader": {"Program": PROGRAM},
+    "admin": {"Program": PROGRAM,
+              "Admin": ["Roster import", "Users", "API tokens", "Access log", "Sign-ins",
+                                 "Unmatched CRM users", "Outbox", "Personal data", "Settings"]},
 }
 
 
@@ -45,6 +49,11 @@ def test_each_role_signs_in_and_sees_its_home_and_navigation(sign_in, role):
     # The main navigation's entries as the user sees them, all of them and in this order.
     expect(page.locator("#mainnav .nav-link")).to_have_text(navigation, use_inner_text=True)
     expect(page.locator('#mainnav [aria-current="page"]')).to_have_text("Home")
+    for menu, entries in MENUS_BY_ROLE.get(role, {}).items():
+        page.locator("#mainnav").get_by_role("button", name=menu, exact=True).click()
+        expect(page.locator("#mainnav .dropdown-menu.show .dropdown-item")).to_have_text(entries, use_inner_text=True)
+        page.keyboard.press("Escape")
+        expect(page.locator("#mainnav .dropdown-menu.show")).to_have_count(0)
 
 
 @pytest.mark.browser
@@ -122,9 +131,36 @@ def test_home_fits_a_phone_and_the_menu_opens(sign_in):
     page.reload()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
     assert horizontal_overflow(page) <= 0
-    expect(page.locator("#mainnav").get_by_role("link", name="Users", exact=True)).to_be_hidden()
+    menu = page.locator("#mainnav").get_by_role("button", name="Admin", exact=True)
+    expect(menu).to_be_hidden()
     page.get_by_role("button", name="Show navigation").click()
-    expect(page.locator("#mainnav").get_by_role("link", name="Users", exact=True)).to_be_visible()
+    expect(menu).to_be_visible()
+    assert_touch_target(menu)
+    assert horizontal_overflow(page) <= 0
+    open_from_menu(page, "Admin", "Users")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Users")
+
+
+@pytest.mark.browser
+def test_a_navigation_menu_works_from_the_keyboard(sign_in):
+    page = sign_in("admin")
+    menu = page.locator("#mainnav").get_by_role("button", name="Admin", exact=True)
+    menu.focus()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#mainnav .dropdown-menu.show .dropdown-item").first).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#mainnav").get_by_role("link", name="Users", exact=True)).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(menu).to_be_focused()  # back where the keyboard was
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/users$"))
+    expect(page.locator("#mainnav").get_by_role("button", name="Admin", exact=True)).to_have_class(re.compile(r"\bactive\b"))
 
 
 @pytest.mark.browser
@@ -160,6 +196,10 @@ def test_a_table_too_wide_for_a_phone_takes_keyboard_focus_and_scrolls_with_the_
         pytest.fail("Tab never reached the table's box")
     for _ in range(5):
         page.keyboard.press("ArrowRight")
+    # The browser scrolls smoothly: the box moves over the next frames, not by the time the keys return.
+    box.evaluate("e => new Promise(moved => { const t0 = performance.now(); (function check() {"
+                 " if (e.scrollLeft > 0 || performance.now() - t0 > 5000) moved(); else requestAnimationFrame(check);"
+                 " })(); })")
     assert box.evaluate("e => e.scrollLeft") > 0
     page.set_viewport_size({"width": 1280, "height": 1000})
     expect(box).not_to_have_attribute("tabindex", "0")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, open_from_menu
 
 
 @pytest.mark.browser
@@ -20,7 +20,7 @@ def test_an_admin_finds_a_refused_sign_in_and_follows_it_to_the_account(browser,
         stranger.close()
 
     page = sign_in("admin")
-    page.get_by_role("link", name="Sign-ins").click()
+    open_from_menu(page, "Admin", "Sign-ins")
     expect(page.get_by_test_id("sign-in-failures")).to_contain_text("1 refused attempt on 1 account from 1 client address")
     page.get_by_label("Result").select_option(label="Every refused attempt")
     page.get_by_role("button", name="Filter").click()

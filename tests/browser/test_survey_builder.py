@@ -9,6 +9,7 @@ from adoption.extensions import db
 from adoption.timekeeping import org_today
 from surveys.models import Survey, SurveyStatus
 from surveys.services import sync_item_bank
+from tests.browser.conftest import open_from_menu
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def item_bank(live_server):
 @pytest.mark.browser
 def test_change_leader_creates_and_activates_a_survey(sign_in, item_bank, app):
     page = sign_in("change_leader")
-    page.locator("#mainnav").get_by_role("link", name="Surveys", exact=True).click()
+    open_from_menu(page, "Program", "Surveys")
     page.get_by_role("link", name="New survey").click()
 
     today = org_today(app.config["ORG_TIMEZONE"])
