@@ -37,10 +37,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+# statsmodels and scipy are imported in the functions that compute a statistic: together they are
+# ~90 MB of a process's memory, which a process that never computes one (a CLI import, a background
+# worker) need not hold; a web worker imports them once, at its first such request.
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import optimize, sparse, stats
 from threadpoolctl import ThreadpoolController
 
 CONFIDENCE = 0.95
@@ -331,6 +332,8 @@ def fisher_interval(r: float, n_units: int, confidence: float = CONFIDENCE
                     ) -> tuple[tuple[float, float], float]:
     """The ``confidence`` interval of a correlation by Fisher's z with ``n_units`` (se = 1/√(n−3)),
     and the two-sided p of r = 0 by the same normal approximation."""
+    from scipy import stats
+
     z = math.atanh(min(max(r, -1 + 1e-15), 1 - 1e-15))
     se = 1 / math.sqrt(n_units - 3)
     q = float(stats.norm.ppf(0.5 + confidence / 2))
@@ -365,6 +368,8 @@ def random_intercept_reml(
     ``MixedLM`` fits (without weights; with them, on the data multiplied by √w and a random
     coefficient on √w) — checked in the tests — computed without its per-group Python loop.
     """
+    from scipy import optimize, sparse
+
     n, p = design.shape
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float) / np.mean(weights)
     k = int(groups.max()) + 1
@@ -401,6 +406,8 @@ def _statsmodels_mixedlm(y, design, groups, weights) -> tuple[float, float]:
     """The slope and its standard error from statsmodels ``MixedLM`` (REML): the reference the
     closed form is checked against. Weights: the data times √w with a random coefficient on √w,
     which is the model y = Xβ + u + e, var e = σ²/w."""
+    import statsmodels.api as sm
+
     root = np.ones(len(y)) if weights is None else np.sqrt(np.asarray(weights) / np.mean(weights))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -411,6 +418,8 @@ def _statsmodels_mixedlm(y, design, groups, weights) -> tuple[float, float]:
 
 def _multilevel(pairs: _Pairs, engine: str) -> dict[str, Any]:
     """Slope of x in y ~ x + C(month) + (1 | unit), its normal 95% interval and p (as MixedLM)."""
+    from scipy import stats
+
     y, design, unit = _design(pairs)
     weights = pairs.weight
     weighted = weights is not None
@@ -450,6 +459,8 @@ def within_unit_change(
     changes with a Fisher z interval on the number of units. Unweighted. Refuses below
     ``min_units`` units with a change pair.
     """
+    import statsmodels.api as sm
+
     pairs = _changes(_grid(panel), int(lag))
     units, n_units = _codes(pairs.unit)
     n_obs = len(pairs.unit)
@@ -602,6 +613,8 @@ def units_needed(r: float, target: float, tests: int = 1, alpha: float = ALPHA) 
     """Units at which the Fisher z interval around an estimate ``r`` would just stop reaching
     ``target``: 3 + (q / |atanh r − atanh target|)², q the normal quantile of 1 − α/(2·tests)
     (Bonferroni's bound on Holm's threshold after a scan of ``tests``); inf when r = target."""
+    from scipy import stats
+
     distance = abs(math.atanh(min(max(r, -1 + 1e-15), 1 - 1e-15)) - math.atanh(target))
     if distance < 1e-12:
         return math.inf

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# statsmodels and scipy are imported in the functions that compute a statistic: together they are
+# ~90 MB of a process's memory, which a process that never computes one (a CLI import, a background
+# worker) need not hold; a web worker imports them once, at its first such request.
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from dashboards.metrics import evidence as ev
 
@@ -65,6 +67,8 @@ def fitted_band(x: pd.Series, y: pd.Series, units: pd.Series, points: int = BAND
     """The OLS line of ``y`` on ``x`` over ``points`` values spanning x, with the
     ``confidence`` band of the fitted mean, errors clustered by ``units``; empty below two
     units or when x does not vary."""
+    import statsmodels.api as sm
+
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     groups = pd.factorize(np.asarray(units))[0]
     if len(x) < 3 or groups.max(initial=-1) < 1 or np.ptp(x) <= 0:

@@ -13,10 +13,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+# statsmodels and scipy are imported in the functions that compute a statistic: together they are
+# ~90 MB of a process's memory, which a process that never computes one (a CLI import, a background
+# worker) need not hold; a web worker imports them once, at its first such request.
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
 
 from adoption.models.org import UNIT_PATH_SEPARATOR
 from dashboards.metrics.adoption import week_of
@@ -150,6 +151,8 @@ def completion_by_unit(counts: pd.DataFrame, focus: str, min_group: int = 1) -> 
 def mean_interval(n: int, total: float, total_squares: float) -> tuple[float, float, float, float]:
     """Mean, sample standard deviation and the 95% t-interval of the mean, from n, Σx and Σx²
     (interval NaN below two values)."""
+    from scipy import stats
+
     if n <= 0:
         return (float("nan"),) * 4
     mean = total / n
@@ -493,6 +496,8 @@ def _fit(
     means: dict,
 ) -> DidEstimate:
     """The cohort-demeaned OLS with person-clustered errors behind ``difference_in_differences``."""
+    import statsmodels.api as sm
+
     x = _within(treated.astype(float), cohort)
     y = _within(change, cohort)
     groups = pd.factorize(people)[0]
