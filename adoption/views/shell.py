@@ -53,7 +53,7 @@ _LEADERS = frozenset(
 
 _UNIT_LEADERS = frozenset({Role.MANAGER.value, Role.CHANGE_LEADER.value})
 _ADMINS = frozenset({Role.ADMIN.value})
-PROGRAM, ADMINISTRATION = "Program", "Admin"
+PROGRAM_MENU, ADMIN_MENU = "Program", "Admin"
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Home", "home.index", _ALL),
@@ -68,27 +68,27 @@ NAVIGATION: tuple[NavItem, ...] = (
     # Running the program: a menu for change leaders and admins, entries in the bar for the others.
     # The hypotheses register (dashboards/views.py): organization-wide verdicts.
     NavItem("Hypotheses", "hypotheses.register",
-            frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value}), group=PROGRAM),
+            frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value}), group=PROGRAM_MENU),
     # The sponsor log (adoption/views/sponsors.py): an executive who is not a sponsor is told why
     # it is empty for them.
     NavItem("Sponsor log", "sponsors.log",
-            frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value}), group=PROGRAM),
-    NavItem("Surveys", "surveys.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value}), group=PROGRAM),
+            frozenset({Role.CHANGE_LEADER.value, Role.EXECUTIVE.value, Role.ADMIN.value}), group=PROGRAM_MENU),
+    NavItem("Surveys", "surveys.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value}), group=PROGRAM_MENU),
     NavItem("Training modules", "training.manage", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value}),
-            group=PROGRAM),
+            group=PROGRAM_MENU),
     NavItem("Training assignments", "training.assignments",
-            frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value, Role.MANAGER.value}), group=PROGRAM),
+            frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value, Role.MANAGER.value}), group=PROGRAM_MENU),
     NavItem("Event imports", "telemetry.imports", frozenset({Role.CHANGE_LEADER.value, Role.ADMIN.value}),
-            group=PROGRAM),
-    NavItem("Roster import", "admin.roster_upload", _ADMINS, group=ADMINISTRATION),
-    NavItem("Users", "admin.users", _ADMINS, group=ADMINISTRATION),
-    NavItem("API tokens", "admin.tokens", _ADMINS, group=ADMINISTRATION),
-    NavItem("Access log", "admin.access_log", _ADMINS, group=ADMINISTRATION),
-    NavItem("Sign-ins", "admin.sign_ins", _ADMINS, group=ADMINISTRATION),
-    NavItem("Unmatched CRM users", "admin.unmatched", _ADMINS, group=ADMINISTRATION),
-    NavItem("Outbox", "admin.outbox", _ADMINS, group=ADMINISTRATION),
-    NavItem("Personal data", "admin.personal_data_request", _ADMINS, group=ADMINISTRATION),
-    NavItem("Settings", "admin.settings", _ADMINS, group=ADMINISTRATION),
+            group=PROGRAM_MENU),
+    NavItem("Roster import", "admin.roster_upload", _ADMINS, group=ADMIN_MENU),
+    NavItem("Users", "admin.users", _ADMINS, group=ADMIN_MENU),
+    NavItem("API tokens", "admin.tokens", _ADMINS, group=ADMIN_MENU),
+    NavItem("Access log", "admin.access_log", _ADMINS, group=ADMIN_MENU),
+    NavItem("Sign-ins", "admin.sign_ins", _ADMINS, group=ADMIN_MENU),
+    NavItem("Unmatched CRM users", "admin.unmatched", _ADMINS, group=ADMIN_MENU),
+    NavItem("Outbox", "admin.outbox", _ADMINS, group=ADMIN_MENU),
+    NavItem("Personal data", "admin.personal_data_request", _ADMINS, group=ADMIN_MENU),
+    NavItem("Settings", "admin.settings", _ADMINS, group=ADMIN_MENU),
 )
 
 #: A group becomes a menu only when the role has at least this many of its entries (an executive's
