@@ -39,7 +39,7 @@ def test_the_file_import_command_stays_within_its_memory_budget(app, db, tmp_pat
     db.session.commit()
     env = {**os.environ, "UPTAKE_ENV": "testing", "UPTAKE_SECRET_KEY": app.config["SECRET_KEY"],
            "UPTAKE_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "UPTAKE_INSTANCE_PATH": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", RUN_AND_MEASURE, str(events)], cwd=PROJECT_ROOT, env=env,
+    done = subprocess.run([sys.executable, "-c", RUN_AND_MEASURE, str(events)], check=False, cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"accepted={EVENTS} duplicates=0 rejected=0" in done.stdout, done.stdout

@@ -34,6 +34,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 # ``expect`` does not follow ``page.set_default_timeout``: left at Playwright's 5 s, a Dash
 # callback on the demo (the Engagement cards took 2.6 s on a loaded 2-core machine) came close.
 EXPECT_TIMEOUT_MS = 15_000
+# An action's own timeout (a click includes the navigation it starts). 10 s was once not enough on
+# a fresh-clone CI run sharing two cores with two other test workers and PostgreSQL: an erasure
+# form's submit was still waiting for its navigation when the click gave up (2026-12-08).
+ACTION_TIMEOUT_MS = 20_000
 PASSWORD = DEFAULT_PASSWORD
 
 
@@ -181,10 +185,10 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    """A fresh browser context (no cookies) and page, with a short default timeout."""
+    """A fresh browser context (no cookies) and page, with a bounded default timeout."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
     try:
         yield page
     finally:
@@ -310,7 +314,7 @@ def demo_page(browser, demo_server):
     url, _ = demo_server
     context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
     try:
         yield page
     finally:

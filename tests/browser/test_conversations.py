@@ -21,7 +21,12 @@ from surveys.services import (
     submit_response,
     sync_item_bank,
 )
-from tests.browser.conftest import assert_touch_target, horizontal_overflow, log_in
+from tests.browser.conftest import (
+    ACTION_TIMEOUT_MS,
+    assert_touch_target,
+    horizontal_overflow,
+    log_in,
+)
 from tests.factories import make_employee
 
 PHONE = {"width": 390, "height": 844}
@@ -65,7 +70,7 @@ def _signed_in(browser, live_server, role, viewport=None):
     """A page of a fresh browser context, signed in as the seeded ``role``."""
     context = browser.new_context(base_url=live_server.url, viewport=viewport or {"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
     return log_in(page, live_server.users[role], live_server.password)
 
 
