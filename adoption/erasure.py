@@ -219,10 +219,16 @@ def recent_erasures(scope: Scope, limit: int = 50) -> list[ErasureRecord]:
             for e, by in rows]
 
 
+def _last_disabled():
+    """(user_id, at): when each account was last disabled (UTC), from the access log."""
+    return (select(AccessChange.user_id, func.max(AccessChange.at).label("at"))
+            .where(AccessChange.action == "disabled").group_by(AccessChange.user_id).subquery())
+
+
 def last_disabled_at(user: User) -> dt.datetime | None:
-    """When the account was last disabled (UTC), from the access log."""
-    return db.session.scalar(select(func.max(AccessChange.at))
-                             .where(AccessChange.user_id == user.id, AccessChange.action == "disabled"))
+    """When the account was last disabled (UTC)."""
+    disabled = _last_disabled()
+    return db.session.scalar(select(disabled.c.at).where(disabled.c.user_id == user.id))
 
 
 def why_account_not_erasable(user: User) -> str | None:
@@ -247,8 +253,7 @@ def erase_account_on_request(scope: Scope, user: User, now: dt.datetime) -> Eras
 def accounts_due(today: dt.date, days: int) -> list[User]:
     """Accounts with no employee record, still disabled, last disabled before the start of
     ``today - days`` (UTC), not yet erased."""
-    disabled = (select(AccessChange.user_id, func.max(AccessChange.at).label("at"))
-                .where(AccessChange.action == "disabled").group_by(AccessChange.user_id).subquery())
+    disabled = _last_disabled()
     before = dt.datetime.combine(today - dt.timedelta(days=days), dt.time())
     return list(db.session.scalars(
         select(User).join(disabled, disabled.c.user_id == User.id)

@@ -7,7 +7,7 @@ import itertools
 from adoption.accounts import create_user
 from adoption.extensions import db
 from adoption.models import Employee, OrgUnit, User
-from adoption.org import ensure_unit, start_membership
+from adoption.org import end_membership, ensure_unit, start_membership
 
 _seq = itertools.count(1)
 DEFAULT_PASSWORD = "correct horse battery"
@@ -43,6 +43,21 @@ def make_employee(
     db.session.flush()
     start_membership(employee, unit, since)
     return employee
+
+
+def leave(employee: Employee, last_day: dt.date) -> Employee:
+    """Have ``employee`` leave after ``last_day``, as a roster import records it: inactive, their
+    last membership closed the next day."""
+    employee.active = False
+    db.session.flush()
+    end_membership(employee, last_day + dt.timedelta(days=1))
+    return employee
+
+
+def make_leaver(unit: OrgUnit | str = "Acme/EMEA/Sales North", *, last_day: dt.date = dt.date(2026, 6, 30),
+                **fields) -> Employee:
+    """An employee in ``unit`` from 2024 who left after ``last_day``."""
+    return leave(make_employee(unit, **fields), last_day)
 
 
 def make_user(role: str, employee: Employee | None = None, password: str = DEFAULT_PASSWORD, email: str | None = None) -> User:

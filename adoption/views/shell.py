@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import groupby
 
 from flask import Flask, request, url_for
 from flask_login import current_user
@@ -105,21 +105,17 @@ class NavSection:
 
 
 def sections_of(items: list[NavItem]) -> list[NavSection]:
-    """The entries as the bar lays them out: each group that is large enough as one menu, where its
-    first entry would be; every other entry on its own, in order."""
-    sizes = Counter(item.group for item in items if item.group)
-    menus: dict[str, list[NavItem]] = {}
-    layout: list[str | NavItem] = []  # a menu's label where its first entry would be, or an entry
-    for item in items:
-        if item.group and sizes[item.group] >= MIN_MENU_ENTRIES:
-            if item.group not in menus:
-                menus[item.group] = []
-                layout.append(item.group)
-            menus[item.group].append(item)
+    """The entries as the bar lays them out: each group's run of entries (a group's entries stand
+    together in ``NAVIGATION``) as one menu when it is long enough, every other entry on its own."""
+    sections: list[NavSection] = []
+    for group, run in groupby(items, key=lambda item: item.group):
+        entries = tuple(run)
+        if group and len(entries) >= MIN_MENU_ENTRIES:
+            sections.append(NavSection(group, entries))
         else:
-            layout.append(item)
-    return [NavSection(place, tuple(menus[place])) if isinstance(place, str) else NavSection(None, (place,))
-            for place in layout]
+            sections += [NavSection(None, (entry,)) for entry in entries]
+    return sections
+
 
 ROLE_LABELS = {
     Role.EMPLOYEE.value: "Employee",

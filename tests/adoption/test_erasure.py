@@ -16,7 +16,6 @@ from adoption.erasure import (
     leavers_due,
     recent_erasures,
 )
-from adoption.extensions import db as _db
 from adoption.models import (
     CrmAlias,
     Employee,
@@ -29,18 +28,9 @@ from adoption.models import (
 from adoption.org import end_membership
 from adoption.roster import import_roster
 from adoption.scope import ScopeError, scope_for
-from tests.factories import make_employee, make_user
+from tests.factories import make_employee, make_leaver, make_user
 
 NOW = dt.datetime(2026, 11, 23, 12)
-
-
-def make_leaver(last_day: dt.date = dt.date(2026, 6, 30), **fields) -> Employee:
-    """Someone who was in Sales North from 2024 and left after ``last_day``, as a roster import leaves them."""
-    employee = make_employee(**fields)
-    employee.active = False
-    _db.session.flush()
-    end_membership(employee, last_day + dt.timedelta(days=1))
-    return employee
 
 
 def admin_scope():
@@ -147,16 +137,16 @@ def app_config():
 
 
 def test_leavers_are_due_only_once_their_last_day_is_past_the_retention(app, db):
-    long_gone = make_leaver(dt.date(2026, 10, 23))  # 31 days before 2026-11-23
-    just_gone = make_leaver(dt.date(2026, 10, 24))  # 30 days before
+    long_gone = make_leaver(last_day=dt.date(2026, 10, 23))  # 31 days before 2026-11-23
+    just_gone = make_leaver(last_day=dt.date(2026, 10, 24))  # 30 days before
     make_employee()
     assert leavers_due(dt.date(2026, 11, 23), 30) == [long_gone]
     assert leavers_due(dt.date(2026, 11, 24), 30) == [long_gone, just_gone]
 
 
 def test_erase_leavers_erases_those_due_once_and_says_how_many(app, db):
-    long_gone = make_leaver(dt.date(2026, 10, 1), full_name="Lena Leaver")
-    recent = make_leaver(dt.date(2026, 11, 20), full_name="Rita Recent")
+    long_gone = make_leaver(last_day=dt.date(2026, 10, 1), full_name="Lena Leaver")
+    recent = make_leaver(last_day=dt.date(2026, 11, 20), full_name="Rita Recent")
     db.session.commit()
     runner = app.test_cli_runner()
     result = runner.invoke(args=["erase-leavers", "--today", "2026-11-23"])

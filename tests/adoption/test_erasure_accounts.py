@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from adoption.accounts import issue_password_link, set_enabled
@@ -18,12 +18,11 @@ from adoption.erasure import (
     erase_on_request,
     recent_erasures,
 )
-from adoption.extensions import db as _db
 from adoption.models import AccessChange, Erasure, OutboxMessage, PasswordLink, SignIn, User
 from adoption.scope import ScopeError, scope_for
 from adoption.sign_ins import record_attempt
-from tests.adoption.test_erasure import make_leaver
-from tests.factories import make_employee, make_user
+from tests.adoption.database_search import mentions_in_database
+from tests.factories import make_employee, make_leaver, make_user
 
 NOW = dt.datetime(2026, 11, 23, 12)
 ADDRESS = "consultant@partner.example"
@@ -45,19 +44,6 @@ def make_departed(disabled_at: dt.datetime = dt.datetime(2026, 9, 30, 17), email
     user = make_user("change_leader", email=email)
     set_enabled(user, False, by=_admin()[0], now=disabled_at)
     return user
-
-
-def _texts_naming(needle: str) -> list[str]:
-    """The tables where some text column holds ``needle`` (any case)."""
-    found = []
-    for table in _db.metadata.sorted_tables:
-        columns = [c for c in table.columns
-                   if not isinstance(c.type, (Boolean, Date, DateTime, Float, Integer, Numeric))]
-        for row in (_db.session.execute(select(*columns)) if columns else []):
-            if any(needle.lower() in str(value).lower() for value in row if value is not None):
-                found.append(table.name)
-                break
-    return found
 
 
 # --- who and when -------------------------------------------------------------------------------
@@ -125,7 +111,7 @@ def test_erasing_an_account_removes_what_names_it_and_keeps_the_record_of_what_i
     assert db.session.scalar(select(func.count(SignIn.id)).where(SignIn.user_id == user.id)) == 0
     assert [(m.subject, m.recipients, m.body) for m in db.session.scalars(select(OutboxMessage))] == [
         ("Weekly digest", ["bo@acme.example"], f"Questions to Former account {user.id} or to Bo")]
-    assert _texts_naming(ADDRESS) == []
+    assert mentions_in_database([ADDRESS]) == []
     # The access log still says what happened to the account (its rows name it by id).
     assert db.session.scalar(select(func.count(AccessChange.id))
                              .where(AccessChange.user_id == user.id)) == changes_before

@@ -6,22 +6,9 @@ while every figure of the past stays what it was."""
 from __future__ import annotations
 
 import io
-import json
-import re
 
 import pytest
-from sqlalchemy import (
-    Boolean,
-    Date,
-    DateTime,
-    Float,
-    Integer,
-    Interval,
-    Numeric,
-    Time,
-    func,
-    select,
-)
+from sqlalchemy import func, select
 
 from adoption.demo import DEMO_PASSWORD
 from adoption.demo_calendar import REFERENCE_LOAD_DAY
@@ -36,6 +23,7 @@ from surveys.models import (
     SurveyRound,
     ThreadMessage,
 )
+from tests.adoption.database_search import mentions_in_database
 from tests.conftest import OwnContextClient, demo_loaded
 from training.models import CaseAnswer, Commitment, Enrollment, LearnerAlias, XapiStatement
 
@@ -129,45 +117,12 @@ def erased(tmp_path_factory):
         _db.session.rollback()
 
 
-# Column types whose values cannot hold a name.
-CANNOT_HOLD_TEXT = (Boolean, Date, DateTime, Float, Integer, Interval, Numeric, Time)
-
-
-def _as_text(value) -> str | None:
-    """A column's value as text to search: JSON as written (not escaped), bytes decoded."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
-
-
-def _mentions_of(needles: list[str]) -> re.Pattern:
-    """One pattern for every needle, each as a whole token (an HR id inside a longer id does not
-    count), run over the text of a whole table at once."""
-    return re.compile("|".join(rf"(?<![\w.-]){re.escape(n)}(?![\w-])"
-                               for n in sorted(set(needles), key=len, reverse=True)), re.IGNORECASE)
-
-
 def test_no_table_holds_anything_that_names_them(erased):
     _app, people, *_ = erased
     needles = [n for p in people for n in (p["hr_id"], *p["names"], *p["addresses"], *p["crm"], *p["learner_keys"])]
     # The LMS's key for the personal address is "mbox:mailto:<address>": the address alone must go too.
     needles += [k.rsplit(":", 1)[-1] for p in people for k in p["learner_keys"]]
-    mentions = _mentions_of(needles)
-    found = []
-    for table in _db.metadata.sorted_tables:
-        # A name can only be held as text: numbers, dates and flags are not read.
-        columns = [c for c in table.columns if not isinstance(c.type, CANNOT_HOLD_TEXT)]
-        if not columns:
-            continue
-        values = (_as_text(v) for row in _db.session.execute(select(*columns)) for v in row)
-        text = "\n".join(v for v in values if v)
-        # The pattern (one alternative per needle) is slow over megabytes: it runs only on a table
-        # where some needle appears at all, which a plain substring search finds quickly.
-        lowered = text.lower()
-        if any(n.lower() in lowered for n in needles):
-            found += [(table.name, match.group(0)) for match in mentions.finditer(text)]
+    found = mentions_in_database(needles)
     assert found == [], sorted(set(found))
 
 

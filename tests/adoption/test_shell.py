@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 from html.parser import HTMLParser
+from itertools import groupby
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from adoption.models import Initiative, Role, RosterImport
 from adoption.org import end_membership
 from adoption.scope import Scope, scope_for
 from adoption.timekeeping import org_today, utcnow
+from adoption.views.shell import NAVIGATION
 from tests.factories import make_employee, make_user
 
 TEMPLATE_DIRS = [
@@ -135,6 +137,12 @@ def test_admin_navigation_puts_the_program_and_the_administration_in_two_menus(c
                       "Admin > API tokens", "Admin > Access log", "Admin > Sign-ins",
                       "Admin > Unmatched CRM users", "Admin > Outbox",
                       "Admin > Personal data", "Admin > Settings"]
+
+
+def test_each_menus_entries_stand_together_in_the_navigation():
+    """The bar makes one menu of each run of a group's entries: a group split in two would be two menus."""
+    runs = [group for group, _entries in groupby(item.group for item in NAVIGATION) if group]
+    assert runs and len(runs) == len(set(runs)), runs
 
 
 def test_employee_navigation_has_no_dashboards_and_no_admin(client, login_as):

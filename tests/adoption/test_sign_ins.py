@@ -19,7 +19,6 @@ from adoption.config import MAX_SIGN_IN_LOG_DAYS, load_settings
 from adoption.erasure import erase_on_request
 from adoption.extensions import db as _db
 from adoption.models import FAILED_OUTCOMES, SIGN_IN_OUTCOMES, SignIn, User
-from adoption.org import end_membership
 from adoption.scope import ScopeError, scope_for
 from adoption.sign_ins import (
     Failures,
@@ -30,7 +29,7 @@ from adoption.sign_ins import (
     sign_in_log_csv,
 )
 from adoption.timekeeping import utcnow
-from tests.factories import DEFAULT_PASSWORD, make_employee, make_user
+from tests.factories import DEFAULT_PASSWORD, leave, make_employee, make_user
 
 NOW = dt.datetime(2026, 5, 4, 9, 30)
 POLICY = LoginPolicy(max_failures=3, lockout=dt.timedelta(minutes=15))
@@ -389,9 +388,7 @@ def test_erasing_a_leaver_deletes_their_sign_ins_and_counts_them(db):
     _try(account.email, DEFAULT_PASSWORD, at=NOW - 60 * DAY)
     _try(account.email, WRONG, at=NOW - 59 * DAY)
     _try(stayer.email, WRONG, "192.0.2.2", at=NOW - 59 * DAY)
-    leaver.active = False
-    db.session.flush()
-    end_membership(leaver, dt.date(2026, 4, 1))
+    leave(leaver, dt.date(2026, 3, 31))
     erasure = erase_on_request(_admin_scope(), leaver, NOW)
     assert erasure.counts["sign_ins"] == 2
     assert _rows(db) == [("wrong_password", stayer.email, "192.0.2.2")]

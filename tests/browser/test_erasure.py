@@ -10,18 +10,14 @@ from playwright.sync_api import expect
 
 from adoption.extensions import db
 from adoption.models import OutboxMessage
-from adoption.org import end_membership
 from tests.browser.conftest import open_from_menu
-from tests.factories import make_employee
+from tests.factories import make_leaver
 
 
 @pytest.mark.browser
 def test_an_admin_erases_a_leaver_who_asked_and_finds_only_the_pseudonym_after(live_server, sign_in):
-    leaver = make_employee("Acme/EMEA/Sales North", hr_id="E-LEFT", full_name="Lara Left",
-                           email="lara@acme.example", crm_user_id="crm-lara")
-    leaver.active = False
-    db.session.flush()
-    end_membership(leaver, dt.date(2026, 6, 1))
+    leaver = make_leaver(last_day=dt.date(2026, 5, 31), hr_id="E-LEFT", full_name="Lara Left",
+                         email="lara@acme.example", crm_user_id="crm-lara")
     db.session.add(OutboxMessage(kind="invitation", recipients=["lara@acme.example"], subject="Your account", body=""))
     db.session.commit()
 
